@@ -1,0 +1,221 @@
+// Circuit breaker logic, pure. closed → open (failure rate over a rolling window with a minimum
+// sample, or at once when told to trip) → half_open after the open time (N probe slots) →
+// closed after N probe successes, or open again with a longer, jittered, capped open time.
+import type { EventOf, GatewayEvent } from "../../src/events/catalogue.ts";
+
+export interface BreakerConfig {
+  failureRateThreshold: number;
+  minimumRequests: number;
+  windowMs: number;
+  openMs: number;
+  /** Cap for the growing re-open time. */
+  maxOpenMs: number;
+  halfOpenProbes: number;
+  /** A probe not reported within this time frees its slot anyway. */
+  probeLeaseMs: number;
+}
+
+export type BreakerStatus = "closed" | "open" | "half_open";
+
+/** Outcomes counted in fixed buckets so the window costs O(buckets), not O(requests). */
+export interface Bucket {
+  start: number;
+  ok: number;
+  failed: number;
+}
+
+export interface BreakerState {
+  status: BreakerStatus;
+  window: readonly Bucket[];
+  openedAt: number;
+  until: number;
+  reopenCount: number;
+  /** attempt key → lease expiry, for probes in flight. */
+  probes: Readonly<Record<string, number>>;
+  probeSuccesses: number;
+}
+
+export const initialBreaker: BreakerState = {
+  status: "closed",
+  window: [],
+  openedAt: 0,
+  until: 0,
+  reopenCount: 0,
+  probes: {},
+  probeSuccesses: 0,
+};
+
+export type BreakerEvent = EventOf<"breaker.opened" | "breaker.half_opened" | "breaker.closed">;
+
+export type Gate =
+  | { ok: true; probe: boolean; transition?: BreakerEvent }
+  | { ok: false; retryAfterMs: number };
+
+export const attemptKey = (requestId: string, attempt: number) => `${requestId}#${attempt}`;
+
+const bucketMs = (cfg: BreakerConfig) => Math.max(100, Math.floor(cfg.windowMs / 30));
+
+function liveProbes(s: BreakerState, now: number): number[] {
+  return Object.values(s.probes).filter((until) => until > now);
+}
+
+/** May an attempt go through now? Moves open → half_open once the open time is over. */
+export function gate(cfg: BreakerConfig, s: BreakerState, provider: string, now: number): Gate {
+  switch (s.status) {
+    case "closed":
+      return { ok: true, probe: false };
+    case "open":
+      if (now < s.until) return { ok: false, retryAfterMs: s.until - now };
+      return {
+        ok: true,
+        probe: true,
+        transition: { type: "breaker.half_opened", at: now, provider, probes: cfg.halfOpenProbes },
+      };
+    case "half_open": {
+      const live = liveProbes(s, now);
+      if (live.length < cfg.halfOpenProbes) return { ok: true, probe: true };
+      return { ok: false, retryAfterMs: Math.max(1, Math.min(...live) - now) };
+    }
+  }
+}
+
+/** Timer-driven transition: announce half-open as soon as the open time is over. */
+export function tick(cfg: BreakerConfig, s: BreakerState, provider: string, now: number) {
+  const g = s.status === "open" ? gate(cfg, s, provider, now) : undefined;
+  return g?.ok && g.transition ? [g.transition] : [];
+}
+
+export function failureStats(cfg: BreakerConfig, s: BreakerState, now: number) {
+  let ok = 0, failed = 0;
+  for (const b of s.window) {
+    if (b.start + bucketMs(cfg) > now - cfg.windowMs) {
+      ok += b.ok;
+      failed += b.failed;
+    }
+  }
+  const samples = ok + failed;
+  return { samples, failureRate: samples === 0 ? 0 : failed / samples };
+}
+
+/** Open time for the next opening: grows ×2 per consecutive re-open, ±20 % jitter, capped. */
+export function nextOpenMs(cfg: BreakerConfig, reopenCount: number, rand: number): number {
+  const base = Math.min(cfg.maxOpenMs, cfg.openMs * 2 ** reopenCount);
+  const jittered = reopenCount === 0 ? base : base * (0.8 + 0.4 * rand);
+  return Math.round(Math.min(cfg.maxOpenMs, jittered));
+}
+
+export interface Judgement {
+  now: number;
+  verdict: "success" | "failure" | "neutral";
+  probe: boolean;
+  /** Open at once (quota exhausted …) for this long, whatever the window says. */
+  trip?: { reason: string; openMs?: number };
+  rand: number;
+}
+
+/**
+ * Transitions caused by one reported outcome. `s` must already include that outcome
+ * (the attempt.* event folded), so the window counts it.
+ */
+export function judge(
+  cfg: BreakerConfig,
+  s: BreakerState,
+  provider: string,
+  j: Judgement,
+): BreakerEvent[] {
+  const open = (reason: string, openMs: number, reopenCount: number): BreakerEvent[] => {
+    const { samples, failureRate } = failureStats(cfg, s, j.now);
+    return [{
+      type: "breaker.opened",
+      at: j.now,
+      provider,
+      reason,
+      openMs,
+      until: j.now + openMs,
+      failureRate,
+      samples,
+      reopenCount,
+    }];
+  };
+  if (j.trip && s.status !== "open") {
+    return open(j.trip.reason, j.trip.openMs ?? nextOpenMs(cfg, 0, j.rand), 0);
+  }
+  if (s.status === "half_open" && j.probe) {
+    if (j.verdict === "failure") {
+      const reopen = s.reopenCount + 1;
+      return open("probe_failed", nextOpenMs(cfg, reopen, j.rand), reopen);
+    }
+    if (j.verdict === "success" && s.probeSuccesses >= cfg.halfOpenProbes) {
+      return [{ type: "breaker.closed", at: j.now, provider }];
+    }
+    return [];
+  }
+  if (s.status === "closed" && j.verdict === "failure") {
+    const { samples, failureRate } = failureStats(cfg, s, j.now);
+    if (samples >= cfg.minimumRequests && failureRate >= cfg.failureRateThreshold) {
+      return open("failure_rate", nextOpenMs(cfg, 0, j.rand), 0);
+    }
+  }
+  return [];
+}
+
+function record(cfg: BreakerConfig, s: BreakerState, at: number, ok: boolean): BreakerState {
+  const size = bucketMs(cfg);
+  const start = at - (at % size);
+  const kept = s.window.filter((b) => b.start + size > at - cfg.windowMs && b.start <= start);
+  const last = kept[kept.length - 1];
+  const window = last?.start === start
+    ? [
+      ...kept.slice(0, -1),
+      { start, ok: last.ok + (ok ? 1 : 0), failed: last.failed + (ok ? 0 : 1) },
+    ]
+    : [...kept, { start, ok: ok ? 1 : 0, failed: ok ? 0 : 1 }];
+  return { ...s, window };
+}
+
+function release(s: BreakerState, key: string): BreakerState {
+  if (!(key in s.probes)) return s;
+  const { [key]: _, ...probes } = s.probes;
+  return { ...s, probes };
+}
+
+export function evolveBreaker(cfg: BreakerConfig, s: BreakerState, e: GatewayEvent): BreakerState {
+  switch (e.type) {
+    case "attempt.started":
+      return e.probe
+        ? {
+          ...s,
+          probes: { ...s.probes, [attemptKey(e.requestId, e.attempt)]: e.at + cfg.probeLeaseMs },
+        }
+        : s;
+    case "attempt.succeeded":
+    case "attempt.failed":
+    case "attempt.aborted": {
+      let next = e.probe ? release(s, attemptKey(e.requestId, e.attempt)) : s;
+      if (e.probe && e.type === "attempt.succeeded" && next.status === "half_open") {
+        next = { ...next, probeSuccesses: next.probeSuccesses + 1 };
+      }
+      const counted = e.type === "attempt.succeeded" || (e.type === "attempt.failed" && e.counted);
+      if (counted && next.status === "closed") {
+        next = record(cfg, next, e.at, e.type === "attempt.succeeded");
+      }
+      return next;
+    }
+    case "breaker.opened":
+      return {
+        status: "open",
+        window: [],
+        openedAt: e.at,
+        until: e.until,
+        reopenCount: e.reopenCount,
+        probes: {},
+        probeSuccesses: 0,
+      };
+    case "breaker.half_opened":
+      return { ...s, status: "half_open", probes: {}, probeSuccesses: 0 };
+    case "breaker.closed":
+      return { ...initialBreaker };
+    default:
+      return s;
+  }
+}

@@ -1,0 +1,178 @@
+// The supervisor actor shell: runs one request through its candidates. It asks each provider
+// actor to admit an attempt (a dead or throttled provider is skipped without a call), runs the
+// attempt through the injected port, reports the outcome back to the provider actor and lets
+// the decider pick the next step. A probe slot is released on every path (the report is in a
+// `finally`), including client aborts and thrown errors.
+import type { EventOf, GatewayEvent } from "../../src/events/catalogue.ts";
+import type { Clock, Random } from "../../src/ports.ts";
+import { spawn } from "../runtime/mod.ts";
+import type { Outcome, ProviderActor } from "../provider/mod.ts";
+import {
+  type Candidate,
+  createSupervisorDecider,
+  type SupervisorConfig,
+  type SupervisorState,
+} from "./decider.ts";
+
+export interface AttemptInput {
+  candidate: Candidate;
+  key: string;
+  requestId: string;
+  attempt: number;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+/**
+ * What an attempt produced. A `pending` success (a stream that has started) is reported later
+ * through `settle`, once the stream has ended one way or another.
+ */
+export type AttemptResult<T> =
+  | (Extract<Outcome, { type: "success" }> & { value: T; pending?: false })
+  | { type: "success"; pending: true; value: T; status: number; latencyMs: number }
+  | Exclude<Outcome, { type: "success" }>;
+
+export interface SupervisorDeps {
+  config: SupervisorConfig;
+  provider(id: string): ProviderActor | undefined;
+  publish(event: GatewayEvent): void;
+  clock: Clock;
+  random: Random;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export interface RequestInput {
+  requestId: string;
+  model: string;
+  candidates: Candidate[];
+  stream: boolean;
+  estTokens: number;
+  signal: AbortSignal;
+}
+
+export type Supervised<T> =
+  | {
+    ok: true;
+    value: T;
+    candidate: Candidate;
+    state(): SupervisorState;
+    /** For pending successes: report how the stream ended (idempotent). */
+    settle(outcome: Outcome): void;
+  }
+  | { ok: false; failure: EventOf<"request.failed">; state: SupervisorState };
+
+export async function supervise<T>(
+  deps: SupervisorDeps,
+  input: RequestInput,
+  run: (a: AttemptInput) => Promise<AttemptResult<T>>,
+): Promise<Supervised<T>> {
+  const sup = spawn(input.requestId, createSupervisorDecider(deps.config), {
+    publish: deps.publish,
+  });
+  const { clock } = deps;
+  sup.ask({
+    kind: "start",
+    now: clock.now(),
+    requestId: input.requestId,
+    model: input.model,
+    candidates: input.candidates,
+    stream: input.stream,
+  });
+
+  while (true) {
+    const s = sup.state();
+    const candidate = s.candidates[s.index];
+    const actor = deps.provider(candidate.provider);
+    if (!actor) throw new Error(`no actor for provider ${candidate.provider}`);
+    const ref = { requestId: input.requestId, attempt: s.attempt, model: candidate.model };
+    const admitted = actor.ask({
+      kind: "admit",
+      now: clock.now(),
+      estTokens: input.estTokens,
+      rand: deps.random(),
+      ...ref,
+    });
+    sup.hydrate(admitted);
+    const started = admitted.find((e): e is EventOf<"attempt.started"> =>
+      e.type === "attempt.started"
+    );
+
+    if (started) {
+      const report = (outcome: Outcome, into = sup) => {
+        const events = actor.ask({
+          kind: "report",
+          now: clock.now(),
+          key: started.key,
+          probe: started.probe,
+          reservedTokens: started.reservedTokens,
+          outcome,
+          rand: deps.random(),
+          ...ref,
+        });
+        into.hydrate(events);
+      };
+      let result: AttemptResult<T> | undefined;
+      try {
+        result = await run({
+          candidate,
+          key: started.key,
+          requestId: input.requestId,
+          attempt: s.attempt,
+          signal: input.signal,
+        });
+      } finally {
+        if (!result) {
+          report({
+            type: "failure",
+            failure: { kind: "unknown", message: "attempt crashed" },
+            latencyMs: 0,
+          });
+        }
+      }
+      if (result.type === "success" && result.pending) {
+        let settled = false;
+        return {
+          ok: true,
+          value: result.value,
+          candidate,
+          state: sup.state,
+          settle(outcome) {
+            if (settled) return;
+            settled = true;
+            report(outcome);
+            sup.ask({ kind: "next", now: clock.now(), rand: deps.random(), committed: true });
+          },
+        };
+      }
+      if (result.type === "success") {
+        const { value, ...outcome } = result;
+        report(outcome as Outcome);
+        sup.ask({ kind: "next", now: clock.now(), rand: deps.random(), committed: false });
+        return { ok: true, value, candidate, state: sup.state, settle() {} };
+      }
+      report(result);
+    }
+
+    const decided = sup.ask({
+      kind: "next",
+      now: clock.now(),
+      rand: deps.random(),
+      committed: false,
+    });
+    if (decided.length === 0) throw new Error(`supervisor ${input.requestId} made no decision`);
+    const retrying = decided.find((e) => e.type === "attempt.retrying");
+    if (retrying?.type === "attempt.retrying" && retrying.delayMs > 0) {
+      await deps.sleep(retrying.delayMs, input.signal).catch(() => {});
+    }
+    const outcome = sup.state().outcome;
+    if (outcome?.type === "request.failed") {
+      return { ok: false, failure: outcome, state: sup.state() };
+    }
+    if (input.signal.aborted) {
+      // The client left between attempts: stop here instead of calling another provider.
+      sup.ask({ kind: "abort", now: clock.now() });
+      const o = sup.state().outcome;
+      if (o?.type === "request.failed") return { ok: false, failure: o, state: sup.state() };
+    }
+  }
+}

@@ -1,0 +1,34 @@
+// createApp(gateway) → the Hono app. No module-level state: everything comes from the gateway.
+import { Hono } from "hono";
+import type { Gateway } from "./gateway.ts";
+import { chatCompletions } from "./http/chat_completions.ts";
+import { errorResponse } from "./http/errors.ts";
+import { healthz, providerState, readyz } from "./http/health.ts";
+import { listModels } from "./http/models.ts";
+
+export function createApp(gw: Gateway): Hono {
+  const app = new Hono();
+  app.post("/v1/chat/completions", chatCompletions(gw));
+  app.get("/v1/models", listModels(gw));
+  app.get("/v1/gateway/providers", providerState(gw));
+  app.get("/healthz", healthz());
+  app.get("/readyz", readyz(gw));
+  app.notFound((c) =>
+    errorResponse(
+      404,
+      `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`,
+      "invalid_request_error",
+      "not_found",
+    )
+  );
+  app.onError((err) => {
+    gw.deps.logger.error("unhandled error", { error: String(err) });
+    return errorResponse(
+      500,
+      "The gateway hit an internal error; see its logs.",
+      "internal_error",
+      "internal_error",
+    );
+  });
+  return app;
+}

@@ -1,0 +1,221 @@
+// gateway.json → a frozen, typed Config. Validated with zod; secrets are referenced as
+// "env:NAME" and resolved here, so a missing variable stops start-up naming the field.
+import { z } from "zod";
+
+const envRef = z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, {
+  message:
+    'must reference an environment variable, like "env:OPENAI_API_KEY" (secrets are never inlined)',
+});
+const ms = (d: number) => z.number().int().nonnegative().default(d);
+
+const BreakerSchema = z.strictObject({
+  failureRateThreshold: z.number().gt(0).lte(1).default(0.5),
+  minimumRequests: z.number().int().positive().default(5),
+  windowMs: z.number().int().positive().default(30_000),
+  openMs: z.number().int().positive().default(30_000),
+  maxOpenMs: z.number().int().positive().default(300_000),
+  halfOpenProbes: z.number().int().positive().default(1),
+});
+
+const RateLimitSchema = z.strictObject({
+  rpm: z.number().int().nonnegative().default(0).describe(
+    "requests per minute per key, 0 = unlimited",
+  ),
+  tpm: z.number().int().nonnegative().default(0).describe(
+    "tokens per minute per key, 0 = unlimited",
+  ),
+});
+
+const TimeoutsSchema = z.strictObject({
+  firstTokenMs: z.number().int().positive().default(15_000),
+  totalMs: z.number().int().positive().default(120_000),
+});
+
+const KeySchema = z.strictObject({
+  value: envRef,
+  weight: z.number().nonnegative().default(1),
+  id: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional().describe(
+    "label in events; default <provider>-<index>",
+  ),
+});
+
+export const PROVIDER_TYPES = ["openai", "anthropic"] as const;
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+const DEFAULT_BASE_URL: Record<ProviderType, string> = {
+  openai: "https://api.openai.com/v1",
+  anthropic: "https://api.anthropic.com/v1",
+};
+
+const ProviderSchema = z.strictObject({
+  type: z.enum(PROVIDER_TYPES),
+  baseUrl: z.url().optional(),
+  keys: z.array(KeySchema).default([]),
+  models: z.array(z.string().min(1)).default([]).describe("models listed by GET /v1/models"),
+  breaker: BreakerSchema.default(BreakerSchema.parse({})),
+  rateLimit: RateLimitSchema.default(RateLimitSchema.parse({})),
+  timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
+  modelCooldownMs: ms(300_000),
+});
+
+const ref = z.string().regex(/^[a-z0-9_-]+\/.+$/, { message: 'must look like "provider/model"' });
+
+export const ConfigSchema = z.strictObject({
+  port: z.number().int().min(0).max(65535).optional(),
+  instance: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  providers: z.record(
+    z.string().regex(/^[a-z0-9_-]+$/, { message: "provider ids are lowercase [a-z0-9_-]" }),
+    ProviderSchema,
+  ).default({}),
+  routes: z.record(z.string().regex(/^[^/]+$/), z.array(ref).min(1)).default({})
+    .describe('bare aliases: "fast": ["groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"]'),
+  retries: z.strictObject({
+    max: z.number().int().min(0).max(5).default(1),
+    baseMs: ms(100),
+    maxMs: ms(2_000),
+  }).default({ max: 1, baseMs: 100, maxMs: 2_000 }),
+  limits: z.strictObject({ maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024) })
+    .default({ maxBodyBytes: 4 * 1024 * 1024 }),
+  nats: z.strictObject({
+    url: z.string().optional(),
+    stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default("GATEWAY_EVENTS"),
+    maxAgeMs: z.number().int().positive().default(24 * 3_600_000),
+  }).default({ stream: "GATEWAY_EVENTS", maxAgeMs: 24 * 3_600_000 }),
+});
+
+export type ConfigFile = z.input<typeof ConfigSchema>;
+type Parsed = z.output<typeof ConfigSchema>;
+
+export interface ProviderConfig extends Omit<Parsed["providers"][string], "keys" | "baseUrl"> {
+  id: string;
+  baseUrl: string;
+  keys: { id: string; weight: number; secret: string; env: string }[];
+}
+
+export interface Config {
+  port: number;
+  instance: string;
+  providers: Readonly<Record<string, ProviderConfig>>;
+  routes: Readonly<Record<string, readonly string[]>>;
+  retries: Parsed["retries"];
+  limits: Parsed["limits"];
+  nats: Parsed["nats"];
+  /** Where the config came from, for the start-up lines. */
+  source: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = (name: string) => string | undefined;
+
+/** Env vars that make a provider appear when there is no gateway.json. */
+const ENV_PROVIDERS: { id: string; type: ProviderType; env: string }[] = [
+  { id: "openai", type: "openai", env: "OPENAI_API_KEY" },
+  { id: "anthropic", type: "anthropic", env: "ANTHROPIC_API_KEY" },
+];
+
+function formatIssues(error: z.ZodError, source: string): string {
+  const lines = error.issues.map((i) => {
+    const path = i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")
+      .replace(/^\./, "");
+    return `  - ${path || "(root)"}: ${i.message}`;
+  });
+  return `invalid configuration in ${source}:\n${lines.join("\n")}`;
+}
+
+/** Validates a parsed JSON document and resolves secrets and defaults. */
+export function buildConfig(raw: unknown, env: Env, source: string): Config {
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, source));
+  const c = parsed.data;
+  const missing: string[] = [];
+  const providers: Record<string, ProviderConfig> = {};
+  for (const [id, p] of Object.entries(c.providers)) {
+    const keys = p.keys.map((k, i) => {
+      const name = k.value.slice(4);
+      const secret = env(name);
+      if (secret === undefined || secret === "") {
+        missing.push(
+          `  - providers.${id}.keys[${i}].value: environment variable ${name} is not set`,
+        );
+      }
+      return { id: k.id ?? `${id}-${i}`, weight: k.weight, secret: secret ?? "", env: name };
+    });
+    providers[id] = {
+      ...p,
+      id,
+      baseUrl: (p.baseUrl ?? DEFAULT_BASE_URL[p.type]).replace(/\/+$/, ""),
+      keys,
+    };
+  }
+  for (const [alias, chain] of Object.entries(c.routes)) {
+    chain.forEach((r, i) => {
+      const pid = r.slice(0, r.indexOf("/"));
+      if (!providers[pid]) missing.push(`  - routes.${alias}[${i}]: unknown provider "${pid}"`);
+    });
+  }
+  if (missing.length) {
+    throw new ConfigError(`invalid configuration in ${source}:\n${missing.join("\n")}`);
+  }
+  const portEnv = env("PORT");
+  const port = portEnv !== undefined && portEnv !== "" ? Number(portEnv) : c.port ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`invalid configuration: PORT must be a port number, got "${portEnv}"`);
+  }
+  const natsUrl = env("NATS_URL") || c.nats.url;
+  return deepFreeze({
+    port,
+    instance: env("GATEWAY_INSTANCE") || c.instance || `gw-${crypto.randomUUID().slice(0, 8)}`,
+    providers,
+    routes: c.routes,
+    retries: c.retries,
+    limits: c.limits,
+    nats: { ...c.nats, url: natsUrl || undefined },
+    source,
+  });
+}
+
+/** With no file: one provider per API key found in the environment. */
+export function configFromEnv(env: Env): Config {
+  const providers: Record<string, unknown> = {};
+  for (const p of ENV_PROVIDERS) {
+    if (env(p.env)) providers[p.id] = { type: p.type, keys: [{ value: `env:${p.env}` }] };
+  }
+  return buildConfig({ providers }, env, "environment (no GATEWAY_CONFIG file)");
+}
+
+export async function loadConfig(env: Env = (n) => Deno.env.get(n)): Promise<Config> {
+  const path = env("GATEWAY_CONFIG");
+  if (!path) return configFromEnv(env);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new ConfigError(`cannot read GATEWAY_CONFIG file ${path}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  return buildConfig(raw, env, path);
+}
+
+/** JSON Schema of gateway.json, for editors. */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(ConfigSchema, { io: "input" });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object") {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,181 @@
+// The event catalogue: the public contract for subscribers. Every transition in the gateway is
+// one of these. Bump SCHEMA_VERSION on any incompatible change to a data shape.
+
+export const SCHEMA_VERSION = 1;
+
+/** Why a provider did not get an attempt. */
+export type SkipReason = "circuit_open" | "rate_limited" | "model_unavailable";
+
+/** The failure taxonomy shared by the classifier, the actors, the events and the error bodies. */
+export type FailureKind =
+  | "transient"
+  | "rate_limit"
+  | "timeout"
+  | "auth"
+  | "quota"
+  | "model_unavailable"
+  | "caller_fault"
+  | "unknown";
+
+export interface UsageFacts {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+interface Attempt {
+  at: number;
+  requestId: string;
+  attempt: number;
+  provider: string;
+  model: string;
+}
+
+export type GatewayEvent =
+  | {
+    type: "request.started";
+    at: number;
+    requestId: string;
+    model: string;
+    candidates: string[];
+    stream: boolean;
+  }
+  | {
+    type: "request.completed";
+    at: number;
+    requestId: string;
+    provider: string;
+    model: string;
+    fallbackIndex: number;
+    attempts: number;
+    latencyMs: number;
+    upstreamLatencyMs: number;
+  }
+  | {
+    type: "request.failed";
+    at: number;
+    requestId: string;
+    status: number;
+    errorType: string;
+    message: string;
+    attempts: number;
+    retryAfterMs?: number;
+  }
+  | (Attempt & {
+    type: "attempt.started";
+    key: string;
+    probe: boolean;
+    /** Tokens reserved in the TPM bucket for this attempt (an estimate, corrected on success). */
+    reservedTokens: number;
+  })
+  | (Attempt & {
+    type: "attempt.succeeded";
+    key: string;
+    probe: boolean;
+    status: number;
+    latencyMs: number;
+    reservedTokens: number;
+    usage?: UsageFacts;
+  })
+  | (Attempt & {
+    type: "attempt.failed";
+    key: string;
+    probe: boolean;
+    status?: number;
+    errorType: FailureKind;
+    message: string;
+    latencyMs: number;
+    retryAfterMs?: number;
+    /** Whether this failure counts against the provider's breaker window. */
+    counted: boolean;
+  })
+  | (Attempt & {
+    type: "attempt.aborted";
+    key: string;
+    probe: boolean;
+    latencyMs: number;
+  })
+  | (Attempt & {
+    type: "attempt.skipped";
+    reason: SkipReason;
+    retryAfterMs: number;
+  })
+  | (Attempt & {
+    type: "attempt.retrying";
+    errorType: FailureKind;
+    delayMs: number;
+  })
+  | {
+    type: "fallback.taken";
+    at: number;
+    requestId: string;
+    /** The candidate we fall over to. */
+    provider: string;
+    model: string;
+    fallbackIndex: number;
+    fromProvider: string;
+    fromModel: string;
+    reason: string;
+  }
+  | {
+    type: "breaker.opened";
+    at: number;
+    provider: string;
+    reason: string;
+    openMs: number;
+    until: number;
+    failureRate: number;
+    samples: number;
+    reopenCount: number;
+  }
+  | { type: "breaker.half_opened"; at: number; provider: string; probes: number }
+  | { type: "breaker.closed"; at: number; provider: string }
+  | {
+    type: "ratelimit.blocked";
+    at: number;
+    provider: string;
+    key: string;
+    reason: "retry_after" | "rpm" | "tpm";
+    until: number;
+  }
+  | { type: "ratelimit.refilled"; at: number; provider: string; key: string }
+  | {
+    type: "model.unavailable";
+    at: number;
+    provider: string;
+    model: string;
+    until: number;
+    message: string;
+  };
+
+export type EventType = GatewayEvent["type"];
+export type EventOf<T extends EventType> = Extract<GatewayEvent, { type: T }>;
+
+/** Every event type, in catalogue order (README lists the same). */
+export const EVENT_TYPES: readonly EventType[] = [
+  "request.started",
+  "request.completed",
+  "request.failed",
+  "attempt.started",
+  "attempt.succeeded",
+  "attempt.failed",
+  "attempt.aborted",
+  "attempt.skipped",
+  "attempt.retrying",
+  "fallback.taken",
+  "breaker.opened",
+  "breaker.half_opened",
+  "breaker.closed",
+  "ratelimit.blocked",
+  "ratelimit.refilled",
+  "model.unavailable",
+];
+
+/** The provider an event is about, or undefined for request-level events. */
+export function eventProvider(event: GatewayEvent): string | undefined {
+  return "provider" in event ? event.provider : undefined;
+}
+
+/** NATS subject: gateway.<category>.<event>.<provider or _>. */
+export function subjectOf(event: GatewayEvent): string {
+  return `gateway.${event.type}.${eventProvider(event) ?? "_"}`;
+}

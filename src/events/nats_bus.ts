@@ -1,0 +1,242 @@
+// Every domain event goes to JetStream as a CloudEvent without ever making a request wait:
+// publish() only appends to a bounded buffer that a background loop drains. NATS being slow or
+// down costs buffered events (and, past the bound, dropped ones), never latency or errors.
+import { nanos, type NatsConnection, wsconnect } from "@nats-io/nats-core";
+import {
+  DiscardPolicy,
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
+import type { BusStats, EventBus, IdGen } from "../ports.ts";
+import type { Logger } from "../lib/logger.ts";
+import { toCloudEvent } from "./envelope.ts";
+import { createMemoryBus } from "./memory_bus.ts";
+
+export interface NatsBusOptions {
+  /** Websocket URL of a nats-server, e.g. ws://127.0.0.1:8080. */
+  url: string;
+  /** Names this replica in the CloudEvents `source` (/gateway/<instance>). */
+  instance: string;
+  ids: IdGen;
+  logger: Logger;
+  /** JetStream stream name (default GATEWAY_EVENTS); created if missing, left alone if present. */
+  stream?: string;
+  /** Events held while NATS is unreachable (default 10000); the oldest go first. */
+  maxBuffer?: number;
+  /** Stream retention by age (default 24 h). */
+  maxAgeMs?: number;
+  /** Stream retention by size (default unbounded; age still bounds it). */
+  maxBytes?: number;
+  storage?: "file" | "memory";
+  /** Pause between connect and publish retries (default 1000 ms). */
+  retryMs?: number;
+  /** How long close() waits for the buffer to drain (default 2000 ms). */
+  closeTimeoutMs?: number;
+}
+
+interface Pending {
+  id: string;
+  subject: string;
+  payload: string;
+}
+
+const BATCH = 256;
+const why = (err: unknown) => err instanceof Error ? err.message : String(err);
+const PUBLISH_TIMEOUT_MS = 5_000;
+const DUPLICATE_WINDOW_MS = 2 * 60_000;
+
+export function createNatsBus(opts: NatsBusOptions): EventBus {
+  const stream = opts.stream ?? "GATEWAY_EVENTS";
+  const maxBuffer = Math.max(1, opts.maxBuffer ?? 10_000);
+  const maxAgeMs = opts.maxAgeMs ?? 24 * 3_600_000;
+  const retryMs = opts.retryMs ?? 1_000;
+  const log = opts.logger;
+  const local = createMemoryBus({ logger: log });
+
+  let queue: Pending[] = [];
+  let published = 0; // acknowledged by JetStream
+  let dropped = 0;
+  let nc: NatsConnection | undefined;
+  let connected = false;
+  let streamReady = false;
+  let failing = false; // inside a streak of publish failures (logged once per streak)
+  let closing = false; // close() called: drain what we can
+  let stopped = false; // give up: the loop exits
+
+  // The background loop sleeps on this; publish, reconnect and close wake it. While backing off
+  // after a failure, publishes do not wake it, or a busy gateway would retry in a hot loop.
+  let wake: (() => void) | undefined;
+  let backingOff = false;
+  const pause = (ms?: number) =>
+    new Promise<void>((resolve) => {
+      backingOff = ms !== undefined;
+      const timer = ms === undefined ? undefined : setTimeout(() => wake?.(), ms);
+      wake = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        backingOff = false;
+        resolve();
+      };
+    });
+
+  async function connect(): Promise<NatsConnection | undefined> {
+    let warned = false;
+    while (!stopped) {
+      try {
+        // Our own first-connect loop rather than waitOnFirstConnect: close() can stop it.
+        const c = await wsconnect({
+          servers: opts.url,
+          name: `gateway/${opts.instance}`,
+          reconnect: true,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: retryMs,
+          timeout: 5_000,
+        });
+        if (!stopped) return c;
+        await c.close();
+      } catch (err) {
+        if (!warned) {
+          log.warn("NATS unreachable; buffering events", { url: opts.url, error: why(err) });
+        }
+        warned = true;
+        await pause(retryMs);
+      }
+    }
+    return undefined;
+  }
+
+  async function watchStatus(c: NatsConnection) {
+    // nats-core repeats a status once per failed reconnect attempt: act on transitions only.
+    for await (const s of c.status()) {
+      if (s.type === "disconnect" && connected) {
+        connected = false;
+        streamReady = false; // a restarted server may have lost a memory-backed stream
+        log.warn("NATS disconnected; buffering events", { server: s.server });
+      } else if (s.type === "reconnect" && !connected) {
+        connected = true;
+        log.info("NATS reconnected", { server: s.server, buffered: queue.length });
+        wake?.();
+      }
+    }
+  }
+
+  async function ensureStream(c: NatsConnection) {
+    const jsm = await jetstreamManager(c);
+    try {
+      await jsm.streams.info(stream);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) {
+        throw err;
+      }
+      await jsm.streams.add({
+        name: stream,
+        subjects: ["gateway.>"],
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old,
+        storage: opts.storage === "memory" ? StorageType.Memory : StorageType.File,
+        max_age: nanos(maxAgeMs),
+        max_bytes: opts.maxBytes ?? -1,
+        duplicate_window: nanos(Math.min(DUPLICATE_WINDOW_MS, maxAgeMs)),
+      });
+      log.info("created JetStream stream", { stream, subjects: "gateway.>" });
+    }
+    streamReady = true;
+  }
+
+  /** Publishes the head of the buffer; what fails stays buffered for the next round. */
+  async function flushBatch(js: JetStreamClient): Promise<boolean> {
+    const batch = queue.slice(0, BATCH);
+    const results = await Promise.allSettled(
+      batch.map((p) =>
+        js.publish(p.subject, p.payload, { msgID: p.id, timeout: PUBLISH_TIMEOUT_MS })
+      ),
+    );
+    const acked = new Set(batch.filter((_, i) => results[i].status === "fulfilled"));
+    const before = queue.length;
+    queue = queue.filter((p) => !acked.has(p));
+    published += before - queue.length; // evicted while in flight: already counted as dropped
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed && !failing) {
+      log.warn("JetStream publish failed; retrying", { error: why(failed.reason) });
+    } else if (!failed && failing) log.info("JetStream publish recovered", { stream });
+    failing = failed !== undefined;
+    return !failed;
+  }
+
+  async function run() {
+    nc = await connect();
+    if (!nc) return;
+    connected = true;
+    log.info("NATS connected", { url: opts.url, stream });
+    watchStatus(nc).catch(() => {}); // ends when the connection closes
+    const js = jetstream(nc);
+    while (!stopped && !(closing && queue.length === 0)) {
+      if (!connected || queue.length === 0) {
+        await pause();
+        continue;
+      }
+      try {
+        if (!streamReady) await ensureStream(nc);
+        if (await flushBatch(js)) continue;
+      } catch (err) {
+        if (!failing) {
+          log.warn("JetStream stream unavailable; retrying", { stream, error: why(err) });
+        }
+        failing = true;
+      }
+      streamReady = false; // e.g. the stream was deleted: check it again before retrying
+      await pause(retryMs);
+    }
+  }
+  const running = run().catch((err) => log.error("event bus loop crashed", { error: why(err) }));
+
+  return {
+    kind: "nats",
+    describe: `NATS ${opts.url} → JetStream stream ${stream} (subjects gateway.>)`,
+    publish(event) {
+      local.publish(event);
+      if (stopped) {
+        dropped++;
+        return;
+      }
+      try {
+        const ce = toCloudEvent(event, opts.ids.next(), opts.instance);
+        queue.push({ id: ce.id, subject: ce.subject, payload: JSON.stringify(ce) });
+      } catch (err) {
+        dropped++; // an unserialisable event must not fail the request that produced it
+        log.error("event not serialisable", { type: event.type, error: why(err) });
+        return;
+      }
+      if (queue.length > maxBuffer) {
+        queue.shift();
+        dropped++;
+      }
+      if (!backingOff) wake?.();
+    },
+    subscribe: (listener) => local.subscribe(listener),
+    stats(): BusStats {
+      return { published, dropped, buffered: queue.length, connected };
+    },
+    async close() {
+      closing = true;
+      wake?.();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeUp = new Promise<void>((r) => timer = setTimeout(r, opts.closeTimeoutMs ?? 2_000));
+      await Promise.race([running, timeUp]);
+      clearTimeout(timer);
+      stopped = true;
+      wake?.();
+      // Closing the connection rejects publishes still in flight, so the loop ends promptly.
+      if (queue.length > 0) log.warn("closing with unflushed events", { buffered: queue.length });
+      await nc?.close();
+      await running;
+      connected = false;
+      await local.close();
+    },
+  };
+}

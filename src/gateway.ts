@@ -1,0 +1,95 @@
+// The gateway's runtime pieces, built from config and ports: one provider actor and one upstream
+// target per configured provider, and the supervisor dependencies shared by all requests.
+import {
+  type ProviderActor,
+  type ProviderActorConfig,
+  spawnProviderActor,
+} from "../actors/provider/mod.ts";
+import { Registry } from "../actors/runtime/mod.ts";
+import type { SupervisorDeps } from "../actors/supervisor/mod.ts";
+import type { Config, ProviderConfig } from "./config.ts";
+import type { Logger } from "./lib/logger.ts";
+import { sleep } from "./lib/sleep.ts";
+import type { Clock, EventBus, IdGen, ProviderHttp, Random } from "./ports.ts";
+import { adapterFor } from "./providers/mod.ts";
+import type { ProviderTarget } from "./providers/execute.ts";
+
+export interface GatewayDeps {
+  config: Config;
+  bus: EventBus;
+  clock: Clock;
+  ids: IdGen;
+  random: Random;
+  http: ProviderHttp;
+  logger: Logger;
+}
+
+export interface Gateway {
+  deps: GatewayDeps;
+  actors: Registry<ProviderActor>;
+  targets: ReadonlyMap<string, ProviderTarget>;
+  supervisor: SupervisorDeps;
+  /** Set on SIGTERM: readiness fails and new requests are refused while in-flight ones finish. */
+  draining: boolean;
+  inFlight: number;
+  stop(): void;
+}
+
+/** Provider without keys (a local vLLM, Ollama …) still gets one key slot for its limiter. */
+function keysOf(p: ProviderConfig) {
+  return p.keys.length ? p.keys : [{ id: `${p.id}-nokey`, weight: 1, secret: "", env: "" }];
+}
+
+export function actorConfig(p: ProviderConfig): ProviderActorConfig {
+  return {
+    id: p.id,
+    keys: keysOf(p).map((k) => ({ id: k.id, weight: k.weight })),
+    breaker: { ...p.breaker, probeLeaseMs: p.timeouts.totalMs + 5_000 },
+    rateLimit: p.rateLimit,
+    modelCooldownMs: p.modelCooldownMs,
+    defaultRetryAfterMs: 1_000,
+  };
+}
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config, bus, clock, logger } = deps;
+  const actors = new Registry<ProviderActor>();
+  const targets = new Map<string, ProviderTarget>();
+  for (const p of Object.values(config.providers)) {
+    const adapter = adapterFor(p.type);
+    if (!adapter) throw new Error(`providers.${p.id}.type: no adapter for "${p.type}"`);
+    targets.set(p.id, {
+      adapter,
+      baseUrl: p.baseUrl,
+      timeouts: p.timeouts,
+      secrets: new Map(keysOf(p).map((k) => [k.id, k.secret])),
+    });
+    actors.register(spawnProviderActor(actorConfig(p), {
+      clock,
+      publish: (e) => bus.publish(e),
+      onCrash: (err, id) =>
+        logger.error("provider actor crashed and restarted", { provider: id, error: String(err) }),
+    }));
+  }
+  const gateway: Gateway = {
+    deps,
+    actors,
+    targets,
+    supervisor: {
+      config: {
+        maxRetries: config.retries.max,
+        backoffBaseMs: config.retries.baseMs,
+        backoffMaxMs: config.retries.maxMs,
+      },
+      provider: (id) => actors.get(id),
+      publish: (e) => bus.publish(e),
+      clock,
+      random: deps.random,
+      sleep,
+    },
+    draining: false,
+    inFlight: 0,
+    stop: () => actors.stopAll(),
+  };
+  return gateway;
+}

@@ -1,0 +1,47 @@
+// Reads a request body as UTF-8 text under a size cap, without buffering past the cap.
+export type BodyResult =
+  | { ok: true; text: string }
+  | { ok: false; status: 400 | 413; message: string; code: string };
+
+export async function readBody(req: Request, maxBytes: number): Promise<BodyResult> {
+  const tooLarge = {
+    ok: false as const,
+    status: 413 as const,
+    code: "request_too_large",
+    message: `The request body is larger than the ${maxBytes}-byte limit (limits.maxBodyBytes).`,
+  };
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) return tooLarge;
+  if (!req.body) return { ok: true, text: "" };
+  const reader = req.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      return tooLarge;
+    }
+    parts.push(value);
+  }
+  const bytes = parts.length === 1 ? parts[0] : new Uint8Array(size);
+  if (parts.length !== 1) {
+    let at = 0;
+    for (const p of parts) {
+      bytes.set(p, at);
+      at += p.byteLength;
+    }
+  }
+  try {
+    return { ok: true, text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+  } catch {
+    return {
+      ok: false,
+      status: 400,
+      code: "invalid_encoding",
+      message: "The request body is not valid UTF-8.",
+    };
+  }
+}

@@ -1,0 +1,93 @@
+// Validation of the chat completions body with zod. Only what the gateway relies on is strict;
+// unknown OpenAI fields pass through to OpenAI-compatible upstreams untouched.
+import { z } from "zod";
+import type { ChatRequest } from "./types.ts";
+
+const text = z.strictObject({ type: z.literal("text"), text: z.string() });
+const image = z.strictObject({
+  type: z.literal("image_url"),
+  image_url: z.strictObject({
+    url: z.string().min(1),
+    detail: z.enum(["auto", "low", "high"]).optional(),
+  }),
+});
+const toolCall = z.object({
+  id: z.string(),
+  type: z.literal("function"),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+
+const message = z.object({
+  role: z.enum(["system", "developer", "user", "assistant", "tool"]),
+  content: z.union([z.string(), z.array(z.discriminatedUnion("type", [text, image])), z.null()])
+    .optional(),
+  name: z.string().optional(),
+  tool_calls: z.array(toolCall).optional(),
+  tool_call_id: z.string().optional(),
+}).refine((m) => m.content != null || (m.role === "assistant" && m.tool_calls?.length), {
+  message: "content is required (only an assistant message with tool_calls may omit it)",
+  path: ["content"],
+}).refine((m) => m.role !== "tool" || typeof m.tool_call_id === "string", {
+  message: "a tool message needs tool_call_id",
+  path: ["tool_call_id"],
+});
+
+const nonNegInt = z.number().int().nonnegative();
+
+export const ChatRequestSchema = z.looseObject({
+  model: z.string().min(1, 'model is required, e.g. "openai/gpt-4o-mini"'),
+  messages: z.array(message).min(1, "messages must hold at least one message"),
+  fallbacks: z.array(z.string().min(1)).max(10).optional(),
+  stream: z.boolean().optional(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  max_tokens: nonNegInt.nullish(),
+  max_completion_tokens: nonNegInt.nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  n: z.number().int().min(1).max(128).nullish(),
+  seed: z.number().int().nullish(),
+  user: z.string().optional(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  tools: z.array(z.object({
+    type: z.literal("function"),
+    function: z.object({
+      name: z.string().min(1),
+      description: z.string().optional(),
+      parameters: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })).optional(),
+  tool_choice: z.union([
+    z.enum(["none", "auto", "required"]),
+    z.object({ type: z.literal("function"), function: z.object({ name: z.string() }) }),
+  ]).optional(),
+  response_format: z.object({
+    type: z.enum(["text", "json_object", "json_schema"]),
+    json_schema: z.unknown().optional(),
+  }).optional(),
+});
+
+export interface ValidationFailure {
+  message: string;
+  param: string;
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`))
+    .join("");
+}
+
+/** Parses a decoded JSON body; on failure names the first offending field. */
+export function validateChatRequest(
+  body: unknown,
+): { ok: true; value: ChatRequest } | { ok: false; error: ValidationFailure } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return { ok: false, error: { message: "The request body must be a JSON object.", param: "" } };
+  }
+  const r = ChatRequestSchema.safeParse(body);
+  if (r.success) return { ok: true, value: r.data as ChatRequest };
+  const issue = r.error.issues[0];
+  const param = pathOf(issue.path);
+  return { ok: false, error: { message: `${param || "body"}: ${issue.message}`, param } };
+}

@@ -1,0 +1,243 @@
+// Runs one attempt against one provider: builds the upstream request with the adapter, calls it
+// through ProviderHttp under the provider's timeouts, and turns whatever comes back into an
+// AttemptResult (success, classified failure, or client abort) for the supervisor.
+import type { AttemptResult } from "../../actors/supervisor/mod.ts";
+import type { UsageFacts } from "../events/catalogue.ts";
+import type { ChatChunk, ChatCompletion, ChatRequest, Usage } from "../openai/types.ts";
+import type { Clock, ProviderHttp } from "../ports.ts";
+import type { AdapterContext, ProviderAdapter } from "./adapter.ts";
+import { UpstreamStreamError } from "./adapter.ts";
+import {
+  classifyHttpFailure,
+  classifyNetworkError,
+  classifyStreamError,
+  type Failure,
+} from "./classifier.ts";
+import { parseSse } from "./sse.ts";
+
+export interface ProviderTarget {
+  adapter: ProviderAdapter;
+  baseUrl: string;
+  timeouts: { firstTokenMs: number; totalMs: number };
+  /** key id → secret */
+  secrets: ReadonlyMap<string, string>;
+}
+
+export interface AttemptSpec {
+  model: string;
+  key: string;
+  id: string;
+  signal: AbortSignal;
+}
+
+/** A stream that has produced its first content; the rest is read on demand. */
+export interface StartedStream {
+  /** Clock time the attempt began, to report the whole stream's latency at the end. */
+  startedAt: number;
+  first: ChatChunk[];
+  rest: AsyncGenerator<ChatChunk, void, undefined>;
+  usage(): Usage | undefined;
+}
+
+/** Thrown by StartedStream.rest when the upstream fails after the stream was committed. */
+export class StreamFailure extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.message);
+    this.name = "StreamFailure";
+  }
+}
+
+export function usageFacts(u: Usage | undefined): UsageFacts | undefined {
+  return u
+    ? { promptTokens: u.prompt_tokens ?? 0, completionTokens: u.completion_tokens ?? 0 }
+    : undefined;
+}
+
+function timeoutError(what: string, ms: number) {
+  return new DOMException(`${what} after ${ms} ms`, "TimeoutError");
+}
+
+/** Failure from anything thrown while talking to the upstream. */
+export function failureOf(err: unknown, now: number): Failure {
+  if (err instanceof StreamFailure) return err.failure;
+  if (err instanceof UpstreamStreamError) return classifyStreamError(err, now);
+  return classifyNetworkError(err);
+}
+
+async function send(
+  http: ProviderHttp,
+  t: ProviderTarget,
+  request: ChatRequest,
+  ctx: AdapterContext,
+  signal: AbortSignal,
+  clock: Clock,
+): Promise<Response | Failure> {
+  let up;
+  try {
+    up = t.adapter.buildChatRequest(request, ctx);
+  } catch (e) {
+    // The adapter cannot express this request in its provider's format: the caller must change it.
+    return { kind: "caller_fault", status: 400, message: (e as Error).message };
+  }
+  const res = await http.fetch(
+    new Request(up.url, { method: up.method, headers: up.headers, body: up.body, signal }),
+  );
+  if (res.ok) return res;
+  const text = await res.text().catch(() => "");
+  const error = t.adapter.parseError(res.status, text);
+  return classifyHttpFailure({ status: res.status, headers: res.headers, error, now: clock.now() });
+}
+
+function context(t: ProviderTarget, a: AttemptSpec, stream: boolean, clock: Clock): AdapterContext {
+  return {
+    baseUrl: t.baseUrl,
+    apiKey: t.secrets.get(a.key) ?? "",
+    model: a.model,
+    stream,
+    nowSec: Math.floor(clock.now() / 1000),
+    id: a.id,
+  };
+}
+
+export async function executeJson(
+  deps: { http: ProviderHttp; clock: Clock },
+  t: ProviderTarget,
+  request: ChatRequest,
+  a: AttemptSpec,
+): Promise<AttemptResult<ChatCompletion>> {
+  const started = deps.clock.now();
+  const latency = () => deps.clock.now() - started;
+  const total = AbortSignal.timeout(t.timeouts.totalMs);
+  const signal = AbortSignal.any([a.signal, total]);
+  const ctx = context(t, a, false, deps.clock);
+  try {
+    const res = await send(deps.http, t, request, ctx, signal, deps.clock);
+    if (!(res instanceof Response)) return { type: "failure", failure: res, latencyMs: latency() };
+    const text = await res.text();
+    let completion: ChatCompletion;
+    try {
+      completion = t.adapter.parseChatResponse(JSON.parse(text), ctx);
+    } catch (e) {
+      const why = (e as Error).message;
+      return {
+        type: "failure",
+        failure: {
+          kind: "transient",
+          status: res.status,
+          message: `malformed response from upstream: ${why}`,
+        },
+        latencyMs: latency(),
+      };
+    }
+    return {
+      type: "success",
+      status: res.status,
+      latencyMs: latency(),
+      usage: usageFacts(completion.usage),
+      value: completion,
+    };
+  } catch (e) {
+    if (a.signal.aborted) return { type: "aborted", latencyMs: latency() };
+    const failure = total.aborted
+      ? { kind: "timeout" as const, message: `no complete answer within ${t.timeouts.totalMs} ms` }
+      : failureOf(e, deps.clock.now());
+    return { type: "failure", failure, latencyMs: latency() };
+  }
+}
+
+const hasContent = (c: ChatChunk) =>
+  c.choices.some((ch) =>
+    !!ch.delta.content || !!ch.delta.tool_calls?.length || ch.finish_reason !== null
+  );
+
+/**
+ * Starts a stream and waits for its first content chunk under the time-to-first-token timeout.
+ * Until then any failure is an ordinary attempt failure (the supervisor may fall over); after
+ * that the stream is committed and later failures surface as StreamFailure from `rest`.
+ */
+export async function executeStream(
+  deps: { http: ProviderHttp; clock: Clock },
+  t: ProviderTarget,
+  request: ChatRequest,
+  a: AttemptSpec,
+): Promise<AttemptResult<StartedStream>> {
+  const started = deps.clock.now();
+  const latency = () => deps.clock.now() - started;
+  const ctl = new AbortController();
+  const ttft = setTimeout(
+    () => ctl.abort(timeoutError("no first token", t.timeouts.firstTokenMs)),
+    t.timeouts.firstTokenMs,
+  );
+  const total = setTimeout(
+    () => ctl.abort(timeoutError("stream not finished", t.timeouts.totalMs)),
+    t.timeouts.totalMs,
+  );
+  const stopTimers = () => {
+    clearTimeout(ttft);
+    clearTimeout(total);
+  };
+  const signal = AbortSignal.any([a.signal, ctl.signal]);
+  const ctx = context(t, a, true, deps.clock);
+  const decoder = t.adapter.createStreamDecoder(ctx);
+  let usage: Usage | undefined;
+  const take = (chunks: ChatChunk[]) => {
+    for (const c of chunks) if (c.usage) usage = c.usage;
+    return chunks;
+  };
+  let events: AsyncGenerator<{ event?: string; data: string }> | undefined;
+  try {
+    const res = await send(deps.http, t, request, ctx, signal, deps.clock);
+    if (!(res instanceof Response)) {
+      stopTimers();
+      return { type: "failure", failure: res, latencyMs: latency() };
+    }
+    if (!res.body) throw new TypeError("upstream stream has no body");
+    events = parseSse(res.body, signal);
+    const first: ChatChunk[] = [];
+    while (!first.some(hasContent) && !decoder.finished) {
+      const n = await events.next();
+      if (n.done) break;
+      first.push(...take(decoder.push(n.value)));
+    }
+    if (!decoder.finished && !first.some(hasContent)) {
+      throw new TypeError("upstream stream ended before any content");
+    }
+    clearTimeout(ttft);
+    const source = events;
+    const rest = async function* () {
+      try {
+        while (!decoder.finished) {
+          const n = await source.next();
+          if (n.done) throw new TypeError("upstream stream was cut before it finished");
+          yield* take(decoder.push(n.value));
+        }
+      } catch (e) {
+        if (a.signal.aborted) throw e;
+        throw new StreamFailure(
+          ctl.signal.aborted
+            ? failureOf(ctl.signal.reason, deps.clock.now())
+            : failureOf(e, deps.clock.now()),
+        );
+      } finally {
+        stopTimers();
+        // Stops the upstream body whatever ended us (done, failure or the client going away).
+        await source.return(undefined).catch(() => {});
+      }
+    };
+    return {
+      type: "success",
+      pending: true,
+      status: res.status,
+      latencyMs: latency(),
+      value: { startedAt: started, first, rest: rest(), usage: () => usage },
+    };
+  } catch (e) {
+    stopTimers();
+    await events?.return(undefined).catch(() => {});
+    if (a.signal.aborted) return { type: "aborted", latencyMs: latency() };
+    const failure = ctl.signal.aborted
+      ? failureOf(ctl.signal.reason, deps.clock.now())
+      : failureOf(e, deps.clock.now());
+    return { type: "failure", failure, latencyMs: latency() };
+  }
+}

@@ -1,0 +1,16 @@
+// Adapter families by config `type`. Adding a provider family means one line here.
+import type { ProviderAdapter } from "./adapter.ts";
+import { anthropicAdapter } from "./anthropic/adapter.ts";
+import { openaiAdapter } from "./openai/adapter.ts";
+
+const ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map(
+  [openaiAdapter, anthropicAdapter].map((a) => [a.family, a]),
+);
+
+/** Every family `adapterFor` knows, e.g. for the config schema's enum. */
+export const ADAPTER_FAMILIES: readonly string[] = Object.freeze([...ADAPTERS.keys()]);
+
+/** The adapter for a config `type`, or undefined when there is none. */
+export function adapterFor(family: string): ProviderAdapter | undefined {
+  return ADAPTERS.get(family);
+}

@@ -1,0 +1,322 @@
+import assert from "node:assert/strict";
+import type { FailureKind } from "../../src/events/catalogue.ts";
+import {
+  adapterFor,
+  classifyHttpFailure,
+  classifyNetworkError,
+  classifyStreamError,
+  isCallerFault,
+  parseRetryAfterMs,
+  UpstreamStreamError,
+} from "../../src/providers/mod.ts";
+import { fixtureText } from "./fixtures/load.ts";
+
+const NOW = Date.parse("2025-03-01T12:00:00Z");
+
+Deno.test("parseRetryAfterMs reads every header form, never negative", () => {
+  const rows: [Record<string, string>, number | undefined][] = [
+    [{}, undefined],
+    [{ "retry-after-ms": "250" }, 250],
+    [{ "retry-after-ms": "12.4" }, 13],
+    [{ "retry-after": "7" }, 7000],
+    [{ "retry-after": "1.5" }, 1500],
+    [{ "retry-after": "Sat, 01 Mar 2025 12:00:30 GMT" }, 30_000],
+    [{ "retry-after": "Sat, 01 Mar 2025 11:59:00 GMT" }, 0], // already past
+    [{ "retry-after": "soon" }, undefined],
+    [{ "retry-after-ms": "100", "retry-after": "9" }, 100], // the precise one wins
+    [{ "retry-after": "2", "x-ratelimit-reset-tokens": "6m0s" }, 2000], // explicit beats reset
+    [{ "x-ratelimit-reset-requests": "1s" }, 1000],
+    [{ "x-ratelimit-reset-requests": "20ms" }, 20],
+    [{ "x-ratelimit-reset-tokens": "6m0s" }, 360_000],
+    [{ "x-ratelimit-reset-tokens": "1h2m3.5s" }, 3_723_500],
+    [{ "x-ratelimit-reset-tokens": "1500us" }, 2],
+    [{ "x-ratelimit-reset-requests": "2" }, 2000], // bare seconds from compatible servers
+    [{ "x-ratelimit-reset-requests": "later" }, undefined],
+    [{ "x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "6m0s" }, 360_000],
+    [{ // only the exhausted bucket counts
+      "x-ratelimit-reset-requests": "1s",
+      "x-ratelimit-remaining-requests": "0",
+      "x-ratelimit-reset-tokens": "6m0s",
+      "x-ratelimit-remaining-tokens": "1200",
+    }, 1000],
+    [{ "anthropic-ratelimit-requests-reset": "2025-03-01T12:00:05Z" }, 5000],
+    [{
+      "anthropic-ratelimit-requests-reset": "2025-03-01T12:00:05Z",
+      "anthropic-ratelimit-output-tokens-reset": "2025-03-01T12:00:40+00:00",
+    }, 40_000],
+    [{ "anthropic-ratelimit-tokens-reset": "2025-03-01T11:00:00Z" }, 0],
+  ];
+  for (const [headers, expected] of rows) {
+    assert.equal(parseRetryAfterMs(new Headers(headers), NOW), expected, JSON.stringify(headers));
+  }
+});
+
+interface Row {
+  name: string;
+  status: number;
+  family?: "openai" | "anthropic";
+  /** Raw body text, or a fixture path ("anthropic/…json"). */
+  body: string;
+  headers?: Record<string, string>;
+  kind: FailureKind;
+  retryAfterMs?: number;
+}
+
+const ROWS: Row[] = [
+  { name: "bad param", status: 400, body: "openai/error_bad_param.json", kind: "caller_fault" },
+  { name: "context", status: 400, body: "openai/error_context_length.json", kind: "caller_fault" },
+  {
+    name: "prompt is too long",
+    status: 400,
+    family: "anthropic",
+    body: "anthropic/error_prompt_too_long.json",
+    kind: "caller_fault",
+  },
+  {
+    name: "413",
+    status: 413,
+    family: "anthropic",
+    body:
+      '{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}',
+    kind: "caller_fault",
+  },
+  { name: "422", status: 422, body: '{"detail":"validation failed"}', kind: "caller_fault" },
+  {
+    name: "400 decommissioned model",
+    status: 400,
+    body:
+      '{"error":{"message":"The model `llama2-70b` has been decommissioned and is no longer supported.","type":"invalid_request_error","code":"model_decommissioned"}}',
+    kind: "model_unavailable",
+  },
+  {
+    name: "400 spent credit",
+    status: 400,
+    family: "anthropic",
+    body: "anthropic/error_credit_balance.json",
+    kind: "quota",
+  },
+  { name: "401", status: 401, body: "openai/error_invalid_key.json", kind: "auth" },
+  {
+    name: "401 anthropic",
+    status: 401,
+    family: "anthropic",
+    body: "anthropic/error_auth.json",
+    kind: "auth",
+  },
+  { name: "402", status: 402, body: '{"error":{"message":"Insufficient credits"}}', kind: "quota" },
+  {
+    name: "403 region",
+    status: 403,
+    body:
+      '{"error":{"message":"Country, region, or territory not supported","code":"unsupported_country_region_territory"}}',
+    kind: "auth",
+  },
+  {
+    name: "403 model not allowed",
+    status: 403,
+    body:
+      '{"error":{"message":"Project `proj_x` does not have access to model `o3`","code":"model_not_found"}}',
+    kind: "model_unavailable",
+  },
+  {
+    name: "404 model",
+    status: 404,
+    body: "openai/error_model_not_found.json",
+    kind: "model_unavailable",
+  },
+  {
+    name: "404 anthropic model",
+    status: 404,
+    family: "anthropic",
+    body: "anthropic/error_model_not_found.json",
+    kind: "model_unavailable",
+  },
+  { name: "404 wrong route", status: 404, body: "404 page not found", kind: "transient" },
+  { name: "408", status: 408, body: "Request Timeout", kind: "timeout" },
+  {
+    name: "429 rate limit, billing link in text",
+    status: 429,
+    body: "openai/error_rate_limit.json",
+    headers: { "x-ratelimit-reset-requests": "120ms", "x-ratelimit-remaining-requests": "0" },
+    kind: "rate_limit",
+    retryAfterMs: 120,
+  },
+  {
+    name: "429 anthropic with retry-after",
+    status: 429,
+    family: "anthropic",
+    body: "anthropic/error_rate_limit.json",
+    headers: {
+      "retry-after": "17",
+      "anthropic-ratelimit-input-tokens-reset": "2025-03-01T12:01:00Z",
+    },
+    kind: "rate_limit",
+    retryAfterMs: 17_000,
+  },
+  {
+    name: "429 anthropic reset header only",
+    status: 429,
+    family: "anthropic",
+    body: "anthropic/error_rate_limit.json",
+    headers: { "anthropic-ratelimit-input-tokens-reset": "2025-03-01T12:01:00Z" },
+    kind: "rate_limit",
+    retryAfterMs: 60_000,
+  },
+  { name: "429 quota", status: 429, body: "openai/error_insufficient_quota.json", kind: "quota" },
+  {
+    name: "429 quota ignores bucket resets",
+    status: 429,
+    body: "openai/error_insufficient_quota.json",
+    headers: { "x-ratelimit-reset-tokens": "6m0s" },
+    kind: "quota",
+  },
+  {
+    name: "429 anthropic spend limit",
+    status: 429,
+    family: "anthropic",
+    body: "anthropic/error_spend_limit.json",
+    kind: "quota",
+  },
+  { name: "500", status: 500, body: "", kind: "transient" },
+  {
+    name: "500 ignores bucket resets",
+    status: 500,
+    body: '{"error":{"message":"The server had an error"}}',
+    headers: { "x-ratelimit-reset-requests": "8ms" },
+    kind: "transient",
+  },
+  {
+    name: "502 html",
+    status: 502,
+    body: "<html><h1>502 Bad Gateway</h1></html>",
+    kind: "transient",
+  },
+  {
+    name: "503 with HTTP-date retry-after",
+    status: 503,
+    body: "Service Unavailable",
+    headers: { "retry-after": "Sat, 01 Mar 2025 12:02:00 GMT" },
+    kind: "transient",
+    retryAfterMs: 120_000,
+  },
+  { name: "504", status: 504, body: "", kind: "transient" },
+  {
+    name: "529 overloaded",
+    status: 529,
+    family: "anthropic",
+    body: "anthropic/error_overloaded.json",
+    kind: "transient",
+  },
+  { name: "599", status: 599, body: "", kind: "transient" },
+  { name: "418", status: 418, body: "I'm a teapot", kind: "unknown" },
+  { name: "302", status: 302, body: "", kind: "unknown" },
+];
+
+Deno.test("classifyHttpFailure: status + headers + body → kind and retry hint", async () => {
+  for (const row of ROWS) {
+    const adapter = adapterFor(row.family ?? "openai")!;
+    const text = /^\w+\/[\w.]+\.json$/.test(row.body) ? await fixtureText(row.body) : row.body;
+    const error = adapter.parseError(row.status, text);
+    const f = classifyHttpFailure({
+      status: row.status,
+      headers: new Headers(row.headers),
+      error,
+      now: NOW,
+    });
+    assert.equal(f.kind, row.kind, row.name);
+    assert.equal(f.retryAfterMs, row.retryAfterMs, `${row.name}: retryAfterMs`);
+    assert.equal(f.status, row.status);
+    assert.equal(f.message, error.message);
+    assert.equal(isCallerFault(f), row.kind === "caller_fault", `${row.name}: isCallerFault`);
+  }
+});
+
+Deno.test("classifyHttpFailure keeps the provider's type and code for events and error bodies", () => {
+  const f = classifyHttpFailure({
+    status: 429,
+    headers: new Headers(),
+    error: { message: "quota", type: "insufficient_quota", code: "insufficient_quota" },
+    now: NOW,
+  });
+  assert.deepEqual(f, {
+    kind: "quota",
+    status: 429,
+    message: "quota",
+    type: "insufficient_quota",
+    code: "insufficient_quota",
+  });
+});
+
+Deno.test("classifyNetworkError tells timeouts from broken connections", () => {
+  const refused = new TypeError("error sending request for url (http://127.0.0.1:9/)", {
+    cause: Object.assign(new Error("Connection refused (os error 111)"), {
+      name: "ConnectionRefused",
+    }),
+  });
+  const rows: [unknown, FailureKind][] = [
+    [new DOMException("Signal timed out.", "TimeoutError"), "timeout"],
+    [Object.assign(new Error("deadline"), { name: "TimeoutError" }), "timeout"],
+    [Object.assign(new Error("read ETIMEDOUT"), { code: "ETIMEDOUT" }), "timeout"],
+    [refused, "transient"],
+    [new TypeError("Failed to fetch"), "transient"],
+    [new Deno.errors.ConnectionReset("connection reset by peer"), "transient"],
+    [new Deno.errors.UnexpectedEof("unexpected end of file"), "transient"],
+    [Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), "transient"],
+    [new SyntaxError('openai: invalid JSON in stream: {"id'), "transient"],
+    [new Error("something odd"), "unknown"],
+    [new RangeError("bad"), "unknown"],
+    ["a string", "unknown"],
+    [undefined, "unknown"],
+  ];
+  for (const [err, kind] of rows) {
+    const f = classifyNetworkError(err);
+    assert.equal(f.kind, kind, String(err));
+    assert.equal(f.status, undefined);
+    assert.equal(typeof f.message, "string");
+  }
+  assert.equal(classifyNetworkError(refused).message, refused.message);
+});
+
+Deno.test("classifyStreamError classifies in-stream errors like HTTP answers", () => {
+  const rows: [UpstreamStreamError, FailureKind][] = [
+    [
+      new UpstreamStreamError({ message: "Overloaded", type: "overloaded_error" }, 529),
+      "transient",
+    ],
+    [
+      new UpstreamStreamError({ message: "slow down", type: "rate_limit_error" }, 429),
+      "rate_limit",
+    ],
+    [new UpstreamStreamError({ message: "You exceeded your current quota" }, 429), "quota"],
+    [new UpstreamStreamError({ message: "bad tool schema" }, 400), "caller_fault"],
+    [new UpstreamStreamError({ message: "mystery" }), "transient"],
+  ];
+  for (const [err, kind] of rows) {
+    const f = classifyStreamError(err, NOW);
+    assert.equal(f.kind, kind, err.message);
+    assert.equal(f.status, err.status);
+    assert.equal(f.retryAfterMs, undefined);
+  }
+});
+
+Deno.test("classifyNetworkError on real fetch failures: refused port, timeout signal", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close(); // nothing listens there any more
+  const refused = await fetch(`http://127.0.0.1:${port}/`).catch((e) => e);
+  assert.equal(classifyNetworkError(refused).kind, "transient");
+
+  // A server that accepts the connection and never answers.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of silent) conns.push(c);
+  })();
+  const timedOut = await fetch(`http://127.0.0.1:${silent.addr.port}/`, {
+    signal: AbortSignal.timeout(30),
+  }).catch((e) => e);
+  assert.equal(classifyNetworkError(timedOut).kind, "timeout");
+  silent.close();
+  for (const c of conns) c.close();
+  await accepting;
+});
