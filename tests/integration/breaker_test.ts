@@ -1,0 +1,146 @@
+// The breaker and limiter as a user sees them: a dead provider stops being called, comes back
+// after openMs through a half-open probe, and a 429 Retry-After blocks a provider for that long.
+import assert from "node:assert/strict";
+import type OpenAI from "openai";
+import { eventually, mockProvider } from "../_support/gateway.ts";
+import { hello, inOrder, types, withStack } from "./_stack.ts";
+
+type Body = OpenAI.ChatCompletionCreateParamsNonStreaming;
+const body = { model: "primary/gpt-4o-mini", fallbacks: ["backup/b"], messages: hello } as Body;
+
+Deno.test("the breaker opens, dead upstream gets no calls, then half-opens and closes after openMs", async () => {
+  const openMs = 400;
+  await withStack((url) => ({
+    retries: { max: 0 },
+    providers: {
+      primary: mockProvider(url, "primary", "openai", {
+        breaker: {
+          minimumRequests: 3,
+          failureRateThreshold: 0.5,
+          windowMs: 10_000,
+          openMs,
+          halfOpenProbes: 1,
+        },
+      }),
+      backup: mockProvider(url, "backup"),
+    },
+  }), async ({ mock, client, gw, sub }) => {
+    mock.setFaults("primary", [{ kind: "status", status: 503 }]);
+    for (let i = 0; i < 3; i++) {
+      const { response } = await client.chat.completions.create(body).withResponse();
+      assert.equal(response.headers.get("x-gateway-provider"), "backup");
+    }
+    assert.equal(mock.hits("primary"), 3);
+    await sub.waitFor((es) => types(es).includes("breaker.opened"));
+    const opened = sub.events.find((e) => e.type === "gateway.breaker.opened")!;
+    assert.equal(opened.subject, "gateway.breaker.opened.primary");
+
+    // Open: served by the backup without a wasted call to the primary.
+    for (let i = 0; i < 3; i++) {
+      const { response } = await client.chat.completions.create(body).withResponse();
+      assert.equal(response.headers.get("x-gateway-provider"), "backup");
+      assert.match(response.headers.get("x-gateway-fallback-errors")!, /circuit_open/);
+    }
+    assert.equal(mock.hits("primary"), 3);
+    const state = await (await fetch(`${gw.url}/v1/gateway/providers`)).json();
+    assert.equal(
+      state.data.find((p: { provider: string }) => p.provider === "primary").breaker.state,
+      "open",
+    );
+
+    // The upstream recovers; after openMs the timer half-opens the breaker, one probe closes it.
+    mock.clearFaults("primary");
+    await sub.waitFor((es) => types(es).includes("breaker.half_opened"), 5_000);
+    const { response } = await client.chat.completions.create(body).withResponse();
+    assert.equal(response.headers.get("x-gateway-provider"), "primary");
+    await sub.waitFor((es) => types(es).includes("breaker.closed"));
+    assert.ok(
+      inOrder(types(sub.events), ["breaker.opened", "breaker.half_opened", "breaker.closed"]),
+    );
+    assert.equal(mock.hits("primary"), 4);
+  });
+});
+
+Deno.test("a failed half-open probe re-opens the breaker for longer", async () => {
+  await withStack((url) => ({
+    retries: { max: 0 },
+    providers: {
+      primary: mockProvider(url, "primary", "openai", {
+        breaker: { minimumRequests: 1, failureRateThreshold: 0.5, openMs: 200, maxOpenMs: 10_000 },
+      }),
+      backup: mockProvider(url, "backup"),
+    },
+  }), async ({ mock, client, sub }) => {
+    mock.setFaults("primary", [{ kind: "status", status: 500 }]);
+    await client.chat.completions.create(body);
+    await sub.waitFor((es) => types(es).includes("breaker.half_opened"), 5_000);
+    await client.chat.completions.create(body); // the probe fails
+    await sub.waitFor((es) => types(es).filter((t) => t === "breaker.opened").length === 2);
+    const [first, second] = sub.events.filter((e) => e.type === "gateway.breaker.opened")
+      .map((e) => e.data as { openMs: number; reopenCount: number; reason: string });
+    assert.equal(first.openMs, 200);
+    assert.equal(second.reason, "probe_failed");
+    assert.equal(second.reopenCount, 1);
+    assert.ok(second.openMs >= 320 && second.openMs <= 480, `grown open time ${second.openMs}`);
+  });
+});
+
+Deno.test("a 429 with Retry-After blocks that provider for that long, then it serves again", async () => {
+  await withStack((url) => ({
+    retries: { max: 0 },
+    providers: { primary: mockProvider(url, "primary"), backup: mockProvider(url, "backup") },
+  }), async ({ mock, client, sub }) => {
+    mock.setFaults("primary", [{ kind: "rate_limit", retryAfterMs: 700, times: 1 }]);
+    const t0 = Date.now();
+    const first = await client.chat.completions.create(body).withResponse();
+    assert.equal(first.response.headers.get("x-gateway-provider"), "backup");
+    await sub.waitFor((es) => types(es).includes("ratelimit.blocked"));
+    const blocked = sub.events.find((e) => e.type === "gateway.ratelimit.blocked")!;
+    const data = blocked.data as { until: number; reason: string; provider: string };
+    assert.equal(data.reason, "retry_after");
+    assert.equal(data.provider, "primary");
+    assert.ok(
+      data.until - t0 >= 650 && data.until - t0 <= 2_000,
+      `blocked for ${data.until - t0} ms`,
+    );
+
+    // Inside the window: skipped without a call.
+    const second = await client.chat.completions.create(body).withResponse();
+    assert.equal(second.response.headers.get("x-gateway-provider"), "backup");
+    assert.match(second.response.headers.get("x-gateway-fallback-errors")!, /rate_limited/);
+    assert.equal(mock.hits("primary"), 1);
+
+    // After it: the primary serves again and the limiter says it refilled.
+    await eventually(() => Date.now() > data.until + 20, 3_000, "block to pass");
+    const third = await client.chat.completions.create(body).withResponse();
+    assert.equal(third.response.headers.get("x-gateway-provider"), "primary");
+    await sub.waitFor((es) => types(es).includes("ratelimit.refilled"));
+  });
+});
+
+Deno.test("every candidate unavailable answers 503 at once with Retry-After", async () => {
+  await withStack((url) => ({
+    retries: { max: 0 },
+    providers: {
+      primary: mockProvider(url, "primary", "openai", {
+        breaker: { minimumRequests: 1, openMs: 60_000 },
+      }),
+    },
+  }), async ({ mock, gw }) => {
+    mock.setFaults("primary", [{ kind: "status", status: 503 }]);
+    const send = () =>
+      fetch(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model: "primary/m", messages: hello }),
+      });
+    assert.equal((await send()).status, 502);
+    await (await send()).text().catch(() => {});
+    const res = await send();
+    const err = await res.json();
+    assert.equal(res.status, 503);
+    assert.equal(err.error.code, "providers_unavailable");
+    const wait = Number(res.headers.get("retry-after"));
+    assert.ok(wait > 50 && wait <= 60, `retry-after ${wait}`);
+    assert.equal(mock.hits("primary"), 1);
+  });
+});
