@@ -8,14 +8,14 @@ import { formatEventLine } from "./format.ts";
 const USAGE = `usage: deno task events [subject-filter]
   subject-filter  NATS subject, default "gateway.>"; e.g. "gateway.fallback.>" for failovers,
                   "gateway.*.*.openai" for everything about one provider
-  NATS_URL        nats-server websocket URL, default ws://127.0.0.1:8080`;
+  NATS_URL        nats-server websocket URL, default ws://127.0.0.1:9222`;
 
 async function main(args: string[]): Promise<number> {
   if (args.includes("-h") || args.includes("--help")) {
     console.log(USAGE);
     return 0;
   }
-  const url = Deno.env.get("NATS_URL") ?? "ws://127.0.0.1:8080";
+  const url = Deno.env.get("NATS_URL") ?? "ws://127.0.0.1:9222";
   const subject = args[0] ?? "gateway.>";
 
   let nc: NatsConnection;
@@ -30,7 +30,7 @@ async function main(args: string[]): Promise<number> {
   } catch (err) {
     console.error(
       `events: cannot connect to NATS at ${url}: ${err instanceof Error ? err.message : err}\n` +
-        `events: start nats-server with a websocket listener (websocket { port: 8080, no_tls: true })` +
+        `events: start nats-server with a websocket listener (websocket { port: 9222, no_tls: true })` +
         ` or point NATS_URL at one (ws://host:port).`,
     );
     return 1;

@@ -8,6 +8,8 @@ function clock(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString().slice(11, 23) : "??:??:??.???";
 }
 
+/** Latencies to 0.1 ms: the clock has sub-ms resolution, more digits are noise. */
+const ms = (x: number) => `${Math.round(x * 10) / 10}ms`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
 const quote = (s: string) => JSON.stringify(s.length > 120 ? `${s.slice(0, 117)}...` : s);
 
@@ -21,8 +23,8 @@ function facts(e: GatewayEvent): string[] {
         `model=${e.model}`,
         `fallback=${e.fallbackIndex}`,
         `attempts=${e.attempts}`,
-        `latency=${e.latencyMs}ms`,
-        `upstream=${e.upstreamLatencyMs}ms`,
+        `latency=${ms(e.latencyMs)}`,
+        `upstream=${ms(e.upstreamLatencyMs)}`,
       ];
     case "request.failed":
       return [
@@ -39,7 +41,7 @@ function facts(e: GatewayEvent): string[] {
         `#${e.attempt}`,
         `model=${e.model}`,
         `status=${e.status}`,
-        `latency=${e.latencyMs}ms`,
+        `latency=${ms(e.latencyMs)}`,
       ];
     case "attempt.failed":
       return [
@@ -47,13 +49,13 @@ function facts(e: GatewayEvent): string[] {
         `model=${e.model}`,
         `error=${e.errorType}`,
         `status=${e.status ?? "-"}`,
-        `latency=${e.latencyMs}ms`,
+        `latency=${ms(e.latencyMs)}`,
         e.retryAfterMs !== undefined ? `retry_after=${secs(e.retryAfterMs)}` : "",
         e.counted ? "" : "not-counted",
         quote(e.message),
       ];
     case "attempt.aborted":
-      return [`#${e.attempt}`, `model=${e.model}`, `latency=${e.latencyMs}ms`];
+      return [`#${e.attempt}`, `model=${e.model}`, `latency=${ms(e.latencyMs)}`];
     case "attempt.skipped":
       return [
         `#${e.attempt}`,
