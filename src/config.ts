@@ -1,6 +1,7 @@
 // gateway.json → a frozen, typed Config. Validated with zod; secrets are referenced as
 // "env:NAME" and resolved here, so a missing variable stops start-up naming the field.
 import { z } from "zod";
+import { PROVIDER_CATALOGUE, PROVIDER_TYPES, type ProviderType } from "./providers/catalogue.ts";
 
 const envRef = z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, {
   message:
@@ -39,13 +40,7 @@ const KeySchema = z.strictObject({
   ),
 });
 
-export const PROVIDER_TYPES = ["openai", "anthropic"] as const;
-export type ProviderType = (typeof PROVIDER_TYPES)[number];
-
-const DEFAULT_BASE_URL: Record<ProviderType, string> = {
-  openai: "https://api.openai.com/v1",
-  anthropic: "https://api.anthropic.com/v1",
-};
+export { PROVIDER_TYPES, type ProviderType };
 
 const ProviderSchema = z.strictObject({
   type: z.enum(PROVIDER_TYPES),
@@ -56,6 +51,15 @@ const ProviderSchema = z.strictObject({
   rateLimit: RateLimitSchema.default(RateLimitSchema.parse({})),
   timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
   modelCooldownMs: ms(300_000),
+  headers: z.record(z.string(), z.string()).optional().describe(
+    "static extra headers sent upstream",
+  ),
+  apiVersion: z.string().optional().describe("azure: api-version"),
+  deployments: z.record(z.string(), z.string()).optional().describe("azure: model → deployment"),
+  region: z.string().regex(/^[a-z0-9-]+$/).optional().describe("bedrock: AWS region"),
+  accessKeyId: envRef.optional().describe("bedrock: env:AWS_ACCESS_KEY_ID"),
+  secretAccessKey: envRef.optional().describe("bedrock: env:AWS_SECRET_ACCESS_KEY"),
+  sessionToken: envRef.optional().describe("bedrock: env:AWS_SESSION_TOKEN (optional)"),
 });
 
 const ref = z.string().regex(/^[a-z0-9_-]+\/.+$/, { message: 'must look like "provider/model"' });
@@ -86,10 +90,16 @@ export const ConfigSchema = z.strictObject({
 export type ConfigFile = z.input<typeof ConfigSchema>;
 type Parsed = z.output<typeof ConfigSchema>;
 
-export interface ProviderConfig extends Omit<Parsed["providers"][string], "keys" | "baseUrl"> {
+export interface ProviderConfig extends
+  Omit<
+    Parsed["providers"][string],
+    "keys" | "baseUrl" | "accessKeyId" | "secretAccessKey" | "sessionToken"
+  > {
   id: string;
   baseUrl: string;
   keys: { id: string; weight: number; secret: string; env: string }[];
+  /** Resolved AWS credentials (bedrock only). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 export interface Config {
@@ -113,17 +123,18 @@ export class ConfigError extends Error {
 
 type Env = (name: string) => string | undefined;
 
-/** Env vars that make a provider appear when there is no gateway.json. */
-const ENV_PROVIDERS: { id: string; type: ProviderType; env: string }[] = [
-  { id: "openai", type: "openai", env: "OPENAI_API_KEY" },
-  { id: "anthropic", type: "anthropic", env: "ANTHROPIC_API_KEY" },
-];
+/** Env vars that make a provider appear when there is no gateway.json (one per catalogue type). */
+const ENV_PROVIDERS = Object.entries(PROVIDER_CATALOGUE).flatMap(([type, info]) =>
+  "envKey" in info && info.envKey ? [{ id: type, type, env: info.envKey as string }] : []
+);
 
 function formatIssues(error: z.ZodError, source: string): string {
   const lines = error.issues.map((i) => {
     const path = i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")
       .replace(/^\./, "");
-    return `  - ${path || "(root)"}: ${i.message}`;
+    // A record key issue says only "Invalid key in record"; the key's own message says why.
+    const inner = i.code === "invalid_key" ? i.issues.map((x) => x.message) : [];
+    return `  - ${path || "(root)"}: ${inner.length ? inner.join("; ") : i.message}`;
   });
   return `invalid configuration in ${source}:\n${lines.join("\n")}`;
 }
@@ -135,28 +146,45 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
   const c = parsed.data;
   const missing: string[] = [];
   const providers: Record<string, ProviderConfig> = {};
-  for (const [id, p] of Object.entries(c.providers)) {
+  const resolve = (ref: string, field: string) => {
+    const name = ref.slice(4);
+    const secret = env(name);
+    if (secret === undefined || secret === "") {
+      missing.push(`  - ${field}: environment variable ${name} is not set`);
+    }
+    return { name, secret: secret ?? "" };
+  };
+  for (const [id, raw] of Object.entries(c.providers)) {
+    const { accessKeyId, secretAccessKey, sessionToken, ...p } = raw;
     const keys = p.keys.map((k, i) => {
-      const name = k.value.slice(4);
-      const secret = env(name);
-      if (secret === undefined || secret === "") {
-        missing.push(
-          `  - providers.${id}.keys[${i}].value: environment variable ${name} is not set`,
-        );
-      }
-      return { id: k.id ?? `${id}-${i}`, weight: k.weight, secret: secret ?? "", env: name };
+      const { name, secret } = resolve(k.value, `providers.${id}.keys[${i}].value`);
+      return { id: k.id ?? `${id}-${i}`, weight: k.weight, secret, env: name };
     });
-    providers[id] = {
-      ...p,
-      id,
-      baseUrl: (p.baseUrl ?? DEFAULT_BASE_URL[p.type]).replace(/\/+$/, ""),
-      keys,
-    };
+    const info: { baseUrl?: string } = PROVIDER_CATALOGUE[p.type];
+    // Bedrock's endpoint is regional; every other type has one documented URL or needs baseUrl.
+    const baseUrl = p.baseUrl ?? info.baseUrl ??
+      (p.region ? `https://bedrock-runtime.${p.region}.amazonaws.com` : undefined);
+    if (!baseUrl) missing.push(`  - providers.${id}.baseUrl: required for type "${p.type}"`);
+    let credentials: ProviderConfig["credentials"];
+    if (accessKeyId && secretAccessKey) {
+      credentials = {
+        accessKeyId: resolve(accessKeyId, `providers.${id}.accessKeyId`).secret,
+        secretAccessKey: resolve(secretAccessKey, `providers.${id}.secretAccessKey`).secret,
+        sessionToken: sessionToken
+          ? resolve(sessionToken, `providers.${id}.sessionToken`).secret
+          : undefined,
+      };
+    } else if (accessKeyId || secretAccessKey) {
+      missing.push(`  - providers.${id}: accessKeyId and secretAccessKey go together`);
+    }
+    providers[id] = { ...p, id, baseUrl: (baseUrl ?? "").replace(/\/+$/, ""), keys, credentials };
   }
   for (const [alias, chain] of Object.entries(c.routes)) {
     chain.forEach((r, i) => {
       const pid = r.slice(0, r.indexOf("/"));
-      if (!providers[pid]) missing.push(`  - routes.${alias}[${i}]: unknown provider "${pid}"`);
+      if (!Object.hasOwn(providers, pid)) {
+        missing.push(`  - routes.${alias}[${i}]: unknown provider "${pid}"`);
+      }
     });
   }
   if (missing.length) {

@@ -12,6 +12,7 @@ import type { Logger } from "./lib/logger.ts";
 import { sleep } from "./lib/sleep.ts";
 import type { Clock, EventBus, IdGen, ProviderHttp, Random } from "./ports.ts";
 import { adapterFor } from "./providers/mod.ts";
+import { providerTypeInfo } from "./providers/catalogue.ts";
 import type { ProviderTarget } from "./providers/execute.ts";
 
 export interface GatewayDeps {
@@ -56,13 +57,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const actors = new Registry<ProviderActor>();
   const targets = new Map<string, ProviderTarget>();
   for (const p of Object.values(config.providers)) {
-    const adapter = adapterFor(p.type);
+    const adapter = adapterFor(providerTypeInfo(p.type)?.family ?? p.type);
     if (!adapter) throw new Error(`providers.${p.id}.type: no adapter for "${p.type}"`);
     targets.set(p.id, {
       adapter,
       baseUrl: p.baseUrl,
       timeouts: p.timeouts,
       secrets: new Map(keysOf(p).map((k) => [k.id, k.secret])),
+      settings: {
+        apiVersion: p.apiVersion,
+        deployments: p.deployments,
+        region: p.region,
+        credentials: p.credentials,
+        headers: p.headers,
+      },
     });
     actors.register(spawnProviderActor(actorConfig(p), {
       clock,

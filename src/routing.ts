@@ -24,7 +24,7 @@ function parseRef(
     };
   }
   const provider = ref.slice(0, slash);
-  if (!config.providers[provider]) {
+  if (!Object.hasOwn(config.providers, provider)) {
     const known = Object.keys(config.providers);
     return {
       ok: false,
@@ -45,7 +45,7 @@ export function resolveCandidates(
   model: string,
   fallbacks: readonly string[] = [],
 ): Resolution {
-  const refs: [string, string][] = config.routes[model]
+  const refs: [string, string][] = Object.hasOwn(config.routes, model)
     ? config.routes[model].map((r) => [r, "model"])
     : [[model, "model"]];
   fallbacks.forEach((f, i) => refs.push([f, `fallbacks[${i}]`]));

@@ -50,6 +50,7 @@ export function spawnProviderActor(
   const decider = createProviderDecider(cfg);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let wakeAt: number | undefined;
+  let stopped = false;
 
   const ref: ActorRef<ProviderState, ProviderCommand, GatewayEvent> = spawn(cfg.id, decider, {
     publish: deps.publish,
@@ -57,6 +58,8 @@ export function spawnProviderActor(
   });
 
   const schedule = () => {
+    // A stopped actor ignores ticks, so a re-armed timer would fire again and again, forever.
+    if (stopped) return;
     const at = nextWakeAt(ref.state());
     if (at === wakeAt) return;
     if (timer !== undefined) clearTimeout(timer);
@@ -116,6 +119,7 @@ export function spawnProviderActor(
       };
     },
     stop() {
+      stopped = true;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       ref.stop();

@@ -111,3 +111,21 @@ export interface ChatChunk {
 export interface ErrorBody {
   error: { message: string; type: string; code: string | null; param: string | null };
 }
+
+/** POST /v1/embeddings body (after validation). `model` is "provider/model" here. */
+export interface EmbeddingsRequest {
+  model: string;
+  input: string | string[] | number[] | number[][];
+  fallbacks?: string[];
+  encoding_format?: "float" | "base64";
+  dimensions?: number;
+  user?: string;
+  [extra: string]: unknown;
+}
+
+export interface EmbeddingsResponse {
+  object: "list";
+  data: { object: "embedding"; index: number; embedding: number[] | string }[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}

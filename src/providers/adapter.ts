@@ -1,7 +1,27 @@
 // The adapter interface: one implementation per provider wire format. Adapters are pure
 // translators: they never fetch, never read the clock and never classify failures themselves.
-import type { ChatChunk, ChatCompletion, ChatRequest } from "../openai/types.ts";
+import type {
+  ChatChunk,
+  ChatCompletion,
+  ChatRequest,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+} from "../openai/types.ts";
 import type { SseEvent } from "./sse.ts";
+
+/** Provider-specific settings from config that only some adapters use. */
+export interface ProviderSettings {
+  /** Azure OpenAI: `api-version` query value. */
+  apiVersion?: string;
+  /** Azure OpenAI: model name → deployment name (a model without one is its own deployment). */
+  deployments?: Readonly<Record<string, string>>;
+  /** AWS Bedrock: region, e.g. "us-east-1". */
+  region?: string;
+  /** AWS Bedrock: resolved credentials for SigV4. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Static extra headers sent upstream (e.g. OpenRouter's HTTP-Referer / X-Title). */
+  headers?: Readonly<Record<string, string>>;
+}
 
 /** What the supervisor hands an adapter for one attempt. */
 export interface AdapterContext {
@@ -16,13 +36,16 @@ export interface AdapterContext {
   nowSec: number;
   /** Id to use for completions when the upstream has none of its own. */
   id: string;
+  /** Epoch milliseconds, for request signing (SigV4). */
+  now: number;
+  settings: ProviderSettings;
 }
 
 export interface UpstreamRequest {
   url: string;
   method: "POST";
   headers: Record<string, string>;
-  body: string;
+  body: string | Uint8Array<ArrayBuffer>;
 }
 
 /** An error as the provider described it, before classification. */
@@ -54,10 +77,25 @@ export interface StreamDecoder {
 export interface ProviderAdapter {
   /** Adapter family, the `type` in config: "openai", "anthropic", … */
   readonly family: string;
-  buildChatRequest(request: ChatRequest, ctx: AdapterContext): UpstreamRequest;
+  /** May be async (request signing). Throws when the request cannot be expressed: a caller fault. */
+  buildChatRequest(
+    request: ChatRequest,
+    ctx: AdapterContext,
+  ): UpstreamRequest | Promise<UpstreamRequest>;
   /** Maps a 2xx JSON body to an OpenAI completion. Throws on a body that is not the expected shape. */
   parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion;
   createStreamDecoder(ctx: AdapterContext): StreamDecoder;
   /** Extracts the provider's error description from a non-2xx body (which may not be JSON). */
   parseError(status: number, bodyText: string): UpstreamErrorInfo;
+  /**
+   * Splits a 2xx streaming body into events for the decoder. Default: Server-Sent Events. Formats
+   * that are not SSE (Bedrock's binary event stream) map each frame to {event, data}.
+   */
+  readStream?(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<SseEvent>;
+  /** Embeddings, for families that have them. */
+  buildEmbeddingsRequest?(
+    request: EmbeddingsRequest,
+    ctx: AdapterContext,
+  ): UpstreamRequest | Promise<UpstreamRequest>;
+  parseEmbeddingsResponse?(body: unknown, ctx: AdapterContext): EmbeddingsResponse;
 }

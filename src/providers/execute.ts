@@ -5,7 +5,7 @@ import type { AttemptResult } from "../../actors/supervisor/mod.ts";
 import type { UsageFacts } from "../events/catalogue.ts";
 import type { ChatChunk, ChatCompletion, ChatRequest, Usage } from "../openai/types.ts";
 import type { Clock, ProviderHttp } from "../ports.ts";
-import type { AdapterContext, ProviderAdapter } from "./adapter.ts";
+import type { AdapterContext, ProviderAdapter, ProviderSettings } from "./adapter.ts";
 import { UpstreamStreamError } from "./adapter.ts";
 import {
   classifyHttpFailure,
@@ -21,6 +21,7 @@ export interface ProviderTarget {
   timeouts: { firstTokenMs: number; totalMs: number };
   /** key id → secret */
   secrets: ReadonlyMap<string, string>;
+  settings: ProviderSettings;
 }
 
 export interface AttemptSpec {
@@ -74,7 +75,7 @@ async function send(
 ): Promise<Response | Failure> {
   let up;
   try {
-    up = t.adapter.buildChatRequest(request, ctx);
+    up = await t.adapter.buildChatRequest(request, ctx);
   } catch (e) {
     // The adapter cannot express this request in its provider's format: the caller must change it.
     return { kind: "caller_fault", status: 400, message: (e as Error).message };
@@ -96,6 +97,8 @@ function context(t: ProviderTarget, a: AttemptSpec, stream: boolean, clock: Cloc
     stream,
     nowSec: Math.floor(clock.now() / 1000),
     id: a.id,
+    now: clock.now(),
+    settings: t.settings,
   };
 }
 
@@ -192,7 +195,9 @@ export async function executeStream(
       return { type: "failure", failure: res, latencyMs: latency() };
     }
     if (!res.body) throw new TypeError("upstream stream has no body");
-    events = parseSse(res.body, signal);
+    events = t.adapter.readStream
+      ? t.adapter.readStream(res.body, signal)
+      : parseSse(res.body, signal);
     const first: ChatChunk[] = [];
     while (!first.some(hasContent) && !decoder.finished) {
       const n = await events.next();

@@ -1,21 +1,21 @@
 import assert from "node:assert/strict";
 import { anthropicAdapter, UpstreamStreamError } from "../../../src/providers/mod.ts";
 import type { ChatChunk, ChatRequest } from "../../../src/openai/types.ts";
-import { ctx, decodeTranscript, fixtureJson, fixtureText } from "../fixtures/load.ts";
+import { build, ctx, decodeTranscript, fixtureJson, fixtureText } from "../fixtures/load.ts";
 
 const PNG =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
 function body(request: Partial<ChatRequest>, stream = false) {
   const full = { model: "anthropic/claude", messages: [], ...request } as ChatRequest;
-  return JSON.parse(anthropicAdapter.buildChatRequest(full, { ...ctx, stream }).body);
+  return JSON.parse(build(anthropicAdapter, full, { ...ctx, stream }).body);
 }
 
 Deno.test("buildChatRequest posts to /messages with Anthropic's headers", () => {
-  const req = anthropicAdapter.buildChatRequest(
-    { model: "anthropic/claude", messages: [{ role: "user", content: "Hi" }] },
-    { ...ctx, baseUrl: "https://api.anthropic.com/v1", stream: true },
-  );
+  const req = build(anthropicAdapter, {
+    model: "anthropic/claude",
+    messages: [{ role: "user", content: "Hi" }],
+  }, { ...ctx, baseUrl: "https://api.anthropic.com/v1", stream: true });
   assert.equal(req.url, "https://api.anthropic.com/v1/messages");
   assert.equal(req.headers["x-api-key"], "sk-test");
   assert.equal(req.headers["anthropic-version"], "2023-06-01");

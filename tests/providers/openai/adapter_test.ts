@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { openaiAdapter, UpstreamStreamError } from "../../../src/providers/mod.ts";
 import type { ChatRequest } from "../../../src/openai/types.ts";
-import { ctx, decodeTranscript, fixtureJson, fixtureText } from "../fixtures/load.ts";
+import { build, ctx, decodeTranscript, fixtureJson, fixtureText } from "../fixtures/load.ts";
 
 const request: ChatRequest = {
   model: "openai/gpt-4o-mini",
@@ -13,7 +13,7 @@ const request: ChatRequest = {
 };
 
 Deno.test("buildChatRequest posts to /chat/completions with the upstream model", () => {
-  const req = openaiAdapter.buildChatRequest(request, { ...ctx, stream: false });
+  const req = build(openaiAdapter, request, { ...ctx, stream: false });
   assert.equal(req.url, "https://upstream.test/v1/chat/completions");
   assert.equal(req.method, "POST");
   assert.equal(req.headers.authorization, "Bearer sk-test");
@@ -28,7 +28,7 @@ Deno.test("buildChatRequest posts to /chat/completions with the upstream model",
 });
 
 Deno.test("buildChatRequest asks for usage in streams and omits auth for keyless servers", () => {
-  const req = openaiAdapter.buildChatRequest(request, { ...ctx, apiKey: "" });
+  const req = build(openaiAdapter, request, { ...ctx, apiKey: "" });
   const body = JSON.parse(req.body);
   assert.equal(body.stream, true);
   assert.deepEqual(body.stream_options, { include_usage: true });

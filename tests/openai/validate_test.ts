@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { validateChatRequest } from "../../src/openai/validate.ts";
+
+const hi = [{ role: "user", content: "hi" }];
+const base = { model: "openai/gpt-4o-mini", messages: hi };
+
+Deno.test("bad bodies are refused with a message and param naming the field", async (t) => {
+  const cases: [string, unknown, string, RegExp][] = [
+    [
+      "unknown role",
+      { ...base, messages: [{ role: "robot", content: "x" }] },
+      "messages[0].role",
+      /expected one of "system"\|"developer"\|"user"\|"assistant"\|"tool"/,
+    ],
+    ["temperature too high", { ...base, temperature: 3 }, "temperature", /<=2/],
+    ["temperature not a number", { ...base, temperature: "hot" }, "temperature", /number/],
+    ["stream not boolean", { ...base, stream: "yes" }, "stream", /boolean/],
+    ["empty messages", { ...base, messages: [] }, "messages", /at least one message/],
+    ["messages missing", { model: "openai/gpt-4o" }, "messages", /array/],
+    ["model missing", { messages: hi }, "model", /string/],
+    ["model empty", { ...base, model: "" }, "model", /model is required/],
+    [
+      "tool message without tool_call_id",
+      { ...base, messages: [{ role: "tool", content: "42" }] },
+      "messages[0].tool_call_id",
+      /a tool message needs tool_call_id/,
+    ],
+    [
+      "user message without content",
+      { ...base, messages: [...hi, { role: "user" }] },
+      "messages[1].content",
+      /content is required/,
+    ],
+    [
+      "assistant without content nor tool_calls",
+      { ...base, messages: [{ role: "assistant", content: null }] },
+      "messages[0].content",
+      /content is required/,
+    ],
+    [
+      "unknown content part",
+      { ...base, messages: [{ role: "user", content: [{ type: "audio", data: "…" }] }] },
+      "messages[0].content",
+      /Invalid input/,
+    ],
+    ["fallback not a string", { ...base, fallbacks: ["a/b", 3] }, "fallbacks[1]", /string/],
+    [
+      "too many fallbacks",
+      { ...base, fallbacks: Array.from({ length: 11 }, (_, i) => `p/m${i}`) },
+      "fallbacks",
+      /10/,
+    ],
+    ["negative max_tokens", { ...base, max_tokens: -1 }, "max_tokens", />=0/],
+    ["fractional n", { ...base, n: 1.5 }, "n", /int/],
+    ["top_p over 1", { ...base, top_p: 1.1 }, "top_p", /<=1/],
+    ["five stop sequences", { ...base, stop: ["a", "b", "c", "d", "e"] }, "stop", /Invalid/],
+    ["unknown tool_choice", { ...base, tool_choice: "sometimes" }, "tool_choice", /Invalid/],
+    [
+      "tool without a name",
+      { ...base, tools: [{ type: "function", function: { name: "" } }] },
+      "tools[0].function.name",
+      /Too small/,
+    ],
+    [
+      "tool call without arguments",
+      {
+        ...base,
+        messages: [{
+          role: "assistant",
+          tool_calls: [{ id: "c1", type: "function", function: { name: "f" } }],
+        }],
+      },
+      "messages[0].tool_calls[0].function.arguments",
+      /string/,
+    ],
+  ];
+  for (const [name, body, param, message] of cases) {
+    await t.step(name, () => {
+      const r = validateChatRequest(body);
+      assert.equal(r.ok, false);
+      if (r.ok) return;
+      assert.equal(r.error.param, param);
+      assert.ok(r.error.message.startsWith(`${param}: `), r.error.message);
+      assert.match(r.error.message, message);
+    });
+  }
+});
+
+Deno.test("a body that is not a JSON object is refused with an empty param", () => {
+  for (const body of [null, [], "hello", 42, true]) {
+    const r = validateChatRequest(body);
+    assert.equal(r.ok, false, JSON.stringify(body));
+    if (r.ok) return;
+    assert.equal(r.error.param, "");
+    assert.match(r.error.message, /must be a JSON object/);
+  }
+});
+
+Deno.test("good bodies pass, and unknown OpenAI fields are kept for the upstream", () => {
+  const body = {
+    ...base,
+    fallbacks: ["claude/claude-3-5-haiku"],
+    stream: true,
+    stream_options: { include_usage: true },
+    temperature: 0.2,
+    max_tokens: null,
+    logprobs: true,
+    top_logprobs: 3,
+    parallel_tool_calls: false,
+    metadata: { team: "search" },
+    messages: [
+      { role: "system", content: "be brief" },
+      { role: "developer", content: "use tools" },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "what is this?" },
+          { type: "image_url", image_url: { url: "https://example.com/a.png", detail: "low" } },
+        ],
+      },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: "{}" } }],
+      },
+      { role: "tool", tool_call_id: "c1", content: "42" },
+    ],
+    tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
+    tool_choice: { type: "function", function: { name: "f" } },
+  };
+  const r = validateChatRequest(body);
+  assert.equal(r.ok, true, JSON.stringify(r));
+  if (!r.ok) return;
+  const v = r.value as unknown as Record<string, unknown>;
+  assert.equal(v.logprobs, true);
+  assert.equal(v.top_logprobs, 3);
+  assert.equal(v.parallel_tool_calls, false);
+  assert.deepEqual(v.metadata, { team: "search" });
+  assert.deepEqual(r.value.messages, body.messages);
+  assert.deepEqual(r.value.fallbacks, ["claude/claude-3-5-haiku"]);
+});
+
+Deno.test("the minimal body passes unchanged", () => {
+  const r = validateChatRequest(base);
+  assert.deepEqual(r, { ok: true, value: base });
+});
