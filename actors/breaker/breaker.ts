@@ -138,7 +138,9 @@ export function judge(
     }];
   };
   if (j.trip && s.status !== "open") {
-    return open(j.trip.reason, j.trip.openMs ?? nextOpenMs(cfg, 0, j.rand), 0);
+    // A trip while half-open is a failed recovery: keep growing the open time.
+    const reopen = s.status === "half_open" ? s.reopenCount + 1 : 0;
+    return open(j.trip.reason, j.trip.openMs ?? nextOpenMs(cfg, reopen, j.rand), reopen);
   }
   if (s.status === "half_open" && j.probe) {
     if (j.verdict === "failure") {

@@ -27,7 +27,7 @@ export interface AttemptSummary {
 type Last =
   | { type: "succeeded"; latencyMs: number }
   | { type: "aborted" }
-  | { type: "skipped"; reason: string; retryAfterMs: number }
+  | { type: "skipped"; reason: string; retryAfterMs?: number; message?: string }
   | { type: "failed"; kind: FailureKind; status?: number; message: string; retryAfterMs?: number };
 
 export interface SupervisorState {
@@ -59,7 +59,9 @@ export type SupervisorCommand =
   /** Decide after the current attempt's events were folded. `committed`: a stream already reached the client. */
   | { kind: "next"; now: number; rand: number; committed: boolean }
   /** The client went away between attempts. */
-  | { kind: "abort"; now: number };
+  | { kind: "abort"; now: number }
+  /** The current candidate cannot serve this request at all (e.g. an unsupported parameter). */
+  | { kind: "skip"; now: number; message: string };
 
 const RETRYABLE: ReadonlySet<FailureKind> = new Set(["transient", "timeout", "unknown"]);
 
@@ -90,6 +92,21 @@ export function createSupervisorDecider(
           model: c.model,
           candidates: c.candidates.map((x) => `${x.provider}/${x.model}`),
           stream: c.stream,
+        }];
+      }
+      if (c.kind === "skip") {
+        const current = s.candidates[s.index];
+        if (s.phase !== "running" || !current) return [];
+        return [{
+          type: "attempt.skipped",
+          at: c.now,
+          requestId: s.requestId,
+          attempt: s.attempt,
+          provider: current.provider,
+          model: current.model,
+          reason: "unsupported",
+          retryAfterMs: 0,
+          message: c.message,
         }];
       }
       if (c.kind === "abort") {
@@ -201,6 +218,12 @@ function exhausted(base: { at: number; requestId: string }, s: SupervisorState) 
     .map((a) => `${a.provider}/${a.model}: ${a.error_type}${a.status ? ` ${a.status}` : ""}`)
     .join("; ");
   const failures = s.misses.filter((m) => m.type === "failed");
+  const unsupported = s.misses.filter((m) => m.type === "skipped" && m.reason === "unsupported");
+  if (unsupported.length === s.misses.length) {
+    // Waiting would not help: the request itself asks for what no candidate can do.
+    const why = unsupported.map((m) => (m.type === "skipped" ? m.message : "")).join("; ");
+    return fail(base, s, 400, "caller_fault", `No candidate can serve this request: ${why}`);
+  }
   if (failures.length === 0) {
     const allLimited = s.misses.every((m) => m.type === "skipped" && m.reason === "rate_limited");
     return fail(
@@ -255,7 +278,13 @@ function evolve(s: SupervisorState, e: GatewayEvent): SupervisorState {
         attempts: [...s.attempts, summary(e, null, "client_abort")],
       };
     case "attempt.skipped": {
-      const last = { type: "skipped" as const, reason: e.reason, retryAfterMs: e.retryAfterMs };
+      const last = {
+        type: "skipped" as const,
+        reason: e.reason,
+        // An unsupported candidate will not recover by waiting: no Retry-After from it.
+        retryAfterMs: e.reason === "unsupported" ? undefined : e.retryAfterMs,
+        message: e.message,
+      };
       return {
         ...s,
         last,

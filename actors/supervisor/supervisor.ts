@@ -48,6 +48,8 @@ export interface RequestInput {
   stream: boolean;
   estTokens: number;
   signal: AbortSignal;
+  /** Why a candidate cannot serve this request at all (skipped without asking its actor). */
+  precheck?(candidate: Candidate): string | undefined;
 }
 
 export type Supervised<T> =
@@ -80,11 +82,31 @@ export async function supervise<T>(
   });
 
   while (true) {
+    if (input.signal.aborted) {
+      // The client is gone: never start (another) upstream call for it.
+      sup.ask({ kind: "abort", now: clock.now() });
+      const o = sup.state().outcome;
+      if (o?.type === "request.failed") return { ok: false, failure: o, state: sup.state() };
+    }
     const s = sup.state();
     const candidate = s.candidates[s.index];
     const actor = deps.provider(candidate.provider);
     if (!actor) throw new Error(`no actor for provider ${candidate.provider}`);
     const ref = { requestId: input.requestId, attempt: s.attempt, model: candidate.model };
+    const unfit = input.precheck?.(candidate);
+    if (unfit !== undefined) {
+      sup.ask({ kind: "skip", now: clock.now(), message: unfit });
+      const decided = sup.ask({
+        kind: "next",
+        now: clock.now(),
+        rand: deps.random(),
+        committed: false,
+      });
+      const o = sup.state().outcome;
+      if (o?.type === "request.failed") return { ok: false, failure: o, state: sup.state() };
+      if (decided.length === 0) throw new Error(`supervisor ${input.requestId} made no decision`);
+      continue;
+    }
     const admitted = actor.ask({
       kind: "admit",
       now: clock.now(),
@@ -167,12 +189,6 @@ export async function supervise<T>(
     const outcome = sup.state().outcome;
     if (outcome?.type === "request.failed") {
       return { ok: false, failure: outcome, state: sup.state() };
-    }
-    if (input.signal.aborted) {
-      // The client left between attempts: stop here instead of calling another provider.
-      sup.ask({ kind: "abort", now: clock.now() });
-      const o = sup.state().outcome;
-      if (o?.type === "request.failed") return { ok: false, failure: o, state: sup.state() };
     }
   }
 }

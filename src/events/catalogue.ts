@@ -4,7 +4,7 @@
 export const SCHEMA_VERSION = 1;
 
 /** Why a provider did not get an attempt. */
-export type SkipReason = "circuit_open" | "rate_limited" | "model_unavailable";
+export type SkipReason = "circuit_open" | "rate_limited" | "model_unavailable" | "unsupported";
 
 /** The failure taxonomy shared by the classifier, the actors, the events and the error bodies. */
 export type FailureKind =
@@ -98,6 +98,8 @@ export type GatewayEvent =
     type: "attempt.skipped";
     reason: SkipReason;
     retryAfterMs: number;
+    /** Why, when the reason alone does not say (e.g. which parameter is unsupported). */
+    message?: string;
   })
   | (Attempt & {
     type: "attempt.retrying";

@@ -204,11 +204,26 @@ export async function runChat(
     }
     handedOver = true;
     const r = result as Extract<Supervised<StartedStream>, { ok: true }>;
+    // The committed attempt is only reported when the stream ends: count it already, and its
+    // time to first token as upstream time, so the headers agree with a JSON answer's.
+    const s = served(r);
+    const ttft = clock.now() - r.value.startedAt;
+    const committed = {
+      provider: r.candidate.provider,
+      model: r.candidate.model,
+      status: 200,
+      error_type: null,
+      latency_ms: ttft,
+    };
     return {
       ok: true,
       kind: "stream",
       provider: r.candidate.provider,
-      headers: gatewayHeaders(served(r)),
+      headers: gatewayHeaders({
+        ...s,
+        state: { ...s.state, attempts: [...s.state.attempts, committed] },
+        overheadMs: Math.max(0, s.overheadMs - ttft),
+      }),
       ...relay(gw, r),
     };
   } finally {

@@ -3,9 +3,21 @@
 // AttemptResult (success, classified failure, or client abort) for the supervisor.
 import type { AttemptResult } from "../../actors/supervisor/mod.ts";
 import type { UsageFacts } from "../events/catalogue.ts";
-import type { ChatChunk, ChatCompletion, ChatRequest, Usage } from "../openai/types.ts";
+import type {
+  ChatChunk,
+  ChatCompletion,
+  ChatRequest,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+  Usage,
+} from "../openai/types.ts";
 import type { Clock, ProviderHttp } from "../ports.ts";
-import type { AdapterContext, ProviderAdapter, ProviderSettings } from "./adapter.ts";
+import type {
+  AdapterContext,
+  ProviderAdapter,
+  ProviderSettings,
+  UpstreamRequest,
+} from "./adapter.ts";
 import { UpstreamStreamError } from "./adapter.ts";
 import {
   classifyHttpFailure,
@@ -65,17 +77,19 @@ export function failureOf(err: unknown, now: number): Failure {
   return classifyNetworkError(err);
 }
 
+type Build = (ctx: AdapterContext) => UpstreamRequest | Promise<UpstreamRequest>;
+
 async function send(
   http: ProviderHttp,
   t: ProviderTarget,
-  request: ChatRequest,
+  build: Build,
   ctx: AdapterContext,
   signal: AbortSignal,
   clock: Clock,
 ): Promise<Response | Failure> {
   let up;
   try {
-    up = await t.adapter.buildChatRequest(request, ctx);
+    up = await build(ctx);
   } catch (e) {
     // The adapter cannot express this request in its provider's format: the caller must change it.
     return { kind: "caller_fault", status: 400, message: (e as Error).message };
@@ -102,42 +116,48 @@ function context(t: ProviderTarget, a: AttemptSpec, stream: boolean, clock: Cloc
   };
 }
 
-export async function executeJson(
+/** One JSON request/response exchange: how to build it, how to read the answer. */
+interface JsonCall<T> {
+  build: Build;
+  parse(body: unknown, ctx: AdapterContext): T;
+  usage(value: T): Usage | undefined;
+}
+
+async function executeJsonCall<T>(
   deps: { http: ProviderHttp; clock: Clock },
   t: ProviderTarget,
-  request: ChatRequest,
   a: AttemptSpec,
-): Promise<AttemptResult<ChatCompletion>> {
+  call: JsonCall<T>,
+): Promise<AttemptResult<T>> {
   const started = deps.clock.now();
   const latency = () => deps.clock.now() - started;
   const total = AbortSignal.timeout(t.timeouts.totalMs);
   const signal = AbortSignal.any([a.signal, total]);
   const ctx = context(t, a, false, deps.clock);
   try {
-    const res = await send(deps.http, t, request, ctx, signal, deps.clock);
+    const res = await send(deps.http, t, call.build, ctx, signal, deps.clock);
     if (!(res instanceof Response)) return { type: "failure", failure: res, latencyMs: latency() };
     const text = await res.text();
-    let completion: ChatCompletion;
+    let value: T;
     try {
-      completion = t.adapter.parseChatResponse(JSON.parse(text), ctx);
+      value = call.parse(JSON.parse(text), ctx);
     } catch (e) {
-      const why = (e as Error).message;
-      return {
-        type: "failure",
-        failure: {
+      // A 2xx that carries an error body is classified like that error; anything else is garbage.
+      const failure: Failure = e instanceof UpstreamStreamError
+        ? classifyStreamError(e, deps.clock.now())
+        : {
           kind: "transient",
           status: res.status,
-          message: `malformed response from upstream: ${why}`,
-        },
-        latencyMs: latency(),
-      };
+          message: `malformed response from upstream: ${(e as Error).message}`,
+        };
+      return { type: "failure", failure, latencyMs: latency() };
     }
     return {
       type: "success",
       status: res.status,
       latencyMs: latency(),
-      usage: usageFacts(completion.usage),
-      value: completion,
+      usage: usageFacts(call.usage(value)),
+      value,
     };
   } catch (e) {
     if (a.signal.aborted) return { type: "aborted", latencyMs: latency() };
@@ -146,6 +166,41 @@ export async function executeJson(
       : failureOf(e, deps.clock.now());
     return { type: "failure", failure, latencyMs: latency() };
   }
+}
+
+export function executeJson(
+  deps: { http: ProviderHttp; clock: Clock },
+  t: ProviderTarget,
+  request: ChatRequest,
+  a: AttemptSpec,
+): Promise<AttemptResult<ChatCompletion>> {
+  return executeJsonCall(deps, t, a, {
+    build: (ctx) => t.adapter.buildChatRequest(request, ctx),
+    parse: (body, ctx) => t.adapter.parseChatResponse(body, ctx),
+    usage: (c) => c.usage,
+  });
+}
+
+/** Embeddings through the same attempt machinery; the pipeline prechecks support. */
+export function executeEmbeddings(
+  deps: { http: ProviderHttp; clock: Clock },
+  t: ProviderTarget,
+  request: EmbeddingsRequest,
+  a: AttemptSpec,
+): Promise<AttemptResult<EmbeddingsResponse>> {
+  const { buildEmbeddingsRequest, parseEmbeddingsResponse } = t.adapter;
+  if (!buildEmbeddingsRequest || !parseEmbeddingsResponse) {
+    throw new Error(`${t.adapter.family} has no embeddings`);
+  }
+  return executeJsonCall(deps, t, a, {
+    build: (ctx) => buildEmbeddingsRequest.call(t.adapter, request, ctx),
+    parse: (body, ctx) => parseEmbeddingsResponse.call(t.adapter, body, ctx),
+    usage: (r) => ({
+      prompt_tokens: r.usage?.prompt_tokens ?? 0,
+      completion_tokens: 0,
+      total_tokens: r.usage?.total_tokens ?? 0,
+    }),
+  });
 }
 
 const hasContent = (c: ChatChunk) =>
@@ -189,7 +244,14 @@ export async function executeStream(
   };
   let events: AsyncGenerator<{ event?: string; data: string }> | undefined;
   try {
-    const res = await send(deps.http, t, request, ctx, signal, deps.clock);
+    const res = await send(
+      deps.http,
+      t,
+      (c) => t.adapter.buildChatRequest(request, c),
+      ctx,
+      signal,
+      deps.clock,
+    );
     if (!(res instanceof Response)) {
       stopTimers();
       return { type: "failure", failure: res, latencyMs: latency() };

@@ -60,8 +60,9 @@ Deno.test("/readyz turns 503 draining while the gateway shuts down; /healthz sta
     const body = await res.json();
     assert.equal(body.status, "not_ready");
     assert.equal(body.reason, "draining");
-    assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
-    await (await fetch(`${gw.url}/healthz`)).body?.cancel();
+    const health = await fetch(`${gw.url}/healthz`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
   } finally {
     await gw.shutdown();
   }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import OpenAI from "openai";
 import { startTestGateway } from "../_support/gateway.ts";
 
 Deno.test("/v1/models lists provider/model from config and every route alias", async () => {
@@ -49,7 +50,6 @@ Deno.test("/v1/models is an empty list when nothing is configured", async () => 
 });
 
 Deno.test("the OpenAI SDK can list the gateway's models", async () => {
-  const { default: OpenAI } = await import("openai");
   const gw = startTestGateway({
     providers: { openai: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", models: ["gpt-4o"] } },
     routes: { fast: ["openai/gpt-4o"] },

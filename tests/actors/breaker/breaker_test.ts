@@ -201,7 +201,7 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "", // a straggler from before the opening decides nothing
     "probe failure": "opened probe_failed 2000ms x1",
     "probe neutral": "",
-    "trip": "opened quota 3000ms x0",
+    "trip": "opened quota 3000ms x1",
   },
   "half_open, slots full": {
     "gate": "wait 400",
@@ -211,7 +211,7 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "",
     "probe failure": "opened probe_failed 2000ms x1",
     "probe neutral": "",
-    "trip": "opened quota 3000ms x0",
+    "trip": "opened quota 3000ms x1",
   },
   "half_open, leases expired": {
     "gate": "probe",
@@ -221,7 +221,7 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "",
     "probe failure": "opened probe_failed 2000ms x1",
     "probe neutral": "",
-    "trip": "opened quota 3000ms x0",
+    "trip": "opened quota 3000ms x1",
   },
   "half_open, 1 probe ok": {
     "gate": "probe",
@@ -231,7 +231,7 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "",
     "probe failure": "opened probe_failed 2000ms x1",
     "probe neutral": "",
-    "trip": "opened quota 3000ms x0",
+    "trip": "opened quota 3000ms x1",
   },
 };
 
@@ -274,6 +274,11 @@ Deno.test("opens on failure rate ≥ threshold only once the window holds minimu
 Deno.test("old samples fall out of the rolling window", () => {
   const old = given([failed(1, 0), failed(2, 10), failed(3, 20)]);
   assert.equal(failureStats(cfg, old, 9_000).samples, 3, "still inside the 10 s window");
+  assert.deepEqual(
+    failureStats(cfg, old, 11_000),
+    { samples: 0, failureRate: 0 },
+    "without new traffic the figures age out too (what the provider-state endpoint shows)",
+  );
   // One more failure while the old ones count → 4 failures → open.
   const soon = given([failed(4, 9_000)], old);
   assert.equal(

@@ -168,17 +168,19 @@ Deno.test("a blocked key is passed over whatever the draw says", () => {
 });
 
 Deno.test("every key blocked → attempt.skipped rate_limited with the soonest recovery", () => {
-  const w = world(config(), [keyBlocked("a", T + 5_000), keyBlocked("b", T + 3_000)]);
-  assert.deepEqual(w.admit(1, T + 1_000), [{
-    type: "attempt.skipped",
-    at: T + 1_000,
-    requestId: "req-1",
-    attempt: 1,
-    provider: P,
-    model: "gpt-4o",
-    reason: "rate_limited",
-    retryAfterMs: 2_000,
-  }]);
+  for (const [a, b] of [[5_000, 3_000], [3_000, 5_000]]) {
+    const w = world(config(), [keyBlocked("a", T + a), keyBlocked("b", T + b)]);
+    assert.deepEqual(w.admit(1, T + 1_000), [{
+      type: "attempt.skipped",
+      at: T + 1_000,
+      requestId: "req-1",
+      attempt: 1,
+      provider: P,
+      model: "gpt-4o",
+      reason: "rate_limited",
+      retryAfterMs: 2_000,
+    }], `a until +${a}, b until +${b}`);
+  }
 });
 
 Deno.test("rpm exhausted on every key: each key's block is announced once, then the skip", () => {

@@ -1,0 +1,354 @@
+import assert from "node:assert/strict";
+import type { EventOf, FailureKind, GatewayEvent } from "../../../src/events/catalogue.ts";
+import {
+  type Outcome,
+  type ProviderActor,
+  type ProviderActorConfig,
+  spawnProviderActor,
+} from "../../../actors/provider/mod.ts";
+import {
+  type AttemptInput,
+  type AttemptResult,
+  parseCandidate,
+  type RequestInput,
+  supervise,
+  type SupervisorDeps,
+} from "../../../actors/supervisor/mod.ts";
+
+const T = Date.UTC(2025, 0, 2, 3, 4, 5, 0);
+
+function providerConfig(id: string): ProviderActorConfig {
+  return {
+    id,
+    keys: [{ id: `${id}-key`, weight: 1 }],
+    breaker: {
+      failureRateThreshold: 0.5,
+      minimumRequests: 2,
+      windowMs: 60_000,
+      openMs: 60_000,
+      maxOpenMs: 600_000,
+      halfOpenProbes: 1,
+      probeLeaseMs: 30_000,
+    },
+    rateLimit: { rpm: 0, tpm: 0 },
+    modelCooldownMs: 300_000,
+    defaultRetryAfterMs: 5_000,
+  };
+}
+
+/** Real provider actors on a fake clock, one event log for everything published, a fake sleep. */
+function system(maxRetries = 0) {
+  const published: GatewayEvent[] = [];
+  const clock = { now: () => T };
+  const publish = (e: GatewayEvent) => published.push(e);
+  const actors = new Map<string, ProviderActor>(
+    ["openai", "anthropic", "groq"].map((
+      id,
+    ) => [id, spawnProviderActor(providerConfig(id), { clock, publish })]),
+  );
+  const sleeps: number[] = [];
+  const deps: SupervisorDeps = {
+    config: { maxRetries, backoffBaseMs: 100, backoffMaxMs: 1_000 },
+    provider: (id) => actors.get(id),
+    publish,
+    clock,
+    random: () => 0.5,
+    sleep(ms, signal) {
+      sleeps.push(ms);
+      return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+    },
+  };
+  return {
+    deps,
+    published,
+    sleeps,
+    actor: (id: string) => actors.get(id)!,
+    [Symbol.dispose]() {
+      for (const a of actors.values()) a.stop();
+    },
+  };
+}
+
+function request(candidates: string[], signal = new AbortController().signal): RequestInput {
+  return {
+    requestId: "req-1",
+    model: candidates[0],
+    candidates: candidates.map(parseCandidate),
+    stream: false,
+    estTokens: 100,
+    signal,
+  };
+}
+
+/** A fake upstream: one scripted result per call, recording who was called. */
+function upstream(script: Record<string, (a: AttemptInput) => AttemptResult<string>>) {
+  const calls: string[] = [];
+  const run = (a: AttemptInput): Promise<AttemptResult<string>> => {
+    calls.push(`${a.candidate.provider}#${a.attempt}`);
+    return Promise.resolve(script[a.candidate.provider](a));
+  };
+  return { run, calls };
+}
+const ok = (value: string): AttemptResult<string> => ({
+  type: "success",
+  status: 200,
+  latencyMs: 40,
+  value,
+});
+const failure = (kind: FailureKind, status = 503): AttemptResult<string> => ({
+  type: "failure",
+  failure: { kind, status, message: `${kind} upstream` },
+  latencyMs: 30,
+});
+const trace = (events: GatewayEvent[]) =>
+  events.map((e) => `${e.type}${"provider" in e ? ` ${e.provider}` : ""}`);
+/** `id`'s breaker opened a second ago, until `until`. */
+const openBreaker = (id: string, until = T + 59_000): GatewayEvent => ({
+  type: "breaker.opened",
+  at: T - 1_000,
+  provider: id,
+  reason: "failure_rate",
+  openMs: until - T + 1_000,
+  until,
+  failureRate: 1,
+  samples: 10,
+  reopenCount: 0,
+});
+
+Deno.test("falls over in candidate order and answers from the first that works", async () => {
+  using sys = system();
+  const up = upstream({
+    openai: () => failure("transient"),
+    anthropic: (a) => ok(`hello from ${a.key}`),
+    groq: () => ok("never"),
+  });
+  const res = await supervise(
+    sys.deps,
+    request(["openai/gpt-4o", "anthropic/claude", "groq/llama"]),
+    up.run,
+  );
+  assert.ok(res.ok);
+  assert.equal(res.value, "hello from anthropic-key");
+  assert.deepEqual(res.candidate, { provider: "anthropic", model: "claude" });
+  assert.deepEqual(up.calls, ["openai#1", "anthropic#2"]);
+  assert.deepEqual(trace(sys.published), [
+    "request.started",
+    "attempt.started openai",
+    "attempt.failed openai",
+    "fallback.taken anthropic",
+    "attempt.started anthropic",
+    "attempt.succeeded anthropic",
+    "request.completed anthropic",
+  ]);
+  const done = sys.published.at(-1) as EventOf<"request.completed">;
+  assert.deepEqual([done.fallbackIndex, done.attempts], [1, 2]);
+  assert.equal(res.state().phase, "done");
+});
+
+Deno.test("retries the same provider after the backoff, then succeeds", async () => {
+  using sys = system(1);
+  let n = 0;
+  const up = upstream({ openai: () => (n++ === 0 ? failure("timeout", 504) : ok("second time")) });
+  const res = await supervise(sys.deps, request(["openai/gpt-4o"]), up.run);
+  assert.ok(res.ok);
+  assert.deepEqual(up.calls, ["openai#1", "openai#2"]);
+  assert.deepEqual(sys.sleeps, [50], "rand 0.5 × base 100");
+  assert.deepEqual(trace(sys.published), [
+    "request.started",
+    "attempt.started openai",
+    "attempt.failed openai",
+    "attempt.retrying openai",
+    "attempt.started openai",
+    "attempt.succeeded openai",
+    "request.completed openai",
+  ]);
+});
+
+Deno.test("an open breaker is skipped without calling the upstream", async () => {
+  using sys = system();
+  sys.actor("openai").hydrate([openBreaker("openai")]);
+  const up = upstream({ openai: () => ok("must not run"), anthropic: () => ok("from anthropic") });
+  const res = await supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.ok(res.ok);
+  assert.equal(res.value, "from anthropic");
+  assert.deepEqual(up.calls, ["anthropic#2"]);
+  assert.deepEqual(trace(sys.published), [
+    "request.started",
+    "attempt.skipped openai",
+    "fallback.taken anthropic",
+    "attempt.started anthropic",
+    "attempt.succeeded anthropic",
+    "request.completed anthropic",
+  ]);
+  const skip = sys.published[1] as EventOf<"attempt.skipped">;
+  assert.deepEqual([skip.reason, skip.retryAfterMs], ["circuit_open", 59_000]);
+});
+
+Deno.test("nobody available → 503 at once with the soonest Retry-After, no upstream call", async () => {
+  using sys = system();
+  sys.actor("openai").hydrate([openBreaker("openai")]);
+  sys.actor("anthropic").hydrate([openBreaker("anthropic", T + 20_000)]);
+  const up = upstream({});
+  const res = await supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.ok(!res.ok);
+  assert.deepEqual([res.failure.status, res.failure.retryAfterMs], [503, 20_000]);
+  assert.deepEqual(up.calls, []);
+});
+
+Deno.test("several failures open a provider's breaker; the next request skips it", async () => {
+  using sys = system();
+  const up = upstream({ openai: () => failure("transient"), anthropic: () => ok("b") });
+  for (let i = 0; i < 2; i++) {
+    const res = await supervise(sys.deps, {
+      ...request(["openai/x", "anthropic/y"]),
+      requestId: `r${i}`,
+    }, up.run);
+    assert.ok(res.ok);
+  }
+  assert.ok(sys.published.some((e) => e.type === "breaker.opened" && e.provider === "openai"));
+  up.calls.length = 0;
+  await supervise(sys.deps, { ...request(["openai/x", "anthropic/y"]), requestId: "r3" }, up.run);
+  assert.deepEqual(up.calls, ["anthropic#2"], "openai not called while its breaker is open");
+});
+
+Deno.test("a caller fault stops at once with the upstream status, no fallback", async () => {
+  using sys = system(2);
+  const up = upstream({ openai: () => failure("caller_fault", 413), anthropic: () => ok("no") });
+  const res = await supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.ok(!res.ok);
+  assert.deepEqual([res.failure.status, res.failure.errorType], [413, "caller_fault"]);
+  assert.deepEqual(up.calls, ["openai#1"]);
+  assert.equal(sys.actor("openai").state().breaker.window.length, 0, "not held against openai");
+});
+
+Deno.test("a pending stream is completed by settle(success), exactly once", async () => {
+  using sys = system();
+  const up = upstream({
+    openai: () => ({ type: "success", pending: true, value: "stream", status: 200, latencyMs: 15 }),
+  });
+  const res = await supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.ok(res.ok);
+  assert.equal(res.value, "stream");
+  assert.deepEqual(
+    trace(sys.published),
+    ["request.started", "attempt.started openai"],
+    "still open",
+  );
+  assert.equal(res.state().phase, "running");
+  const end: Outcome = {
+    type: "success",
+    status: 200,
+    latencyMs: 900,
+    usage: { promptTokens: 5, completionTokens: 7 },
+  };
+  res.settle(end);
+  res.settle(end);
+  res.settle({ type: "failure", failure: { kind: "transient", message: "late" }, latencyMs: 1 });
+  assert.deepEqual(trace(sys.published), [
+    "request.started",
+    "attempt.started openai",
+    "attempt.succeeded openai",
+    "request.completed openai",
+  ]);
+  assert.equal((sys.published.at(-1) as EventOf<"request.completed">).upstreamLatencyMs, 900);
+  assert.equal(res.state().phase, "done");
+});
+
+Deno.test("a pending stream that fails after reaching the client ends in 502, no fallback", async () => {
+  using sys = system(2);
+  const up = upstream({
+    openai: () => ({ type: "success", pending: true, value: "stream", status: 200, latencyMs: 15 }),
+    anthropic: () => ok("never"),
+  });
+  const res = await supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.ok(res.ok);
+  res.settle({
+    type: "failure",
+    failure: { kind: "transient", status: 502, message: "reset" },
+    latencyMs: 400,
+  });
+  res.settle({ type: "success", status: 200, latencyMs: 1 });
+  assert.deepEqual(trace(sys.published).slice(2), ["attempt.failed openai", "request.failed"]);
+  const failed = sys.published.at(-1) as EventOf<"request.failed">;
+  assert.equal(failed.status, 502);
+  assert.deepEqual(up.calls, ["openai#1"]);
+  assert.equal(res.state().phase, "failed");
+  assert.equal(sys.actor("openai").state().breaker.window[0]?.failed, 1, "counted against openai");
+});
+
+Deno.test("a run() that throws still reports (probe released) and the error reaches the caller", async () => {
+  using sys = system();
+  // openai's open time is over: this request is its half-open probe.
+  sys.actor("openai").hydrate([openBreaker("openai", T)]);
+  const boom = new Error("adapter bug");
+  const run = () => Promise.reject(boom);
+  await assert.rejects(
+    supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), run),
+    boom,
+  );
+  const openai = sys.actor("openai").state().breaker;
+  assert.deepEqual(openai.probes, {}, "probe slot released");
+  assert.deepEqual(
+    [openai.status, openai.reopenCount],
+    ["open", 1],
+    "the crash counted as a failed probe",
+  );
+  const failed = sys.published.find((e) => e.type === "attempt.failed") as EventOf<
+    "attempt.failed"
+  >;
+  assert.deepEqual([failed.errorType, failed.message, failed.probe], [
+    "unknown",
+    "attempt crashed",
+    true,
+  ]);
+});
+
+Deno.test("an aborted probe frees its slot: the next request may probe at once", async () => {
+  using sys = system();
+  sys.actor("openai").hydrate([openBreaker("openai", T)]);
+  const first = await supervise(
+    sys.deps,
+    request(["openai/gpt-4o"]),
+    () => Promise.resolve({ type: "aborted", latencyMs: 3 }),
+  );
+  assert.ok(!first.ok);
+  assert.equal(first.failure.status, 499);
+  assert.equal(sys.actor("openai").state().breaker.status, "half_open");
+  const up = upstream({ openai: () => ok("probe ok") });
+  const second = await supervise(
+    sys.deps,
+    { ...request(["openai/gpt-4o"]), requestId: "req-2" },
+    up.run,
+  );
+  assert.ok(second.ok);
+  assert.deepEqual(up.calls, ["openai#1"]);
+  assert.ok(sys.published.some((e) => e.type === "breaker.closed"), "the second probe closed it");
+});
+
+Deno.test("a client abort between attempts stops with 499 and calls nobody else", async () => {
+  for (const maxRetries of [0, 2]) {
+    using sys = system(maxRetries);
+    const ctl = new AbortController();
+    const up = upstream({
+      openai: () => {
+        ctl.abort();
+        return failure("transient");
+      },
+      anthropic: () => ok("never"),
+    });
+    const res = await supervise(
+      sys.deps,
+      request(["openai/gpt-4o", "anthropic/claude"], ctl.signal),
+      up.run,
+    );
+    assert.ok(!res.ok);
+    assert.deepEqual([res.failure.status, res.failure.errorType], [499, "client_abort"]);
+    assert.deepEqual(up.calls, ["openai#1"], `maxRetries ${maxRetries}`);
+    const last = trace(sys.published).slice(-2);
+    assert.deepEqual(
+      last,
+      [maxRetries ? "attempt.retrying openai" : "fallback.taken anthropic", "request.failed"],
+      `maxRetries ${maxRetries}`,
+    );
+  }
+});

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { createApp } from "../src/app.ts";
+import { buildConfig } from "../src/config.ts";
+import { createMemoryBus } from "../src/events/mod.ts";
+import { createGateway, type Gateway } from "../src/gateway.ts";
+import { systemClock } from "../src/lib/clock.ts";
+import { createIdGen } from "../src/lib/ids.ts";
+import { createLogger } from "../src/lib/logger.ts";
+import { fetchHttp } from "../src/providers/http.ts";
+
+function gatewayWith(logLines: string[] = []): Gateway {
+  return createGateway({
+    config: buildConfig(
+      { providers: { openai: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" } } },
+      () => undefined,
+      "test",
+    ),
+    bus: createMemoryBus(),
+    clock: systemClock,
+    ids: createIdGen(),
+    random: Math.random,
+    http: fetchHttp,
+    logger: createLogger("info", (l) => logLines.push(l)),
+  });
+}
+
+Deno.test("an unknown route is an OpenAI-shaped 404 naming method and path", async () => {
+  const gw = gatewayWith();
+  try {
+    const app = createApp(gw);
+    for (const [method, path] of [["GET", "/v1/nothing"], ["GET", "/v1/chat/completions"]]) {
+      const res = await app.request(path, { method });
+      assert.equal(res.status, 404);
+      assert.equal(res.headers.get("content-type"), "application/json");
+      assert.deepEqual(await res.json(), {
+        error: {
+          message: `No route for ${method} ${path}.`,
+          type: "invalid_request_error",
+          code: "not_found",
+          param: null,
+        },
+      });
+    }
+  } finally {
+    gw.stop();
+  }
+});
+
+Deno.test("an internal error is an OpenAI-shaped 500 that is logged but not leaked", async () => {
+  const lines: string[] = [];
+  const gw = gatewayWith(lines);
+  try {
+    const broken: Gateway = {
+      ...gw,
+      actors: {
+        ...gw.actors,
+        all: () => {
+          throw new Error("registry exploded: secret detail");
+        },
+      } as unknown as Gateway["actors"],
+    };
+    const res = await createApp(broken).request("/v1/gateway/providers");
+    assert.equal(res.status, 500);
+    const text = await res.text();
+    assert.doesNotMatch(text, /secret detail/);
+    assert.deepEqual(JSON.parse(text), {
+      error: {
+        message: "The gateway hit an internal error; see its logs.",
+        type: "internal_error",
+        code: "internal_error",
+        param: null,
+      },
+    });
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], / error unhandled error error=Error: registry exploded: secret detail$/);
+  } finally {
+    gw.stop();
+  }
+});
+
+Deno.test("the routes of the wire contract are served", async () => {
+  const gw = gatewayWith();
+  try {
+    const app = createApp(gw);
+    for (const path of ["/healthz", "/readyz", "/v1/models", "/v1/gateway/providers"]) {
+      const res = await app.request(path);
+      assert.equal(res.status, 200, path);
+      await res.body?.cancel();
+    }
+    const chat = await app.request("/v1/chat/completions", { method: "POST", body: "{" });
+    assert.equal(chat.status, 400);
+    assert.equal((await chat.json()).error.code, "invalid_json");
+  } finally {
+    gw.stop();
+  }
+});
