@@ -1,18 +1,28 @@
 // createApp(gateway) → the Hono app. No module-level state: everything comes from the gateway.
 import { Hono } from "hono";
 import type { Gateway } from "./gateway.ts";
+import { mountAliases } from "./http/aliases.ts";
+import { mountAnthropic } from "./http/anthropic.ts";
+import { mountBedrock } from "./http/bedrock.ts";
 import { chatCompletions } from "./http/chat_completions.ts";
+import { embeddings } from "./http/embeddings.ts";
 import { errorResponse } from "./http/errors.ts";
+import { mountGenai } from "./http/genai.ts";
 import { healthz, providerState, readyz } from "./http/health.ts";
 import { listModels } from "./http/models.ts";
 
 export function createApp(gw: Gateway): Hono {
   const app = new Hono();
   app.post("/v1/chat/completions", chatCompletions(gw));
+  app.post("/v1/embeddings", embeddings(gw));
   app.get("/v1/models", listModels(gw));
   app.get("/v1/gateway/providers", providerState(gw));
   app.get("/healthz", healthz());
   app.get("/readyz", readyz(gw));
+  mountAnthropic(app, gw);
+  mountAliases(app);
+  mountGenai(app, gw);
+  mountBedrock(app, gw);
   app.notFound((c) =>
     errorResponse(
       404,

@@ -1,7 +1,7 @@
 // gateway.json → a frozen, typed Config. Validated with zod; secrets are referenced as
 // "env:NAME" and resolved here, so a missing variable stops start-up naming the field.
 import { z } from "zod";
-import { PROVIDER_CATALOGUE, PROVIDER_TYPES, type ProviderType } from "./providers/catalogue.ts";
+import { PROVIDER_TYPES, type ProviderType, providerTypeInfo } from "./providers/catalogue.ts";
 
 const envRef = z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, {
   message:
@@ -124,9 +124,10 @@ export class ConfigError extends Error {
 type Env = (name: string) => string | undefined;
 
 /** Env vars that make a provider appear when there is no gateway.json (one per catalogue type). */
-const ENV_PROVIDERS = Object.entries(PROVIDER_CATALOGUE).flatMap(([type, info]) =>
-  "envKey" in info && info.envKey ? [{ id: type, type, env: info.envKey as string }] : []
-);
+const ENV_PROVIDERS = PROVIDER_TYPES.flatMap((type) => {
+  const t = providerTypeInfo(type);
+  return t?.envKey ? [{ id: type, type, env: t.envKey, envBaseUrl: t.envBaseUrl }] : [];
+});
 
 function formatIssues(error: z.ZodError, source: string): string {
   const lines = error.issues.map((i) => {
@@ -160,9 +161,9 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
       const { name, secret } = resolve(k.value, `providers.${id}.keys[${i}].value`);
       return { id: k.id ?? `${id}-${i}`, weight: k.weight, secret, env: name };
     });
-    const info: { baseUrl?: string } = PROVIDER_CATALOGUE[p.type];
+    const info = providerTypeInfo(p.type);
     // Bedrock's endpoint is regional; every other type has one documented URL or needs baseUrl.
-    const baseUrl = p.baseUrl ?? info.baseUrl ??
+    const baseUrl = p.baseUrl ?? info?.baseUrl ??
       (p.region ? `https://bedrock-runtime.${p.region}.amazonaws.com` : undefined);
     if (!baseUrl) missing.push(`  - providers.${id}.baseUrl: required for type "${p.type}"`);
     let credentials: ProviderConfig["credentials"];
@@ -212,7 +213,15 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
 export function configFromEnv(env: Env): Config {
   const providers: Record<string, unknown> = {};
   for (const p of ENV_PROVIDERS) {
-    if (env(p.env)) providers[p.id] = { type: p.type, keys: [{ value: `env:${p.env}` }] };
+    if (!env(p.env)) continue;
+    // A type with no default URL (Azure) also needs its endpoint variable; a lone key serves nothing.
+    const baseUrl = p.envBaseUrl ? env(p.envBaseUrl) : undefined;
+    if (p.envBaseUrl && !baseUrl) continue;
+    providers[p.id] = {
+      type: p.type,
+      keys: [{ value: `env:${p.env}` }],
+      ...(baseUrl && { baseUrl }),
+    };
   }
   return buildConfig({ providers }, env, "environment (no GATEWAY_CONFIG file)");
 }

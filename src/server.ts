@@ -47,8 +47,13 @@ export function startGateway(
     logger: opts.logger,
   });
   const app = createApp(gateway);
+  // Aborted when the shutdown grace period ends: what is still in flight stops as if its client
+  // had left (upstream closed, stream ended), else server.shutdown() would wait for it forever.
+  const closing = new AbortController();
+  const handler = (req: Request, info: Deno.ServeHandlerInfo) =>
+    app.fetch(new Request(req, { signal: AbortSignal.any([req.signal, closing.signal]) }), info);
   const hostname = opts.hostname ?? "0.0.0.0";
-  const server = Deno.serve({ port: config.port, hostname, onListen: () => {} }, app.fetch);
+  const server = Deno.serve({ port: config.port, hostname, onListen: () => {} }, handler);
   const port = server.addr.port;
   const shown = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
   let done: Promise<void> | undefined;
@@ -64,6 +69,9 @@ export function startGateway(
         while (gateway.inFlight > 0 && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 20));
         }
+        closing.abort(
+          new DOMException("The gateway shut down before the answer was complete.", "AbortError"),
+        );
         await server.shutdown();
         gateway.stop();
         await bus.close();

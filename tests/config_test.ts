@@ -127,7 +127,7 @@ Deno.test("an inlined secret is rejected and never echoed back", () => {
 Deno.test("validation errors name the field path", async (t) => {
   const cases: [string, unknown, RegExp][] = [
     ["unknown provider type", { providers: { x: { type: "gpt" } } }, /providers\.x\.type: /],
-    ["wrong type", { port: "80" }, /  - port: .*expected number/],
+    ["wrong type", { port: "80" }, / {2}- port: .*expected number/],
     [
       "value out of range",
       { providers: { x: { type: "openai", breaker: { failureRateThreshold: 2 } } } },

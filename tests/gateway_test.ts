@@ -133,9 +133,9 @@ Deno.test("provider actors publish their events on the gateway's bus", () => {
 Deno.test("a provider type without an adapter fails naming the field", () => {
   const bogus = {
     ...config,
-    providers: { x: { ...config.providers.vllm, id: "x", type: "bedrock" } },
+    providers: { x: { ...config.providers.vllm, id: "x", type: "nope" } },
   } as unknown as Config;
-  assert.throws(() => createGateway(deps(bogus)), /providers\.x\.type: no adapter for "bedrock"/);
+  assert.throws(() => createGateway(deps(bogus)), /providers\.x\.type: no adapter for "nope"/);
 });
 
 Deno.test("stop() stops every provider actor", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { buildConfig } from "../src/config.ts";
+import type { GatewayEvent } from "../src/events/mod.ts";
 import { silentLogger } from "../src/lib/logger.ts";
 import { createBus, type RunningGateway, startGateway, startupLines } from "../src/server.ts";
 import { startTestGateway } from "./_support/gateway.ts";
@@ -71,7 +72,7 @@ Deno.test("with no providers, the start-up lines say how to add one", async () =
       text,
       /providers: none yet\. Set OPENAI_API_KEY and\/or ANTHROPIC_API_KEY, or point GATEWAY_CONFIG at a gateway\.json\./,
     );
-    assert.doesNotMatch(text, /  provider /);
+    assert.doesNotMatch(text, / {2}provider /);
   } finally {
     await running.shutdown();
   }
@@ -216,6 +217,8 @@ Deno.test("shutdown() is bounded: a stream that outlives the grace period is end
   const upstream = heldUpstream();
   const gw = heldGateway(upstream.url);
   try {
+    const events: GatewayEvent[] = [];
+    gw.bus.subscribe((e) => events.push(e));
     const stream = await startStream(gw);
     const t0 = performance.now();
     const stopping = gw.shutdown(200);
@@ -224,6 +227,13 @@ Deno.test("shutdown() is bounded: a stream that outlives the grace period is end
     const took = performance.now() - t0;
     assert.ok(took < 3_000, `shutdown took ${took} ms with a 200 ms grace period`);
     assert.doesNotMatch(text, /\[DONE\]/, "a cut stream must not look complete");
+    assert.match(
+      text,
+      /event: error\ndata: .*The gateway shut down before the answer was complete/,
+    );
+    const kinds = events.map((e) => e.type);
+    assert.ok(kinds.includes("attempt.aborted"), kinds.join(" "));
+    assert.ok(!kinds.includes("attempt.failed"), "the provider is not blamed for our shutdown");
     await assert.rejects(fetch(`${gw.url}/healthz`), TypeError);
   } finally {
     upstream.release();

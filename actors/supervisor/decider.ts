@@ -222,7 +222,7 @@ function exhausted(base: { at: number; requestId: string }, s: SupervisorState) 
   if (unsupported.length === s.misses.length) {
     // Waiting would not help: the request itself asks for what no candidate can do.
     const why = unsupported.map((m) => (m.type === "skipped" ? m.message : "")).join("; ");
-    return fail(base, s, 400, "caller_fault", `No candidate can serve this request: ${why}`);
+    return fail(base, s, 400, "unsupported", `No candidate can serve this request: ${why}`);
   }
   if (failures.length === 0) {
     const allLimited = s.misses.every((m) => m.type === "skipped" && m.reason === "rate_limited");

@@ -1,7 +1,7 @@
 // CLI for the mock upstream: `deno task mock [--port 9000] [--hostname 127.0.0.1]
 // [--latency-ms 0] [--completion-bytes 64] [--chunks 4] [--fault target=<json>]...`
 import { parseArgs } from "node:util";
-import { parseFaults, startMockUpstream } from "./server.ts";
+import { FORMATS, parseFaults, startMockUpstream } from "./mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -37,10 +37,13 @@ try {
   });
   for (const f of faults) mock.setFaults(f.target, f.faults);
   const u = mock.url;
+  // One line (scripts read up to the first newline): every format's routes, then the control API.
+  const routes = FORMATS.map((f) =>
+    `${f.name}: ${f.routes.map((r) => r.replace(" /", ` ${u}/{target}/`)).join(", ")}`
+  );
   console.log(
-    `mock upstream listening on ${u} — POST ${u}/{target}/v1/chat/completions (OpenAI), ` +
-      `POST ${u}/{target}/v1/messages (Anthropic), GET ${u}/{target}/v1/models; control: ` +
-      `curl -X POST ${u}/_mock/faults/t1 -d '{"kind":"rate_limit","times":2}' ` +
+    `mock upstream listening on ${u} — ${routes.join("; ")}; GET ${u}/{target}/v1/models; ` +
+      `control: curl -X POST ${u}/_mock/faults/t1 -d '{"kind":"rate_limit","times":2}' ` +
       `(also DELETE /_mock/faults/{target}, GET /_mock/hits, POST /_mock/reset)`,
   );
   const stop = async () => {

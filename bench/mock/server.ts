@@ -1,8 +1,18 @@
-// Mock LLM upstream for tests, the README demo and benchmarks. It speaks the OpenAI Chat
-// Completions and Anthropic Messages wire formats (JSON and SSE) and injects faults on demand.
-// The first path segment names a "target", so one server stands in for many providers, each
-// with its own fault queue and hit counter.
+// Mock LLM upstream for tests, the README demo and benchmarks. It speaks the wire formats in
+// ./formats/ (OpenAI, Anthropic, Azure OpenAI, Gemini, Bedrock Converse, Cohere v2: JSON and
+// streams) and injects faults on demand. The first path segment names a "target", so one server
+// stands in for many providers, each with its own fault queue and hit counter. This file is the
+// core: faults, counters, latency, hangs, cut streams and shutdown; each format only says how its
+// provider's requests, answers and errors look.
+import type { Chunk, MockCall, MockContent, MockFormat, MockReply } from "./formats/format.ts";
+import { FORMATS, openai } from "./formats/mod.ts";
 
+/**
+ * A fault to inject. Each format answers it in its provider's own shape: `status` uses the
+ * format's error body (`type` is the OpenAI/Anthropic error type, Gemini's `status` string or
+ * Bedrock's exception name; `code` the OpenAI/Azure error code), `rate_limit` its rate-limit
+ * answer plus Retry-After, `quota` its "quota or credit exhausted" answer.
+ */
 export type Fault =
   | {
     kind: "status";
@@ -38,7 +48,7 @@ export interface MockUpstream {
   /** Replace the fault queue of a target: faults apply in order, each `times` requests (default: forever). */
   setFaults(target: string, faults: Fault[]): void;
   clearFaults(target?: string): void;
-  /** Requests received on that target's completion routes (chat/completions and messages). */
+  /** Requests received on that target's model routes (every format's chat and embed routes). */
   hits(target: string): number;
   allHits(): Record<string, number>;
   /** Clears faults and counters. */
@@ -46,8 +56,6 @@ export interface MockUpstream {
   close(): Promise<void>;
 }
 
-type Api = "openai" | "anthropic";
-type Json = Record<string, unknown>;
 interface Queued {
   fault: Fault;
   left: number;
@@ -94,72 +102,6 @@ function splitText(text: string, n: number): string[] {
 
 const tokens = (chars: number) => Math.max(1, Math.ceil(chars / 4));
 
-// Prompt size from the text of messages (string or content parts) and Anthropic's `system`.
-function promptChars(body: Json): number {
-  const text = (c: unknown): string =>
-    typeof c === "string"
-      ? c
-      : Array.isArray(c)
-      ? c.map((p) => (typeof p?.text === "string" ? p.text : "")).join("")
-      : "";
-  const messages = Array.isArray(body.messages) ? body.messages : [];
-  return text(body.system).length +
-    messages.reduce((n: number, m) => n + text(m?.content).length, 0);
-}
-
-// --- error bodies, exactly in each provider's documented shape ---
-
-const ANTHROPIC_TYPES: Record<number, string> = {
-  400: "invalid_request_error",
-  401: "authentication_error",
-  402: "billing_error",
-  403: "permission_error",
-  404: "not_found_error",
-  413: "request_too_large",
-  429: "rate_limit_error",
-  500: "api_error",
-  504: "timeout_error",
-  529: "overloaded_error",
-};
-
-interface ErrorSpec {
-  type?: string;
-  code?: string | null;
-  message?: string;
-  param?: string | null;
-  headers?: Record<string, string>;
-}
-
-function errorResponse(api: Api, status: number, spec: ErrorSpec = {}): Response {
-  const server = status >= 500;
-  const message = spec.message ??
-    (status === 529 ? "Overloaded" : `Mock upstream error ${status}.`);
-  const body = api === "openai"
-    ? {
-      error: {
-        message,
-        type: spec.type ?? (server ? "server_error" : "invalid_request_error"),
-        param: spec.param ?? null,
-        code: spec.code ?? null,
-      },
-    }
-    : {
-      type: "error",
-      error: {
-        type: spec.type ?? ANTHROPIC_TYPES[status] ??
-          (server ? "api_error" : "invalid_request_error"),
-        message,
-      },
-    };
-  return Response.json(body, { status, headers: spec.headers });
-}
-
-// --- SSE and body helpers ---
-
-const sseData = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
-const sseEvent = (event: string, data: Json) =>
-  `event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`;
-
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal.aborted) return resolve();
@@ -176,8 +118,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /** Ends our own streams on purpose; the server's onError keeps these out of the log. */
 class MockCut extends Error {}
 
-/** Sends frames one per pull; ends cleanly, or by erroring the connection ("cut"). */
-function frameStream(frames: string[], cut: boolean, closing: AbortSignal) {
+/** Sends chunks one per pull; ends cleanly, or by erroring the connection ("cut"). */
+function chunkStream(chunks: Chunk[], cut: boolean, closing: AbortSignal) {
   let i = 0;
   // The server waits for open bodies on shutdown; error them so close() stays prompt.
   let onClose = () => {};
@@ -188,10 +130,13 @@ function frameStream(frames: string[], cut: boolean, closing: AbortSignal) {
       closing.addEventListener("abort", onClose, { once: true });
     },
     async pull(controller) {
-      if (i < frames.length) return controller.enqueue(encoder.encode(frames[i++]));
+      if (i < chunks.length) {
+        const chunk = chunks[i++];
+        return controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
+      }
       release();
       if (!cut) return controller.close();
-      // Give the last frame time to reach the socket before the connection breaks.
+      // Give the last chunk time to reach the socket before the connection breaks.
       await sleep(20, closing);
       controller.error(new MockCut("mock upstream: connection cut"));
     },
@@ -199,117 +144,18 @@ function frameStream(frames: string[], cut: boolean, closing: AbortSignal) {
   });
 }
 
-const SSE_HEADERS = {
-  "content-type": "text/event-stream; charset=utf-8",
-  "cache-control": "no-cache",
-};
-const JSON_HEADERS = { "content-type": "application/json" };
-
-/** One request on a completion route, as the fault and answer builders see it. */
-interface Call {
-  api: Api;
-  target: string;
-  seq: number;
-  body: Json;
-  model: string;
-  stream: boolean;
-  req: Request;
+/** The first half of a reply's bytes: a JSON body broken off mid-way. */
+function firstHalf(chunks: Chunk[]): Uint8Array {
+  const parts = chunks.map((c) => typeof c === "string" ? encoder.encode(c) : c);
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) all.set(p, (at += p.length) - p.length);
+  return all.slice(0, Math.floor(all.length / 2));
 }
 
-// --- successful answers ---
-
-interface Content {
-  text: string;
-  pieces: string[];
-  input: number;
-  output: number;
-  /** false when the stream is to be cut after `pieces`: no finish, no terminator. */
-  complete: boolean;
-}
-interface Answer {
-  frames: string[];
-  json: string;
-}
-
-function openaiAnswer(c: Call, { text, pieces, input, output, complete }: Content): Answer {
-  const head = {
-    id: `chatcmpl-${c.target}-${c.seq}`,
-    created: Math.floor(Date.now() / 1000),
-    model: c.model,
-    system_fingerprint: "fp_mock",
-  };
-  const usage = { prompt_tokens: input, completion_tokens: output, total_tokens: input + output };
-  const json = JSON.stringify({
-    ...head,
-    object: "chat.completion",
-    choices: [{
-      index: 0,
-      message: { role: "assistant", content: text, refusal: null },
-      logprobs: null,
-      finish_reason: "stop",
-    }],
-    usage,
-  });
-  // With include_usage every chunk carries `usage: null` and a last one, with no choices, the usage.
-  const withUsage = (c.body.stream_options as Json | undefined)?.include_usage === true;
-  const chunk = (choices: Json[], usage: Json | null = null) =>
-    sseData({
-      ...head,
-      object: "chat.completion.chunk",
-      choices,
-      ...(withUsage ? { usage } : {}),
-    });
-  const choice = (delta: Json, finish: string | null = null) => [
-    { index: 0, delta, logprobs: null, finish_reason: finish },
-  ];
-  const frames = [
-    chunk(choice({ role: "assistant", content: "", refusal: null })),
-    ...pieces.map((p) => chunk(choice({ content: p }))),
-  ];
-  if (complete) {
-    frames.push(chunk(choice({}, "stop")));
-    if (withUsage) frames.push(chunk([], usage));
-    frames.push("data: [DONE]\n\n");
-  }
-  return { frames, json };
-}
-
-function anthropicAnswer(c: Call, { text, pieces, input, output, complete }: Content): Answer {
-  const message = {
-    id: `msg_${c.target}_${c.seq}`,
-    type: "message",
-    role: "assistant",
-    model: c.model,
-    content: [{ type: "text", text }],
-    stop_reason: "end_turn",
-    stop_sequence: null,
-    usage: { input_tokens: input, output_tokens: output },
-  };
-  const start = {
-    ...message,
-    content: [],
-    stop_reason: null,
-    usage: { input_tokens: input, output_tokens: 1 },
-  };
-  const frames = [
-    sseEvent("message_start", { message: start }),
-    sseEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
-    sseEvent("ping", {}),
-    ...pieces.map((p) =>
-      sseEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: p } })
-    ),
-  ];
-  if (complete) {
-    frames.push(
-      sseEvent("content_block_stop", { index: 0 }),
-      sseEvent("message_delta", {
-        delta: { stop_reason: "end_turn", stop_sequence: null },
-        usage: { output_tokens: output },
-      }),
-      sseEvent("message_stop", {}),
-    );
-  }
-  return { frames, json: JSON.stringify(message) };
+function withHeaders(res: Response, headers: Record<string, string>): Response {
+  for (const [name, value] of Object.entries(headers)) res.headers.set(name, value);
+  return res;
 }
 
 // --- the server ---
@@ -342,22 +188,28 @@ export function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream>
     return head.fault;
   };
 
-  // Builds the frames (SSE) and body (JSON) of a successful answer; `cutAfter` truncates streams.
-  const answer = (c: Call, cutAfter?: number): Answer => {
+  const send = (reply: MockReply, cut = false) =>
+    new Response(chunkStream(reply.chunks, cut, closing.signal), { headers: reply.headers });
+
+  // The format's successful answer; `cutAfter` truncates the stream after that many pieces.
+  const answer = (format: MockFormat, c: MockCall, cutAfter?: number): MockReply => {
     const text = completionText(c.target, completionBytes);
-    const content: Content = {
+    const content: MockContent = {
       text,
       pieces: splitText(text, chunks).slice(0, cutAfter),
-      input: tokens(promptChars(c.body)),
+      input: tokens(format.prompt(c).length),
       output: tokens(text.length),
       complete: cutAfter === undefined,
     };
-    return c.api === "openai" ? openaiAnswer(c, content) : anthropicAnswer(c, content);
+    return format.answer(c, content);
   };
 
   // A Response for the fault, or undefined when the request should then be answered normally.
-  const applyFault = async (f: Fault, c: Call): Promise<Response | undefined> => {
-    const openai = c.api === "openai";
+  const applyFault = async (
+    f: Fault,
+    format: MockFormat,
+    c: MockCall,
+  ): Promise<Response | undefined> => {
     switch (f.kind) {
       case "latency":
         await sleep(f.ms, closing.signal);
@@ -369,110 +221,59 @@ export function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream>
         return new Response(null, { status: 499 });
       }
       case "status": {
-        const headers: Record<string, string> = f.retryAfterSec === undefined
-          ? {}
-          : { "retry-after": String(f.retryAfterSec) };
-        return errorResponse(c.api, f.status, { ...f, headers });
+        const res = format.error(f.status, { type: f.type, code: f.code, message: f.message });
+        return f.retryAfterSec === undefined
+          ? res
+          : withHeaders(res, { "retry-after": String(f.retryAfterSec) });
       }
       case "rate_limit": {
         const sec = f.retryAfterSec ?? (f.retryAfterMs === undefined ? 1 : f.retryAfterMs / 1000);
         const headers: Record<string, string> = { "retry-after": String(Math.ceil(sec)) };
         if (f.retryAfterMs !== undefined) headers["retry-after-ms"] = String(f.retryAfterMs);
-        return openai
-          ? errorResponse(c.api, 429, {
-            type: "requests",
-            code: "rate_limit_exceeded",
-            message: `Rate limit reached for ${c.model} on requests (mock ${c.target}).`,
-            headers,
-          })
-          : errorResponse(c.api, 429, {
-            message: `This request exceeds the rate limit of mock ${c.target}.`,
-            headers,
-          });
+        return withHeaders(format.rateLimit(c, { sec, ms: f.retryAfterMs }), headers);
       }
       case "quota":
-        // OpenAI reports an exhausted quota as 429 insufficient_quota; Anthropic as 402 billing_error.
-        return openai
-          ? errorResponse(c.api, 429, {
-            type: "insufficient_quota",
-            code: "insufficient_quota",
-            message: "You exceeded your current quota; check your plan and billing details.",
-          })
-          : errorResponse(c.api, 402, { message: "Your credit balance is too low (mock)." });
+        return format.quota(c);
       case "cut": {
-        const { frames, json } = answer(c, f.afterChunks ?? 1);
-        const body = c.stream ? frames : [json.slice(0, Math.floor(json.length / 2))];
-        return new Response(frameStream(body, true, closing.signal), {
-          headers: c.stream ? SSE_HEADERS : JSON_HEADERS,
-        });
+        const reply = answer(format, c, f.afterChunks ?? 1);
+        return send(c.stream ? reply : { ...reply, chunks: [firstHalf(reply.chunks)] }, true);
       }
-      case "malformed": {
-        if (!c.stream) {
-          return new Response('{"id": "mock", "choices": [ oops', { headers: JSON_HEADERS });
-        }
-        const bad = openai
-          ? 'data: {"id": "mock", "choices": [ oops\n\n'
-          : 'event: message_start\ndata: {"type": "message_start", oops\n\n';
-        return new Response(frameStream([bad], false, closing.signal), { headers: SSE_HEADERS });
-      }
+      case "malformed":
+        return send(format.malformed(c));
     }
   };
 
-  const validate = (c: Call): Response | undefined => {
-    const { body, api } = c;
-    const missing = (param: string) =>
-      api === "openai"
-        ? errorResponse(api, 400, {
-          message: `Missing required parameter: '${param}'.`,
-          param,
-          code: "missing_required_parameter",
-        })
-        : errorResponse(api, 400, { message: `${param}: Field required` });
-    if (typeof body.model !== "string") return missing("model");
-    if (!Array.isArray(body.messages)) return missing("messages");
-    if (api === "anthropic" && typeof body.max_tokens !== "number") return missing("max_tokens");
-    return undefined;
-  };
-
-  const completion = async (req: Request, api: Api, target: string): Promise<Response> => {
+  const modelCall = async (
+    req: Request,
+    format: MockFormat,
+    target: string,
+    call: Pick<MockCall, "route" | "url">,
+  ): Promise<Response> => {
     const seq = (counters.get(target) ?? 0) + 1;
     counters.set(target, seq);
+    const c: MockCall = { ...call, target, seq, body: {}, model: "unknown", stream: false, req };
+    const refused = format.admit?.(c);
+    if (refused) return refused;
     // A header fault wins and leaves the queue untouched.
     let fault: Fault | undefined;
     const header = req.headers.get("x-mock-fault");
     try {
       fault = header ? parseFaults(JSON.parse(header))[0] : nextFault(target);
     } catch (e) {
-      return errorResponse(api, 400, { message: `x-mock-fault: ${(e as Error).message}` });
+      return format.error(400, { message: `x-mock-fault: ${(e as Error).message}` });
     }
     const raw = await req.json().catch(() => undefined);
     const parsed = typeof raw === "object" && raw !== null && !Array.isArray(raw);
-    const body: Json = parsed ? raw : {};
-    const c: Call = {
-      api,
-      target,
-      seq,
-      body,
-      model: typeof body.model === "string" ? body.model : "unknown",
-      stream: body.stream === true,
-      req,
-    };
+    c.body = parsed ? raw : {};
+    c.model = format.model(c.body, c.route);
+    c.stream = format.streaming(c.body, c.route);
     // Sleeps end early only when the server closes; a client gone meanwhile costs nothing.
     await sleep(latencyMs, closing.signal);
-    const faulted = fault && await applyFault(fault, c);
+    const faulted = fault && await applyFault(fault, format, c);
     if (faulted) return faulted;
     if (closing.signal.aborted) return new Response(null, { status: 503 });
-    if (!parsed) return errorResponse(api, 400, { message: "The request body is not valid JSON." });
-    const invalid = validate(c);
-    if (invalid) return invalid;
-    const idHeader = api === "openai" ? "x-request-id" : "request-id";
-    const headers = { [idHeader]: `req_${target}_${seq}` };
-    const { frames, json } = answer(c);
-    return c.stream
-      ? new Response(frameStream(frames, false, closing.signal), {
-        headers: { ...SSE_HEADERS, ...headers },
-      })
-      : new Response(json, { headers: { ...JSON_HEADERS, ...headers } });
+    if (!parsed) return format.error(400, { message: "The request body is not valid JSON." });
+    return format.validate(c) ?? send(answer(format, c));
   };
 
   const mock: Omit<MockUpstream, "url" | "port"> = {
@@ -508,22 +309,21 @@ export function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream>
         mock.setFaults(target!, faults);
         return Response.json({ target, faults });
       } catch (e) {
-        return errorResponse("openai", 400, { message: (e as Error).message });
+        return openai.error(400, { message: (e as Error).message });
       }
     }
     if (route === "DELETE faults :target" || route === "DELETE faults") {
       mock.clearFaults(target);
       return Response.json({ ok: true });
     }
-    return errorResponse("openai", 404, { message: `Unknown control route ${route}` });
+    return openai.error(404, { message: `Unknown control route ${route}` });
   };
 
   const handle = (req: Request): Promise<Response> | Response => {
-    const { pathname } = new URL(req.url);
-    const [first, second, ...rest] = pathname.split("/").filter(Boolean).map(decodeURIComponent);
-    if (first === "_mock") return control(req, second, rest[0]);
-    const route = `${req.method} ${second}/${rest.join("/")}`;
-    if (first && route === "GET v1/models") {
+    const url = new URL(req.url);
+    const [target, ...path] = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    if (target === "_mock") return control(req, path[0], path[1]);
+    if (target && req.method === "GET" && path.join("/") === "v1/models") {
       const created = 1700000000;
       return Response.json({
         object: "list",
@@ -531,13 +331,15 @@ export function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream>
           id,
           object: "model",
           created,
-          owned_by: first,
+          owned_by: target,
         })),
       });
     }
-    if (first && route === "POST v1/chat/completions") return completion(req, "openai", first);
-    if (first && route === "POST v1/messages") return completion(req, "anthropic", first);
-    return errorResponse("openai", 404, { message: `Invalid URL (${req.method} ${pathname})` });
+    for (const format of target ? FORMATS : []) {
+      const route = format.match(req.method, path, url);
+      if (route) return modelCall(req, format, target, { route, url });
+    }
+    return openai.error(404, { message: `Invalid URL (${req.method} ${url.pathname})` });
   };
 
   const server = Deno.serve({
@@ -548,7 +350,7 @@ export function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream>
     onError(error) {
       // deno-lint-ignore no-console
       if (!(error instanceof MockCut)) console.error("mock upstream:", error);
-      return errorResponse("openai", 500, { message: "The mock upstream crashed." });
+      return openai.error(500, { message: "The mock upstream crashed." });
     },
   }, handle);
   const { port, hostname } = server.addr;

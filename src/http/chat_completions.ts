@@ -10,6 +10,7 @@ import {
   type CallError,
   type ChatOutcome,
   invalid,
+  parseFallbacksHeader,
   readJson,
   runChat,
   startCall,
@@ -34,7 +35,12 @@ export function chatCompletions(gw: Gateway) {
         invalid(start, 400, v.error.message, "invalid_request", v.error.param || null),
       );
     }
-    const out = await runChat(gw, start, v.value, c.req.raw.signal, body.length);
+    const req = v.value;
+    if (!req.fallbacks) {
+      const fromHeader = parseFallbacksHeader(c.req.header("x-gateway-fallbacks"));
+      if (fromHeader.length) req.fallbacks = fromHeader;
+    }
+    const out = await runChat(gw, start, req, c.req.raw.signal, body.length);
     if (!out.ok) return openaiError(out);
     if (out.kind === "json") {
       return c.json({ ...out.completion, extra_fields: out.extra }, 200, out.headers);

@@ -1,17 +1,33 @@
 // The route-independent core of a chat call: resolve candidates, run the supervisor, and hand
 // back either a completion, a committed stream of OpenAI chunks, or an error as data. Each
 // drop-in route (OpenAI, and other SDK formats) only translates its own wire format around this.
-import { supervise, type Supervised } from "../../actors/supervisor/mod.ts";
-import type { Gateway } from "../gateway.ts";
-import type { ChatChunk, ChatCompletion, ChatRequest } from "../openai/types.ts";
 import {
+  type AttemptResult,
+  type Candidate,
+  supervise,
+  type Supervised,
+} from "../../actors/supervisor/mod.ts";
+import type { Gateway } from "../gateway.ts";
+import type {
+  ChatChunk,
+  ChatCompletion,
+  ChatRequest,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+} from "../openai/types.ts";
+import {
+  type AttemptSpec,
+  executeEmbeddings,
   executeJson,
   executeStream,
   failureOf,
+  type ProviderTarget,
   type StartedStream,
   StreamFailure,
   usageFacts,
 } from "../providers/execute.ts";
+import { providerTypeInfo } from "../providers/catalogue.ts";
+import { unsupportedParams, unsupportedReason } from "../providers/unsupported.ts";
 import { resolveCandidates } from "../routing.ts";
 import { readBody } from "./body.ts";
 import { extraFields, gatewayHeaders, type Served } from "./gateway_headers.ts";
@@ -26,6 +42,11 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: "providers_unavailable",
   504: "upstream_timeout",
 };
+
+/** `x-gateway-fallbacks: a/b, c/d` — for clients that cannot add fields to the body. */
+export function parseFallbacksHeader(value: string | undefined | null): string[] {
+  return (value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
 
 /** An error answer before a route formats it. */
 export interface CallError {
@@ -127,6 +148,76 @@ function estimateTokens(bodyLength: number, req: ChatRequest): number {
   return Math.ceil(bodyLength / 4) + (req.max_completion_tokens ?? req.max_tokens ?? 0);
 }
 
+interface Run<T> {
+  model: string;
+  fallbacks?: string[];
+  stream: boolean;
+  estTokens: number;
+  signal: AbortSignal;
+  /** Why a provider cannot serve this request at all; such candidates are skipped with it. */
+  precheck?(target: ProviderTarget, providerId: string): string | undefined;
+  attempt(target: ProviderTarget, spec: AttemptSpec): Promise<AttemptResult<T>>;
+}
+
+type Ran<T> =
+  | CallError
+  | {
+    ok: true;
+    result: Extract<Supervised<T>, { ok: true }>;
+    served: Served & { candidate: Candidate };
+  };
+
+/** Resolves the candidate chain and runs it through a supervisor; errors come back as data. */
+async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promise<Ran<T>> {
+  const { clock, config } = gw.deps;
+  const { requestId, t0 } = start;
+  const chain = resolveCandidates(config, run.model, run.fallbacks);
+  if (!chain.ok) return invalid(start, 400, chain.message, chain.code, chain.param);
+  const precheck = run.precheck;
+  const result = await supervise<T>(
+    gw.supervisor,
+    {
+      requestId,
+      model: run.model,
+      candidates: chain.candidates,
+      stream: run.stream,
+      estTokens: run.estTokens,
+      signal: run.signal,
+      precheck: precheck && ((c) => precheck(gw.targets.get(c.provider)!, c.provider)),
+    },
+    (a) =>
+      run.attempt(gw.targets.get(a.candidate.provider)!, {
+        model: a.candidate.model,
+        key: a.key,
+        id: `chatcmpl-${requestId}`,
+        signal: a.signal,
+      }),
+  );
+  const state = result.ok ? result.state() : result.state;
+  const upstream = state.attempts.reduce((sum, a) => sum + a.latency_ms, 0);
+  const served: Served = {
+    requestId,
+    requested: run.model,
+    candidate: result.ok ? result.candidate : undefined,
+    state,
+    overheadMs: Math.max(0, clock.now() - t0 - upstream - state.waitedMs),
+  };
+  if (result.ok) return { ok: true, result, served: served as Served & { candidate: Candidate } };
+  const f = result.failure;
+  return {
+    ok: false,
+    status: f.status,
+    message: f.message,
+    type: f.errorType,
+    code: f.errorType === "unsupported"
+      ? "unsupported_request"
+      : CODE_BY_STATUS[f.status] ?? "upstream_rejected_request",
+    param: null,
+    headers: gatewayHeaders(served),
+    retryAfterMs: f.retryAfterMs,
+  };
+}
+
 /** Runs a validated chat request through the candidate chain. */
 export async function runChat(
   gw: Gateway,
@@ -135,78 +226,41 @@ export async function runChat(
   signal: AbortSignal,
   bodyLength: number,
 ): Promise<ChatOutcome> {
-  const { clock, config, http } = gw.deps;
-  const { requestId, t0 } = start;
-  const chain = resolveCandidates(config, req.model, req.fallbacks);
-  if (!chain.ok) return invalid(start, 400, chain.message, chain.code, chain.param);
-  const stream = req.stream === true;
+  const { clock, http } = gw.deps;
   const exec = { http, clock };
+  const stream = req.stream === true;
   gw.inFlight++;
   let handedOver = false;
   try {
-    const result = await supervise<ChatCompletion | StartedStream>(
-      gw.supervisor,
-      {
-        requestId,
-        model: req.model,
-        candidates: chain.candidates,
-        stream,
-        estTokens: estimateTokens(bodyLength, req),
-        signal,
+    const ran = await runThrough<ChatCompletion | StartedStream>(gw, start, {
+      model: req.model,
+      fallbacks: req.fallbacks,
+      stream,
+      estTokens: estimateTokens(bodyLength, req),
+      signal,
+      precheck: (_target, id) => {
+        const params = unsupportedParams(req, providerTypeInfo(gw.deps.config.providers[id].type));
+        return params.length ? unsupportedReason(id, params) : undefined;
       },
-      (a) => {
-        const target = gw.targets.get(a.candidate.provider)!;
-        const spec = {
-          model: a.candidate.model,
-          key: a.key,
-          id: `chatcmpl-${requestId}`,
-          signal: a.signal,
-        };
-        return stream
-          ? executeStream(exec, target, req, spec)
-          : executeJson(exec, target, req, spec);
-      },
-    );
-    const served = (r: Supervised<unknown>): Served => {
-      const state = r.ok ? r.state() : r.state;
-      const upstream = state.attempts.reduce((sum, a) => sum + a.latency_ms, 0);
-      return {
-        requestId,
-        requested: req.model,
-        candidate: r.ok ? r.candidate : undefined,
-        state,
-        overheadMs: Math.max(0, clock.now() - t0 - upstream - state.waitedMs),
-      };
-    };
-    if (!result.ok) {
-      const f = result.failure;
-      return {
-        ok: false,
-        status: f.status,
-        message: f.message,
-        type: f.errorType,
-        code: CODE_BY_STATUS[f.status] ?? "upstream_rejected_request",
-        param: null,
-        headers: gatewayHeaders(served(result)),
-        retryAfterMs: f.retryAfterMs,
-      };
-    }
+      attempt: (target, spec) =>
+        stream ? executeStream(exec, target, req, spec) : executeJson(exec, target, req, spec),
+    });
+    if (!ran.ok) return ran;
+    const { result, served } = ran;
     if (!stream) {
-      const s = served(result) as Served & { candidate: NonNullable<Served["candidate"]> };
-      const upstream = s.state.attempts[s.state.attempts.length - 1]?.latency_ms ?? 0;
+      const upstream = served.state.attempts[served.state.attempts.length - 1]?.latency_ms ?? 0;
       return {
         ok: true,
         kind: "json",
         completion: result.value as ChatCompletion,
-        extra: extraFields(s, clock.now() - t0, upstream),
-        headers: gatewayHeaders(s),
+        extra: extraFields(served, clock.now() - start.t0, upstream),
+        headers: gatewayHeaders(served),
       };
     }
     handedOver = true;
     const r = result as Extract<Supervised<StartedStream>, { ok: true }>;
     // The committed attempt is only reported when the stream ends: count it already, and its
     // time to first token as upstream time, so the headers agree with a JSON answer's.
-    const s = served(r);
     const ttft = clock.now() - r.value.startedAt;
     const committed = {
       provider: r.candidate.provider,
@@ -220,19 +274,69 @@ export async function runChat(
       kind: "stream",
       provider: r.candidate.provider,
       headers: gatewayHeaders({
-        ...s,
-        state: { ...s.state, attempts: [...s.state.attempts, committed] },
-        overheadMs: Math.max(0, s.overheadMs - ttft),
+        ...served,
+        state: { ...served.state, attempts: [...served.state.attempts, committed] },
+        overheadMs: Math.max(0, served.overheadMs - ttft),
       }),
-      ...relay(gw, r),
+      ...relay(gw, r, signal),
     };
   } finally {
     if (!handedOver) gw.inFlight--;
   }
 }
 
+/** Runs a validated embeddings request; providers without embeddings are skipped with a reason. */
+export async function runEmbeddings(
+  gw: Gateway,
+  start: CallStart,
+  req: EmbeddingsRequest,
+  signal: AbortSignal,
+  bodyLength: number,
+): Promise<
+  CallError | {
+    ok: true;
+    response: EmbeddingsResponse;
+    extra: ReturnType<typeof extraFields>;
+    headers: Record<string, string>;
+  }
+> {
+  const { clock, http } = gw.deps;
+  gw.inFlight++;
+  try {
+    const ran = await runThrough<EmbeddingsResponse>(gw, start, {
+      model: req.model,
+      fallbacks: req.fallbacks,
+      stream: false,
+      estTokens: Math.ceil(bodyLength / 4),
+      signal,
+      precheck: (t, id) =>
+        t.adapter.buildEmbeddingsRequest
+          ? undefined
+          : `${id} (${t.adapter.family}) has no embeddings API`,
+      // Upstreams are always asked for floats; base64 is produced here, the same for every family.
+      attempt: (target, spec) =>
+        executeEmbeddings({ http, clock }, target, { ...req, encoding_format: undefined }, spec),
+    });
+    if (!ran.ok) return ran;
+    const upstream = ran.served.state.attempts[ran.served.state.attempts.length - 1]?.latency_ms ??
+      0;
+    return {
+      ok: true,
+      response: req.encoding_format === "base64" ? toBase64(ran.result.value) : ran.result.value,
+      extra: extraFields(ran.served, clock.now() - start.t0, upstream),
+      headers: gatewayHeaders(ran.served),
+    };
+  } finally {
+    gw.inFlight--;
+  }
+}
+
 /** Wraps a committed stream so that however it ends, the attempt is settled exactly once. */
-function relay(gw: Gateway, r: Extract<Supervised<StartedStream>, { ok: true }>) {
+function relay(
+  gw: Gateway,
+  r: Extract<Supervised<StartedStream>, { ok: true }>,
+  signal: AbortSignal,
+) {
   const { clock } = gw.deps;
   const s = r.value;
   let ended = false;
@@ -253,6 +357,8 @@ function relay(gw: Gateway, r: Extract<Supervised<StartedStream>, { ok: true }>)
       }
       end({ type: "success", status: 200, latencyMs: latency(), usage: usageFacts(s.usage()) });
     } catch (e) {
+      // The client (or the gateway shutting down) ended it: not the provider's failure.
+      if (signal.aborted) end({ type: "aborted", latencyMs: latency() });
       const failure = failureOf(e, clock.now());
       end({ type: "failure", failure, latencyMs: latency() });
       throw new StreamFailure(failure);
@@ -272,4 +378,16 @@ function relay(gw: Gateway, r: Extract<Supervised<StartedStream>, { ok: true }>)
       await s.rest.return(undefined).catch(() => {});
     },
   };
+}
+
+/** OpenAI's base64 embeddings: the little-endian float32 bytes of each vector. */
+function toBase64(r: EmbeddingsResponse): EmbeddingsResponse {
+  const encode = (v: number[] | string) => {
+    if (typeof v === "string") return v;
+    const bytes = new Uint8Array(new Float32Array(v).buffer);
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return btoa(bin);
+  };
+  return { ...r, data: r.data.map((d) => ({ ...d, embedding: encode(d.embedding) })) };
 }

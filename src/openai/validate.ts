@@ -1,7 +1,7 @@
 // Validation of the chat completions body with zod. Only what the gateway relies on is strict;
 // unknown OpenAI fields pass through to OpenAI-compatible upstreams untouched.
 import { z } from "zod";
-import type { ChatRequest } from "./types.ts";
+import type { ChatRequest, EmbeddingsRequest } from "./types.ts";
 
 const text = z.strictObject({ type: z.literal("text"), text: z.string() });
 const image = z.strictObject({
@@ -87,6 +87,34 @@ export function validateChatRequest(
   }
   const r = ChatRequestSchema.safeParse(body);
   if (r.success) return { ok: true, value: r.data as ChatRequest };
+  const issue = r.error.issues[0];
+  const param = pathOf(issue.path);
+  return { ok: false, error: { message: `${param || "body"}: ${issue.message}`, param } };
+}
+
+export const EmbeddingsRequestSchema = z.looseObject({
+  model: z.string().min(1, 'model is required, e.g. "openai/text-embedding-3-small"'),
+  input: z.union([
+    z.string(),
+    z.array(z.string()).min(1).max(2048),
+    z.array(z.number().int()).min(1),
+    z.array(z.array(z.number().int()).min(1)).min(1).max(2048),
+  ]),
+  fallbacks: z.array(z.string().min(1)).max(10).optional(),
+  encoding_format: z.enum(["float", "base64"]).optional(),
+  dimensions: z.number().int().positive().optional(),
+  user: z.string().optional(),
+});
+
+/** Parses a decoded embeddings body; on failure names the first offending field. */
+export function validateEmbeddingsRequest(
+  body: unknown,
+): { ok: true; value: EmbeddingsRequest } | { ok: false; error: ValidationFailure } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return { ok: false, error: { message: "The request body must be a JSON object.", param: "" } };
+  }
+  const r = EmbeddingsRequestSchema.safeParse(body);
+  if (r.success) return { ok: true, value: r.data as EmbeddingsRequest };
   const issue = r.error.issues[0];
   const param = pathOf(issue.path);
   return { ok: false, error: { message: `${param || "body"}: ${issue.message}`, param } };

@@ -127,7 +127,7 @@ function isContextLength(e: UpstreamErrorInfo): boolean {
 
 const MODEL_CODES = new Set(["model_not_found", "model_decommissioned", "model_not_available"]);
 const MODEL_TEXT =
-  /model\b.*\b(?:does not exist|not found|not available|unavailable|not supported|no longer supported|decommissioned|deprecated|not allowed|not permitted)|(?:no such|unknown|invalid|unsupported) model|access to (?:the )?model/;
+  /model\b.*\b(?:does not exist|not found|not available|unavailable|not supported|isn't supported|no longer supported|decommissioned|deprecated|end of its life|not allowed|not permitted)|(?:no such|unknown|invalid|unsupported) model|access to (?:the )?model|model identifier is invalid|could not resolve the foundation model/;
 
 function isAboutModel(e: UpstreamErrorInfo): boolean {
   return MODEL_CODES.has(e.code ?? "") || MODEL_TEXT.test(textOf(e));
@@ -146,17 +146,24 @@ function isAboutModel(e: UpstreamErrorInfo): boolean {
  *   model_unavailable; any other 404 means a wrong base URL or route, a provider-side fault we
  *   treat as transient so it counts against that provider and we fall over.
  * - 409 (Anthropic's retryable conflict_error) → transient.
+ * - 424 (Bedrock's ModelErrorException / modelStreamErrorException: the model failed) → transient.
  * - The rate-limit reset headers only count for rate_limit failures: they are sent on every
  *   answer and say when a bucket refills, not when to retry a 500 or a quota error.
  */
 export function classifyHttpFailure(
-  input: { status: number; headers: Headers; error: UpstreamErrorInfo; now: number },
+  input: {
+    status: number;
+    headers: Headers;
+    error: UpstreamErrorInfo & BodyRetryHint;
+    now: number;
+  },
 ): Failure {
   const { status, headers, error, now } = input;
   const kind = kindOf(status, error);
-  const retryAfterMs = kind === "rate_limit"
+  const fromHeaders = kind === "rate_limit"
     ? parseRetryAfterMs(headers, now)
     : explicitRetryAfterMs(headers, now);
+  const retryAfterMs = fromHeaders ?? error.retryAfterMs;
   const failure: Failure = { kind, status, message: error.message };
   if (error.type !== undefined) failure.type = error.type;
   if (error.code !== undefined) failure.code = error.code;
@@ -164,7 +171,35 @@ export function classifyHttpFailure(
   return failure;
 }
 
+/** A retry delay some providers send in the error body instead of a header (Gemini's
+ * google.rpc.RetryInfo, read by its adapter's parseError). A header, when present, wins. */
+export interface BodyRetryHint {
+  retryAfterMs?: number;
+}
+
+/**
+ * Google's canonical error statuses (`type`) and ErrorInfo reasons (`code`), as the Gemini API
+ * sends them (https://ai.google.dev/gemini-api/docs/troubleshooting):
+ * - 429 RESOURCE_EXHAUSTED says "exceeded your current quota" for every limit: a per-minute one
+ *   is a rate limit (with a RetryInfo delay); only a per-day quota (its QuotaFailure quotaId,
+ *   which the adapter puts in `code`) lasts until the day resets.
+ * - 400 with reason API_KEY_INVALID is a bad key, not a bad request.
+ * - 400 FAILED_PRECONDITION means the project needs billing (or the region is not served).
+ * - 404 NOT_FOUND on generateContent names the model ("models/x is not found").
+ */
+function googleKind(status: number, e: UpstreamErrorInfo): FailureKind | undefined {
+  if (status === 429 && e.type === "RESOURCE_EXHAUSTED") {
+    return /PerDay/i.test(e.code ?? "") ? "quota" : "rate_limit";
+  }
+  if (status === 400 && e.code === "API_KEY_INVALID") return "auth";
+  if (status === 400 && e.type === "FAILED_PRECONDITION") return "quota";
+  if (status === 404 && e.type === "NOT_FOUND") return "model_unavailable";
+  return undefined;
+}
+
 function kindOf(status: number, e: UpstreamErrorInfo): FailureKind {
+  const google = googleKind(status, e);
+  if (google) return google;
   switch (status) {
     case 400:
     case 413:
@@ -173,6 +208,7 @@ function kindOf(status: number, e: UpstreamErrorInfo): FailureKind {
       if (isQuota(e)) return "quota";
       return isAboutModel(e) ? "model_unavailable" : "caller_fault";
     case 401:
+    case 498: // Cohere's "invalid token" (cohere-ai SDK: InvalidTokenError)
       return "auth";
     case 402:
       return "quota";
@@ -183,6 +219,7 @@ function kindOf(status: number, e: UpstreamErrorInfo): FailureKind {
     case 408:
       return "timeout";
     case 409:
+    case 424:
       return "transient";
     case 429:
       return isQuota(e) ? "quota" : "rate_limit";

@@ -95,7 +95,13 @@ async function send(
     return { kind: "caller_fault", status: 400, message: (e as Error).message };
   }
   const res = await http.fetch(
-    new Request(up.url, { method: up.method, headers: up.headers, body: up.body, signal }),
+    new Request(up.url, {
+      method: up.method,
+      // Static headers from config (e.g. OpenRouter attribution) never override the adapter's.
+      headers: t.settings.headers ? { ...t.settings.headers, ...up.headers } : up.headers,
+      body: up.body,
+      signal,
+    }),
   );
   if (res.ok) return res;
   const text = await res.text().catch(() => "");
@@ -296,7 +302,12 @@ export async function executeStream(
       pending: true,
       status: res.status,
       latencyMs: latency(),
-      value: { startedAt: started, first, rest: rest(), usage: () => usage },
+      value: {
+        startedAt: started,
+        first,
+        rest: rest(),
+        usage: () => usage,
+      },
     };
   } catch (e) {
     stopTimers();

@@ -1,10 +1,21 @@
 // Adapter families by config `type`. Adding a provider family means one line here.
 import type { ProviderAdapter } from "./adapter.ts";
 import { anthropicAdapter } from "./anthropic/adapter.ts";
+import { azureAdapter } from "./azure/adapter.ts";
+import { bedrockAdapter } from "./bedrock/adapter.ts";
+import { cohereAdapter } from "./cohere/adapter.ts";
+import { geminiAdapter } from "./gemini/adapter.ts";
 import { openaiAdapter } from "./openai/adapter.ts";
 
 const ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map(
-  [openaiAdapter, anthropicAdapter].map((a) => [a.family, a]),
+  [
+    openaiAdapter,
+    anthropicAdapter,
+    geminiAdapter,
+    azureAdapter,
+    cohereAdapter,
+    bedrockAdapter,
+  ].map((a) => [a.family, a]),
 );
 
 /** Every family `adapterFor` knows, e.g. for the config schema's enum. */

@@ -5,8 +5,16 @@ import { startTestGateway } from "../_support/gateway.ts";
 Deno.test("/v1/models lists provider/model from config and every route alias", async () => {
   const gw = startTestGateway({
     providers: {
-      openai: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", models: ["gpt-4o", "gpt-4o-mini"] },
-      claude: { type: "anthropic", baseUrl: "http://127.0.0.1:9/v1", models: ["claude-sonnet-4-5"] },
+      openai: {
+        type: "openai",
+        baseUrl: "http://127.0.0.1:9/v1",
+        models: ["gpt-4o", "gpt-4o-mini"],
+      },
+      claude: {
+        type: "anthropic",
+        baseUrl: "http://127.0.0.1:9/v1",
+        models: ["claude-sonnet-4-5"],
+      },
       bare: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" },
     },
     routes: { fast: ["openai/gpt-4o-mini"], smart: ["claude/claude-sonnet-4-5", "openai/gpt-4o"] },

@@ -127,3 +127,17 @@ Deno.test("all candidates failing gives a 5xx that names each failure", async ()
     assert.equal(res.headers.get("x-gateway-attempts"), "2");
   });
 });
+
+Deno.test("fallbacks may come from the x-gateway-fallbacks header when the body has none", async () => {
+  await withStack(twoProviders, async ({ mock, gw }) => {
+    mock.setFaults("primary", [{ kind: "status", status: 503 }]);
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-gateway-fallbacks": " backup/claude , " },
+      body: JSON.stringify({ model: "primary/m", messages: hello }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-gateway-provider"), "backup");
+    assert.equal((await res.json()).extra_fields.model, "claude");
+  });
+});

@@ -44,7 +44,7 @@ Deno.test("the default logger writes info and above to stderr", () => {
     console.error = original;
   }
   assert.equal(seen.length, 1);
-  assert.match(String(seen[0]), / info  shown$/);
+  assert.match(String(seen[0]), / info {2}shown$/);
 });
 
 Deno.test("silentLogger prints nothing, not even errors", () => {

@@ -54,7 +54,7 @@ Deno.test("parseRetryAfterMs reads every header form, never negative", () => {
 interface Row {
   name: string;
   status: number;
-  family?: "openai" | "anthropic";
+  family?: "openai" | "anthropic" | "gemini";
   /** Raw body text, or a fixture path ("anthropic/…json"). */
   body: string;
   headers?: Record<string, string>;
@@ -132,6 +132,32 @@ const ROWS: Row[] = [
     kind: "model_unavailable",
   },
   { name: "404 wrong route", status: 404, body: "404 page not found", kind: "transient" },
+  {
+    name: "400 bedrock invalid model id",
+    status: 400,
+    body: '{"message":"The provided model identifier is invalid."}',
+    kind: "model_unavailable",
+  },
+  {
+    name: "400 bedrock model needs an inference profile",
+    status: 400,
+    body:
+      `{"message":"Invocation of model ID anthropic.claude-sonnet-4-6 with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."}`,
+    kind: "model_unavailable",
+  },
+  {
+    name: "404 bedrock model end of life",
+    status: 404,
+    body:
+      '{"message":"This model version has reached the end of its life. Please refer to the AWS documentation for more details."}',
+    kind: "model_unavailable",
+  },
+  {
+    name: "424 bedrock ModelErrorException",
+    status: 424,
+    body: '{"message":"The model encountered an error while processing the request."}',
+    kind: "transient",
+  },
   { name: "408", status: 408, body: "Request Timeout", kind: "timeout" },
   {
     name: "429 rate limit, billing link in text",
@@ -210,6 +236,72 @@ const ROWS: Row[] = [
   { name: "599", status: 599, body: "", kind: "transient" },
   { name: "418", status: 418, body: "I'm a teapot", kind: "unknown" },
   { name: "302", status: 302, body: "", kind: "unknown" },
+  // Gemini: Google's {"error": {code, message, status, details}} (ai.google.dev troubleshooting).
+  {
+    name: "429 gemini RESOURCE_EXHAUSTED with quota wording and RetryInfo",
+    status: 429,
+    family: "gemini",
+    body:
+      '{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"37s"}]}}',
+    kind: "rate_limit",
+    retryAfterMs: 37_000,
+  },
+  {
+    name: "429 gemini per-day quota",
+    status: 429,
+    family: "gemini",
+    body:
+      '{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier","quotaValue":"250"}]}]}}',
+    kind: "quota",
+  },
+  {
+    name: "400 gemini invalid key",
+    status: 400,
+    family: "gemini",
+    body:
+      '{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}',
+    kind: "auth",
+  },
+  {
+    name: "400 gemini bad argument",
+    status: 400,
+    family: "gemini",
+    body:
+      '{"error":{"code":400,"message":"Invalid JSON payload received.","status":"INVALID_ARGUMENT"}}',
+    kind: "caller_fault",
+  },
+  {
+    name: "400 gemini billing needed",
+    status: 400,
+    family: "gemini",
+    body:
+      '{"error":{"code":400,"message":"Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.","status":"FAILED_PRECONDITION"}}',
+    kind: "quota",
+  },
+  {
+    name: "404 gemini model",
+    status: 404,
+    family: "gemini",
+    body:
+      '{"error":{"code":404,"message":"models/gemini-9 is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.","status":"NOT_FOUND"}}',
+    kind: "model_unavailable",
+  },
+  {
+    name: "403 gemini permission",
+    status: 403,
+    family: "gemini",
+    body:
+      '{"error":{"code":403,"message":"Method doesn\'t allow unregistered callers.","status":"PERMISSION_DENIED"}}',
+    kind: "auth",
+  },
+  {
+    name: "503 gemini overloaded",
+    status: 503,
+    family: "gemini",
+    body:
+      '{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}',
+    kind: "transient",
+  },
 ];
 
 Deno.test("classifyHttpFailure: status + headers + body → kind and retry hint", async () => {

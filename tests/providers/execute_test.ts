@@ -266,7 +266,9 @@ Deno.test("executeStream: an upstream HTTP error before the stream is an ordinar
 
 Deno.test("executeStream: garbage or a cut before any content is a transient failure", async () => {
   await withMock(async (mock) => {
-    for (const fault of [{ kind: "malformed" as const }, { kind: "cut" as const, afterChunks: 0 }]) {
+    for (
+      const fault of [{ kind: "malformed" as const }, { kind: "cut" as const, afterChunks: 0 }]
+    ) {
       mock.setFaults("p", [fault]);
       const r = await executeStream(deps, target(`${mock.url}/p/v1`), hello, spec());
       assert.equal(r.type, "failure", fault.kind);

@@ -1,6 +1,12 @@
 // OpenAI Chat Completions, and every server that speaks it (vLLM, Groq, Together, Ollama, …).
 // The canonical types already are this wire format, so the adapter mostly passes through.
-import type { ChatChunk, ChatCompletion, ChatRequest } from "../../openai/types.ts";
+import type {
+  ChatChunk,
+  ChatCompletion,
+  ChatRequest,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+} from "../../openai/types.ts";
 import {
   type AdapterContext,
   type ProviderAdapter,
@@ -120,10 +126,60 @@ function parseError(status: number, bodyText: string): UpstreamErrorInfo {
   }
 }
 
+// Embeddings: POST {baseUrl}/embeddings (OpenAI API reference, "Create embeddings"; response shape
+// as the openai npm SDK's CreateEmbeddingResponse). The client's fields pass through, all but the
+// gateway's own `fallbacks`, with the upstream model name.
+function buildEmbeddingsRequest(request: EmbeddingsRequest, ctx: AdapterContext) {
+  const { fallbacks: _gatewayOnly, ...rest } = request;
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept: "application/json",
+  };
+  if (ctx.apiKey !== "") headers.authorization = `Bearer ${ctx.apiKey}`;
+  return {
+    url: `${ctx.baseUrl}/embeddings`,
+    method: "POST" as const,
+    headers,
+    body: JSON.stringify({ ...rest, model: ctx.model }),
+  };
+}
+
+function parseEmbeddingsResponse(body: unknown, ctx: AdapterContext): EmbeddingsResponse {
+  if (isObject(body) && body.error !== undefined && body.data === undefined) {
+    throw new UpstreamStreamError(errorInfo(body, "upstream error"), statusOf(body));
+  }
+  if (!isObject(body) || !Array.isArray(body.data)) {
+    throw new Error(
+      `openai: upstream body is not an embeddings list: ${truncate(JSON.stringify(body), 200)}`,
+    );
+  }
+  const data = body.data.map((d, i) => {
+    const e = isObject(d) ? d.embedding : undefined;
+    if (!Array.isArray(e) && typeof e !== "string") {
+      throw new Error(`openai: embeddings item ${i} has no embedding`);
+    }
+    const index = isObject(d) && typeof d.index === "number" ? d.index : i;
+    return { object: "embedding" as const, index, embedding: e as number[] | string };
+  });
+  const u = isObject(body.usage) ? body.usage : {};
+  const prompt = typeof u.prompt_tokens === "number" ? u.prompt_tokens : 0;
+  return {
+    object: "list",
+    data,
+    model: str(body.model) ?? ctx.model,
+    usage: {
+      prompt_tokens: prompt,
+      total_tokens: typeof u.total_tokens === "number" ? u.total_tokens : prompt,
+    },
+  };
+}
+
 export const openaiAdapter: ProviderAdapter = {
   family: "openai",
   buildChatRequest,
   parseChatResponse,
   createStreamDecoder,
   parseError,
+  buildEmbeddingsRequest,
+  parseEmbeddingsResponse,
 };

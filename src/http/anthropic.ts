@@ -1,0 +1,131 @@
+// POST /anthropic/v1/messages: Anthropic's Messages API around the shared pipeline, so the
+// official Anthropic SDKs work unchanged with `baseURL: "<gateway>/anthropic"`. Any provider
+// can serve it (an OpenAI-format one included): the body is translated to the canonical
+// request, and the answer, the stream and the errors back to Anthropic's wire format.
+import type { Context, Hono } from "hono";
+import type { Gateway } from "../gateway.ts";
+import { StreamFailure } from "../providers/execute.ts";
+import {
+  anthropicError,
+  anthropicErrorBody,
+  type AnthropicEvent,
+  anthropicToChat,
+  chatToAnthropic,
+  createAnthropicStreamEncoder,
+  parseFallbacksHeader,
+  streamErrorType,
+} from "./anthropic_translate.ts";
+import { SSE_HEADERS, sseFrame } from "./chat_completions.ts";
+import {
+  type CallError,
+  type ChatOutcome,
+  invalid,
+  readJson,
+  runChat,
+  startCall,
+} from "./pipeline.ts";
+
+export function mountAnthropic(app: Hono, gw: Gateway): void {
+  app.post("/anthropic/v1/messages", messages(gw));
+  // Anything else under the prefix (count_tokens, models, batches …) is not served yet: say so
+  // in Anthropic's shape, so its SDKs raise a NotFoundError with a readable message.
+  app.all("/anthropic/*", (c) => {
+    const start = startCall(gw, c.req.header("x-request-id"));
+    const path = new URL(c.req.url).pathname;
+    return errorAnswer(
+      invalid(start, 404, `The gateway does not serve ${c.req.method} ${path}.`, "not_found"),
+    );
+  });
+}
+
+/** Anthropic's clients read the request id from `request-id`; ours is also in x-request-id. */
+function withRequestId(headers: Record<string, string>): Headers {
+  const h = new Headers(headers);
+  const id = headers["x-request-id"];
+  if (id) h.set("request-id", id);
+  return h;
+}
+
+/** A gateway error in Anthropic's shape: {"type":"error","error":{"type","message"}}. */
+function errorAnswer(e: CallError): Response {
+  const { status, type } = anthropicError(e.status, e.type);
+  const headers = withRequestId(e.headers);
+  headers.set("content-type", "application/json");
+  if (e.retryAfterMs !== undefined) {
+    headers.set("retry-after", String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
+  }
+  const body = anthropicErrorBody(type, e.message, e.headers["x-request-id"]);
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
+function messages(gw: Gateway) {
+  return async (c: Context): Promise<Response> => {
+    // Credentials: the SDKs send `x-api-key` or `Authorization: Bearer …`; both are accepted and
+    // not checked today (the gateway holds the upstream keys). Virtual keys will check them.
+    const start = startCall(gw, c.req.header("x-request-id"));
+    const body = await readJson(gw, start, c.req.raw);
+    if (!body.ok) return errorAnswer(body);
+    const req = anthropicToChat(
+      body.json,
+      parseFallbacksHeader(c.req.header("x-gateway-fallbacks")),
+    );
+    if (!req.ok) {
+      return errorAnswer(
+        invalid(start, 400, req.error.message, "invalid_request", req.error.param || null),
+      );
+    }
+    const out = await runChat(gw, start, req.value, c.req.raw.signal, body.length);
+    if (!out.ok) return errorAnswer(out);
+    if (out.kind === "json") {
+      const headers = withRequestId(out.headers);
+      headers.set("content-type", "application/json");
+      const message = { ...chatToAnthropic(out.completion), extra_fields: out.extra };
+      return new Response(JSON.stringify(message), { status: 200, headers });
+    }
+    return anthropicSse(out, req.value.model);
+  };
+}
+
+const frame = (e: AnthropicEvent) => sseFrame(e.data, e.event);
+
+/**
+ * Pull-based like the OpenAI route: a slow client slows the upstream, a client that leaves
+ * cancels it. A failure after the first event ends the stream with Anthropic's `event: error`
+ * and no message_stop, so the SDKs raise instead of returning a truncated message.
+ */
+function anthropicSse(out: Extract<ChatOutcome, { kind: "stream" }>, model: string): Response {
+  const requestId = out.headers["x-request-id"] ?? "";
+  const encoder = createAnthropicStreamEncoder({ id: requestId, model });
+  const body = new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        while (true) {
+          const n = await out.chunks.next();
+          const events = n.done ? encoder.finish() : encoder.push(n.value);
+          for (const e of events) ctl.enqueue(frame(e));
+          if (n.done) {
+            ctl.close();
+            return;
+          }
+          if (events.length > 0) return;
+        }
+      } catch (e) {
+        const f = e instanceof StreamFailure
+          ? e.failure
+          : { kind: "unknown", message: (e as Error).message, status: undefined };
+        if (!(e instanceof StreamFailure)) await out.cancel();
+        const type = streamErrorType(f.kind, f.status);
+        ctl.enqueue(frame({
+          event: "error",
+          data: anthropicErrorBody(type, `${out.provider} failed mid-stream: ${f.message}`),
+        }));
+        ctl.close();
+      }
+    },
+    cancel: () => out.cancel(),
+  }, { highWaterMark: 0 });
+  return new Response(body, {
+    status: 200,
+    headers: withRequestId({ ...SSE_HEADERS, ...out.headers }),
+  });
+}

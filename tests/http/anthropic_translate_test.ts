@@ -1,0 +1,647 @@
+// Anthropic Messages ⇄ canonical OpenAI translation, table-driven: request bodies, answers, error
+// mapping and the stream encoder's event order.
+import assert from "node:assert/strict";
+import {
+  anthropicError,
+  anthropicToChat,
+  anthropicUsage,
+  chatToAnthropic,
+  createAnthropicStreamEncoder,
+  parseFallbacksHeader,
+  stopReason,
+  streamErrorType,
+} from "../../src/http/anthropic_translate.ts";
+import type { ChatChunk, ChatCompletion, ChatRequest } from "../../src/openai/types.ts";
+
+const base = { model: "anthro/claude-x", max_tokens: 100 };
+const hello = [{ role: "user", content: "hello" }];
+
+function ok(body: unknown, header: string[] = []): ChatRequest {
+  const r = anthropicToChat(body, header);
+  if (!r.ok) throw new Error(`expected a translation, got: ${r.error.message}`);
+  return r.value;
+}
+
+Deno.test("request: scalar fields map to their OpenAI names; top_k is dropped", () => {
+  const cases: { name: string; body: Record<string, unknown>; want: Partial<ChatRequest> }[] = [
+    {
+      name: "minimal",
+      body: { ...base, messages: hello },
+      want: {
+        model: "anthro/claude-x",
+        max_tokens: 100,
+        messages: [{ role: "user", content: "hello" }],
+      },
+    },
+    {
+      name: "sampling and stop",
+      body: {
+        ...base,
+        messages: hello,
+        temperature: 0.3,
+        top_p: 0.9,
+        top_k: 40,
+        stop_sequences: ["END", "STOP"],
+        stream: true,
+        metadata: { user_id: "u-42" },
+      },
+      want: {
+        model: "anthro/claude-x",
+        max_tokens: 100,
+        messages: [{ role: "user", content: "hello" }],
+        temperature: 0.3,
+        top_p: 0.9,
+        stop: ["END", "STOP"],
+        stream: true,
+        user: "u-42",
+      },
+    },
+    {
+      name: "system as a string",
+      body: { ...base, system: "Be brief.", messages: hello },
+      want: {
+        model: "anthro/claude-x",
+        max_tokens: 100,
+        messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "hello" }],
+      },
+    },
+    {
+      name: "system as text blocks (cache_control ignored)",
+      body: {
+        ...base,
+        system: [
+          { type: "text", text: "Be brief." },
+          { type: "text", text: "Be kind.", cache_control: { type: "ephemeral" } },
+        ],
+        messages: hello,
+      },
+      want: {
+        model: "anthro/claude-x",
+        max_tokens: 100,
+        messages: [
+          { role: "system", content: "Be brief.\nBe kind." },
+          { role: "user", content: "hello" },
+        ],
+      },
+    },
+  ];
+  for (const c of cases) assert.deepEqual(ok(c.body), c.want, c.name);
+});
+
+Deno.test("request: fallbacks come from the body, else from the header", () => {
+  const body = { ...base, messages: hello };
+  assert.deepEqual(ok({ ...body, fallbacks: ["oai/gpt-4o-mini"] }, ["x/y"]).fallbacks, [
+    "oai/gpt-4o-mini",
+  ]);
+  assert.deepEqual(ok(body, ["x/y", "z/w"]).fallbacks, ["x/y", "z/w"]);
+  assert.equal(ok(body).fallbacks, undefined);
+  assert.deepEqual(parseFallbacksHeader(" a/b ,c/d,, "), ["a/b", "c/d"]);
+  assert.deepEqual(parseFallbacksHeader(undefined), []);
+});
+
+Deno.test("request: images become image_url parts (base64 → data: URL)", () => {
+  const r = ok({
+    ...base,
+    messages: [{
+      role: "user",
+      content: [
+        { type: "text", text: "What is this?" },
+        {
+          type: "image",
+          source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" },
+        },
+        { type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } },
+      ],
+    }],
+  });
+  assert.deepEqual(r.messages, [{
+    role: "user",
+    content: [
+      { type: "text", text: "What is this?" },
+      { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+      { type: "image_url", image_url: { url: "https://example.com/cat.jpg" } },
+    ],
+  }]);
+});
+
+Deno.test("request: a tool conversation becomes tool_calls and tool messages in order", () => {
+  const r = ok({
+    ...base,
+    tools: [{
+      name: "get_weather",
+      description: "Weather for a city",
+      input_schema: { type: "object", properties: { city: { type: "string" } } },
+    }],
+    tool_choice: { type: "tool", name: "get_weather", disable_parallel_tool_use: true },
+    messages: [
+      { role: "user", content: "Weather in Paris and Rome?" },
+      {
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "…", signature: "sig" },
+          { type: "text", text: "Checking." },
+          { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } },
+          { type: "tool_use", id: "toolu_2", name: "get_weather", input: { city: "Rome" } },
+        ],
+      },
+      {
+        role: "user",
+        content: [
+          { type: "tool_result", tool_use_id: "toolu_1", content: "18°C" },
+          {
+            type: "tool_result",
+            tool_use_id: "toolu_2",
+            content: [{ type: "text", text: "21°C" }, { type: "text", text: "sunny" }],
+          },
+          { type: "text", text: "Which is warmer?" },
+        ],
+      },
+    ],
+  });
+  assert.deepEqual(r.tools, [{
+    type: "function",
+    function: {
+      name: "get_weather",
+      description: "Weather for a city",
+      parameters: { type: "object", properties: { city: { type: "string" } } },
+    },
+  }]);
+  assert.deepEqual(r.tool_choice, { type: "function", function: { name: "get_weather" } });
+  assert.equal(r.parallel_tool_calls, false);
+  assert.deepEqual(r.messages, [
+    { role: "user", content: "Weather in Paris and Rome?" },
+    {
+      role: "assistant",
+      content: "Checking.",
+      tool_calls: [
+        {
+          id: "toolu_1",
+          type: "function",
+          function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+        },
+        {
+          id: "toolu_2",
+          type: "function",
+          function: { name: "get_weather", arguments: '{"city":"Rome"}' },
+        },
+      ],
+    },
+    { role: "tool", tool_call_id: "toolu_1", content: "18°C" },
+    { role: "tool", tool_call_id: "toolu_2", content: "21°C\nsunny" },
+    { role: "user", content: "Which is warmer?" },
+  ]);
+});
+
+Deno.test("request: an assistant turn of tool calls only has null content", () => {
+  const r = ok({
+    ...base,
+    messages: [
+      ...hello,
+      { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "f", input: {} }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "t1" }] },
+    ],
+  });
+  assert.deepEqual(r.messages.slice(1), [
+    {
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: "t1", type: "function", function: { name: "f", arguments: "{}" } }],
+    },
+    { role: "tool", tool_call_id: "t1", content: "" },
+  ]);
+});
+
+Deno.test("request: images inside a tool_result follow the tool message as a user message", () => {
+  const r = ok({
+    ...base,
+    messages: [
+      ...hello,
+      { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "shot", input: {} }] },
+      {
+        role: "user",
+        content: [{
+          type: "tool_result",
+          tool_use_id: "t1",
+          content: [
+            { type: "text", text: "screenshot:" },
+            { type: "image", source: { type: "base64", media_type: "image/jpeg", data: "AAA" } },
+          ],
+        }],
+      },
+    ],
+  });
+  assert.deepEqual(r.messages.slice(2), [
+    { role: "tool", tool_call_id: "t1", content: "screenshot:" },
+    {
+      role: "user",
+      content: [{ type: "image_url", image_url: { url: "data:image/jpeg;base64,AAA" } }],
+    },
+  ]);
+});
+
+Deno.test("request: tool_choice auto/any/none map to auto/required/none", () => {
+  const cases = [
+    [{ type: "auto" }, "auto"],
+    [{ type: "any" }, "required"],
+    [{ type: "none" }, "none"],
+  ] as const;
+  for (const [choice, want] of cases) {
+    const r = ok({ ...base, messages: hello, tool_choice: choice });
+    assert.equal(r.tool_choice, want);
+    assert.equal(r.parallel_tool_calls, undefined);
+  }
+});
+
+Deno.test("request: system-role messages and output_config.format translate", () => {
+  const r = ok({
+    ...base,
+    messages: [{ role: "system", content: "Answer in JSON." }, ...hello],
+    output_config: { format: { type: "json_schema", schema: { type: "object" } } },
+  });
+  assert.deepEqual(r.messages[0], { role: "system", content: "Answer in JSON." });
+  assert.deepEqual(r.response_format, {
+    type: "json_schema",
+    json_schema: { name: "output", schema: { type: "object" } },
+  });
+});
+
+Deno.test("request: what cannot be translated is refused naming the field", () => {
+  const cases: { name: string; body: unknown; param: string; match: RegExp }[] = [
+    { name: "not an object", body: [1], param: "", match: /JSON object/ },
+    {
+      name: "max_tokens missing",
+      body: { model: "a/b", messages: hello },
+      param: "max_tokens",
+      match: /max_tokens/,
+    },
+    {
+      name: "model missing",
+      body: { max_tokens: 5, messages: hello },
+      param: "model",
+      match: /model/,
+    },
+    {
+      name: "no messages",
+      body: { ...base, messages: [] },
+      param: "messages",
+      match: /at least one/,
+    },
+    {
+      name: "temperature above Anthropic's 1",
+      body: { ...base, messages: hello, temperature: 1.5 },
+      param: "temperature",
+      match: /temperature/,
+    },
+    {
+      name: "unknown role",
+      body: { ...base, messages: [{ role: "robot", content: "x" }] },
+      param: "messages[0].role",
+      match: /role/,
+    },
+    {
+      name: "document block",
+      body: {
+        ...base,
+        messages: [{
+          role: "user",
+          content: [{ type: "document", source: { type: "url", url: "https://x/y.pdf" } }],
+        }],
+      },
+      param: "messages[0].content[0].type",
+      match: /"document" is not supported/,
+    },
+    {
+      name: "image from the Files API",
+      body: {
+        ...base,
+        messages: [{
+          role: "user",
+          content: [{ type: "image", source: { type: "file", file_id: "f1" } }],
+        }],
+      },
+      param: "messages[0].content[0].source.type",
+      match: /Files API/,
+    },
+    {
+      name: "image without a source",
+      body: { ...base, messages: [{ role: "user", content: [{ type: "image" }] }] },
+      param: "messages[0].content[0].source",
+      match: /source/,
+    },
+    {
+      name: "server tool",
+      body: {
+        ...base,
+        messages: hello,
+        tools: [{ type: "web_search_20250305", name: "web_search" }],
+      },
+      param: "tools[0].type",
+      match: /server tool "web_search_20250305"/,
+    },
+    {
+      name: "custom tool without input_schema",
+      body: { ...base, messages: hello, tools: [{ name: "f" }] },
+      param: "tools[0].input_schema",
+      match: /input_schema/,
+    },
+    {
+      name: "tool_use in a user turn",
+      body: {
+        ...base,
+        messages: [{
+          role: "user",
+          content: [{ type: "tool_use", id: "t", name: "f", input: {} }],
+        }],
+      },
+      param: "messages[0].content[0].type",
+      match: /assistant messages/,
+    },
+    {
+      name: "tool_result in an assistant turn",
+      body: {
+        ...base,
+        messages: [{ role: "assistant", content: [{ type: "tool_result", tool_use_id: "t" }] }],
+      },
+      param: "messages[0].content[0].type",
+      match: /user messages/,
+    },
+    {
+      name: "too many fallbacks",
+      body: { ...base, messages: hello, fallbacks: Array(11).fill("a/b") },
+      param: "fallbacks",
+      match: /fallbacks/,
+    },
+  ];
+  for (const c of cases) {
+    const r = anthropicToChat(c.body);
+    assert.equal(r.ok, false, c.name);
+    if (r.ok) continue;
+    assert.equal(r.error.param, c.param, c.name);
+    assert.match(r.error.message, c.match, c.name);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+
+const completion = (
+  message: ChatCompletion["choices"][0]["message"],
+  finish: ChatCompletion["choices"][0]["finish_reason"],
+  usage?: ChatCompletion["usage"],
+): ChatCompletion => ({
+  id: "chatcmpl-abc",
+  object: "chat.completion",
+  created: 1,
+  model: "gpt-4o-mini",
+  choices: [{ index: 0, message, finish_reason: finish, logprobs: null }],
+  usage,
+});
+
+Deno.test("response: text, tool_use with parsed input, stop_reason and usage", () => {
+  const m = chatToAnthropic(completion(
+    {
+      role: "assistant",
+      content: "Let me check.",
+      tool_calls: [{
+        id: "call_1",
+        type: "function",
+        function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+      }],
+    },
+    "tool_calls",
+    {
+      prompt_tokens: 120,
+      completion_tokens: 15,
+      total_tokens: 135,
+      prompt_tokens_details: { cached_tokens: 100 },
+    },
+  ));
+  assert.deepEqual(m, {
+    id: "msg_chatcmpl-abc",
+    type: "message",
+    role: "assistant",
+    model: "gpt-4o-mini",
+    content: [
+      { type: "text", text: "Let me check." },
+      { type: "tool_use", id: "call_1", name: "get_weather", input: { city: "Paris" } },
+    ],
+    stop_reason: "tool_use",
+    stop_sequence: null,
+    usage: {
+      input_tokens: 20,
+      output_tokens: 15,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 100,
+    },
+  });
+});
+
+Deno.test("response: finish_reason → stop_reason", () => {
+  const cases = [
+    ["stop", "end_turn"],
+    ["length", "max_tokens"],
+    ["tool_calls", "tool_use"],
+    ["function_call", "tool_use"],
+    ["content_filter", "refusal"],
+    [null, "end_turn"],
+  ] as const;
+  for (const [finish, want] of cases) {
+    assert.equal(stopReason(finish), want, String(finish));
+    const m = chatToAnthropic(completion({ role: "assistant", content: "x" }, finish));
+    assert.equal(m.stop_reason, want, String(finish));
+  }
+});
+
+Deno.test("response: an upstream msg_ id is kept; empty text and bad tool arguments", () => {
+  const m = chatToAnthropic({
+    ...completion({
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: "t", type: "function", function: { name: "f", arguments: '{"cut": ' } }],
+    }, "length"),
+    id: "msg_01XYZ",
+  });
+  assert.equal(m.id, "msg_01XYZ");
+  assert.deepEqual(m.content, [{ type: "tool_use", id: "t", name: "f", input: {} }]);
+  assert.deepEqual(anthropicUsage(undefined), {
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+  });
+});
+
+Deno.test("errors: our status and type → Anthropic's status and error type", () => {
+  const cases: [number, string, number, string][] = [
+    [400, "invalid_request_error", 400, "invalid_request_error"],
+    [400, "caller_fault", 400, "invalid_request_error"],
+    [413, "invalid_request_error", 413, "request_too_large"],
+    [404, "model_unavailable", 404, "not_found_error"],
+    [429, "rate_limit", 429, "rate_limit_error"],
+    [502, "transient", 502, "api_error"],
+    [502, "auth", 502, "api_error"], // the gateway's upstream key failed, not the client's
+    [503, "unavailable", 529, "overloaded_error"],
+    [504, "timeout", 504, "timeout_error"],
+    [500, "internal_error", 500, "api_error"],
+    [422, "caller_fault", 422, "invalid_request_error"],
+  ];
+  for (const [status, type, wantStatus, wantType] of cases) {
+    assert.deepEqual(
+      anthropicError(status, type),
+      { status: wantStatus, type: wantType },
+      `${status} ${type}`,
+    );
+  }
+  assert.equal(streamErrorType("transient", 529), "overloaded_error");
+  assert.equal(streamErrorType("transient"), "api_error");
+  assert.equal(streamErrorType("rate_limit", 429), "rate_limit_error");
+  assert.equal(streamErrorType("timeout"), "timeout_error");
+});
+
+// ---------------------------------------------------------------------------------------------
+
+const chunk = (
+  delta: ChatChunk["choices"][0]["delta"],
+  finish: ChatChunk["choices"][0]["finish_reason"] = null,
+): ChatChunk => ({
+  id: "chatcmpl-s1",
+  object: "chat.completion.chunk",
+  created: 1,
+  model: "gpt-4o-mini",
+  choices: [{ index: 0, delta, finish_reason: finish }],
+});
+const usageChunk: ChatChunk = {
+  id: "chatcmpl-s1",
+  object: "chat.completion.chunk",
+  created: 1,
+  model: "gpt-4o-mini",
+  choices: [],
+  usage: { prompt_tokens: 30, completion_tokens: 7, total_tokens: 37 },
+};
+
+function encode(chunks: ChatChunk[]) {
+  const enc = createAnthropicStreamEncoder({ id: "req1", model: "oai/gpt-4o-mini" });
+  return [...chunks.flatMap((c) => enc.push(c)), ...enc.finish()];
+}
+
+Deno.test("stream: text deltas in Anthropic's documented event order", () => {
+  const events = encode([
+    chunk({ role: "assistant", content: "" }),
+    chunk({ content: "Hel" }),
+    chunk({ content: "lo" }),
+    chunk({}, "stop"),
+    usageChunk,
+  ]);
+  assert.deepEqual(events.map((e) => e.event), [
+    "message_start",
+    "content_block_start",
+    "ping",
+    "content_block_delta",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+  ]);
+  for (const e of events) assert.equal(e.data.type, e.event);
+  assert.deepEqual(events[0].data.message, {
+    id: "msg_chatcmpl-s1",
+    type: "message",
+    role: "assistant",
+    model: "gpt-4o-mini",
+    content: [],
+    stop_reason: null,
+    stop_sequence: null,
+    usage: { input_tokens: 0, output_tokens: 0 },
+  });
+  assert.deepEqual(events[1].data, {
+    type: "content_block_start",
+    index: 0,
+    content_block: { type: "text", text: "" },
+  });
+  assert.deepEqual(events[3].data.delta, { type: "text_delta", text: "Hel" });
+  assert.deepEqual(events[6].data, {
+    type: "message_delta",
+    delta: { stop_reason: "end_turn", stop_sequence: null },
+    usage: { input_tokens: 30, output_tokens: 7, cache_read_input_tokens: 0 },
+  });
+});
+
+Deno.test("stream: text then two tool calls become three sequential blocks", () => {
+  const events = encode([
+    chunk({ role: "assistant", content: "Checking." }),
+    chunk({
+      tool_calls: [{
+        index: 0,
+        id: "call_a",
+        type: "function",
+        function: { name: "get_weather", arguments: "" },
+      }],
+    }),
+    chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+    chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }),
+    chunk({
+      tool_calls: [{ index: 1, id: "call_b", function: { name: "get_time", arguments: "{}" } }],
+    }),
+    chunk({}, "tool_calls"),
+  ]);
+  const brief = events.map((e) => {
+    const d = e.data as Record<string, unknown> & {
+      index?: number;
+      delta?: Record<string, unknown>;
+      content_block?: Record<string, unknown>;
+    };
+    if (e.event === "content_block_start") return `start ${d.index} ${d.content_block?.type}`;
+    if (e.event === "content_block_delta") {
+      return `delta ${d.index} ${d.delta?.type} ${d.delta?.text ?? d.delta?.partial_json}`;
+    }
+    if (e.event === "content_block_stop") return `stop ${d.index}`;
+    return e.event;
+  });
+  assert.deepEqual(brief, [
+    "message_start",
+    "start 0 text",
+    "ping",
+    "delta 0 text_delta Checking.",
+    "stop 0",
+    "start 1 tool_use",
+    'delta 1 input_json_delta {"city":',
+    'delta 1 input_json_delta "Paris"}',
+    "stop 1",
+    "start 2 tool_use",
+    "delta 2 input_json_delta {}",
+    "stop 2",
+    "message_delta",
+    "message_stop",
+  ]);
+  assert.deepEqual(events[5].data.content_block, {
+    type: "tool_use",
+    id: "call_a",
+    name: "get_weather",
+    input: {},
+  });
+  const last = events.at(-2)!.data;
+  assert.deepEqual(last.delta, { stop_reason: "tool_use", stop_sequence: null });
+  assert.deepEqual(last.usage, { output_tokens: 0 });
+});
+
+Deno.test("stream: length → max_tokens; an empty stream still opens and closes the message", () => {
+  const cut = encode([chunk({ content: "abc" }), chunk({}, "length")]);
+  assert.equal((cut.at(-2)!.data.delta as { stop_reason: string }).stop_reason, "max_tokens");
+  const empty = encode([]);
+  assert.deepEqual(empty.map((e) => e.event), ["message_start", "message_delta", "message_stop"]);
+  assert.equal((empty[0].data.message as { model: string }).model, "oai/gpt-4o-mini");
+});
+
+Deno.test("stream: nothing is emitted after finish; interleaved tool arguments throw", () => {
+  const enc = createAnthropicStreamEncoder({ id: "r", model: "m" });
+  enc.push(chunk({ tool_calls: [{ index: 0, id: "a", function: { name: "f", arguments: "{" } }] }));
+  enc.push(
+    chunk({ tool_calls: [{ index: 1, id: "b", function: { name: "g", arguments: "{}" } }] }),
+  );
+  assert.throws(
+    () => enc.push(chunk({ tool_calls: [{ index: 0, function: { arguments: "}" } }] })),
+    /interleaved/,
+  );
+  assert.equal(enc.finish().at(-1)!.event, "message_stop");
+  assert.deepEqual(enc.finish(), []);
+  assert.deepEqual(enc.push(chunk({ content: "late" })), []);
+});
