@@ -17,13 +17,17 @@ try {
 }
 
 const running = startGateway(config, { logger });
-for (const line of startupLines(config, running)) console.log(line);
 
-const stop = async (signal: string) => {
-  console.log(`gateway: ${signal} received, draining in-flight requests…`);
-  await running.shutdown();
-  console.log("gateway: stopped");
-  Deno.exit(0);
+let stopping: Promise<void> | undefined;
+const stop = (signal: string) => {
+  stopping ??= (async () => {
+    console.log(`gateway: ${signal} received, draining in-flight requests…`);
+    await running.shutdown();
+    console.log("gateway: stopped");
+    Deno.exit(0);
+  })();
 };
+// Listen before announcing: a supervisor may send SIGTERM as soon as it sees the start-up lines.
 Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
 Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+for (const line of startupLines(config, running)) console.log(line);

@@ -13,7 +13,7 @@
 import type { Context, Hono } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { validateChatRequest } from "../openai/validate.ts";
-import { eventFrame, exceptionFrame } from "../providers/bedrock/eventstream.ts";
+import { eventFrame, exceptionFrame } from "../providers/bedrock/mod.ts";
 import { StreamFailure } from "../providers/execute.ts";
 import {
   chatToConverse,

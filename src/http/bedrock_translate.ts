@@ -159,6 +159,10 @@ export function converseToChat(
   opts: { model: string; stream: boolean; fallbacks?: string[] },
 ): Json {
   if (!isObject(body)) return fail("The request body must be a JSON object.");
+  // A guardrail silently skipped would be worse than a refusal; the others need Bedrock itself.
+  for (const field of ["guardrailConfig", "promptVariables"]) {
+    if (body[field] !== undefined) fail(`${field} is not supported by the gateway`);
+  }
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
     fail("messages must hold at least one message");
   }

@@ -2,7 +2,7 @@
 import type { ProviderAdapter } from "./adapter.ts";
 import { anthropicAdapter } from "./anthropic/adapter.ts";
 import { azureAdapter } from "./azure/adapter.ts";
-import { bedrockAdapter } from "./bedrock/adapter.ts";
+import { bedrockAdapter } from "./bedrock/mod.ts";
 import { cohereAdapter } from "./cohere/adapter.ts";
 import { geminiAdapter } from "./gemini/adapter.ts";
 import { openaiAdapter } from "./openai/adapter.ts";

@@ -160,6 +160,13 @@ Deno.test("converseToChat: what the gateway cannot take is a clear input error",
   const rows: [unknown, RegExp][] = [
     [[], /JSON object/],
     [{ messages: [] }, /at least one message/],
+    [
+      {
+        messages: [{ role: "user", content: [{ text: "x" }] }],
+        guardrailConfig: { guardrailIdentifier: "g", guardrailVersion: "1" },
+      },
+      /guardrailConfig is not supported/,
+    ],
     [{ messages: [{ role: "system", content: [] }] }, /role must be user or assistant/],
     [{ messages: [{ role: "user", content: "hi" }] }, /list of content blocks/],
     [
