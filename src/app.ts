@@ -1,6 +1,7 @@
 // createApp(gateway) → the Hono app. No module-level state: everything comes from the gateway.
 import { Hono } from "hono";
 import type { Gateway } from "./gateway.ts";
+import { mountAdminKeys } from "./http/admin_keys.ts";
 import { mountAliases } from "./http/aliases.ts";
 import { mountAnthropic } from "./http/anthropic.ts";
 import { mountBedrock } from "./http/bedrock.ts";
@@ -10,19 +11,26 @@ import { errorResponse } from "./http/errors.ts";
 import { mountGenai } from "./http/genai.ts";
 import { healthz, providerState, readyz } from "./http/health.ts";
 import { listModels } from "./http/models.ts";
+import { dashboard } from "./http/dashboard.ts";
+import { eventsSse } from "./http/events_sse.ts";
+import { mountTelemetry } from "./telemetry/mod.ts";
 
 export function createApp(gw: Gateway): Hono {
   const app = new Hono();
+  mountTelemetry(app, gw); // first: its middleware sees every route; also GET /metrics
   app.post("/v1/chat/completions", chatCompletions(gw));
   app.post("/v1/embeddings", embeddings(gw));
   app.get("/v1/models", listModels(gw));
   app.get("/v1/gateway/providers", providerState(gw));
+  app.get("/v1/gateway/events", eventsSse(gw));
+  app.get("/dashboard", dashboard(gw));
   app.get("/healthz", healthz());
   app.get("/readyz", readyz(gw));
   mountAnthropic(app, gw);
   mountAliases(app);
   mountGenai(app, gw);
   mountBedrock(app, gw);
+  mountAdminKeys(app, gw);
   app.notFound((c) =>
     errorResponse(
       404,

@@ -2,6 +2,19 @@
 // "env:NAME" and resolved here, so a missing variable stops start-up naming the field.
 import { z } from "zod";
 import { PROVIDER_TYPES, type ProviderType, providerTypeInfo } from "./providers/catalogue.ts";
+import { type PluginConfig, PluginsSchema } from "./plugins/config.ts";
+import {
+  planTargets,
+  type RoutePlan,
+  RouteSchema,
+  routeTargetPaths,
+  toRoutePlan,
+} from "./routing/route_config.ts";
+import {
+  configKeySchema,
+  resolveConfigKeys,
+  type VirtualKeyConfig,
+} from "./governance/mod.ts";
 
 const envRef = z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, {
   message:
@@ -64,6 +77,8 @@ const ProviderSchema = z.strictObject({
 
 const ref = z.string().regex(/^[a-z0-9_-]+\/.+$/, { message: 'must look like "provider/model"' });
 
+const WS_URL = /^wss?:\/\/[^\s/]+(\/\S*)?$/;
+
 export const ConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   instance: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
@@ -71,8 +86,11 @@ export const ConfigSchema = z.strictObject({
     z.string().regex(/^[a-z0-9_-]+$/, { message: "provider ids are lowercase [a-z0-9_-]" }),
     ProviderSchema,
   ).default({}),
-  routes: z.record(z.string().regex(/^[^/]+$/), z.array(ref).min(1)).default({})
-    .describe('bare aliases: "fast": ["groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"]'),
+  routes: z.record(z.string().regex(/^[^/]+$/), RouteSchema).default({})
+    .describe(
+      'bare aliases: "fast": ["groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"]; a nested array (or {"group"}) is a group of equal rank',
+    ),
+  plugins: PluginsSchema,
   retries: z.strictObject({
     max: z.number().int().min(0).max(5).default(1),
     baseMs: ms(100),
@@ -85,6 +103,19 @@ export const ConfigSchema = z.strictObject({
     stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default("GATEWAY_EVENTS"),
     maxAgeMs: z.number().int().positive().default(24 * 3_600_000),
   }).default({ stream: "GATEWAY_EVENTS", maxAgeMs: 24 * 3_600_000 }),
+  dashboard: z.strictObject({
+    natsWsUrl: z.string().regex(WS_URL, { message: "must be a ws:// or wss:// URL" }).optional()
+      .describe("NATS websocket URL the dashboard page connects to itself (all replicas' events)"),
+  }).default({}),
+  pricing: z.record(
+    ref,
+    z.strictObject({
+      inputPerMTok: z.number().nonnegative().describe("USD per million input tokens"),
+      outputPerMTok: z.number().nonnegative().describe("USD per million output tokens"),
+    }),
+  ).default({}).describe('"provider/model" → USD per million input and output tokens'),
+  virtualKeys: z.array(configKeySchema(envRef)).default([])
+    .describe("virtual keys clients must present (see also POST /admin/keys)"),
 });
 
 export type ConfigFile = z.input<typeof ConfigSchema>;
@@ -106,10 +137,23 @@ export interface Config {
   port: number;
   instance: string;
   providers: Readonly<Record<string, ProviderConfig>>;
+  /** Every target of each route alias, in declared order (groups flattened). */
   routes: Readonly<Record<string, readonly string[]>>;
+  /** Each route alias as ranks and groups, with its sticky settings (src/routing). */
+  routePlans: Readonly<Record<string, RoutePlan>>;
+  /** Built-in plugins in the order they run (src/plugins). */
+  plugins: readonly PluginConfig[];
   retries: Parsed["retries"];
   limits: Parsed["limits"];
   nats: Parsed["nats"];
+  /** GET /dashboard: a NATS websocket URL for browsers (else the page uses the SSE relay). */
+  dashboard: { natsWsUrl?: string };
+  /** USD per million tokens, keyed "provider/model" (the model as sent upstream). */
+  pricing: Readonly<Parsed["pricing"]>;
+  /** Virtual keys declared in gateway.json, secrets resolved from the environment. */
+  virtualKeys: readonly VirtualKeyConfig[];
+  /** GATEWAY_ADMIN_KEY: enables /admin/keys; absent = the admin API is off. */
+  adminKey?: string;
   /** Where the config came from, for the start-up lines. */
   source: string;
 }
@@ -180,14 +224,21 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     }
     providers[id] = { ...p, id, baseUrl: (baseUrl ?? "").replace(/\/+$/, ""), keys, credentials };
   }
-  for (const [alias, chain] of Object.entries(c.routes)) {
-    chain.forEach((r, i) => {
-      const pid = r.slice(0, r.indexOf("/"));
+  for (const [alias, route] of Object.entries(c.routes)) {
+    for (const { path, target } of routeTargetPaths(route)) {
+      const pid = target.slice(0, target.indexOf("/"));
       if (!Object.hasOwn(providers, pid)) {
-        missing.push(`  - routes.${alias}[${i}]: unknown provider "${pid}"`);
+        missing.push(`  - routes.${alias}${path}: unknown provider "${pid}"`);
       }
-    });
+    }
   }
+  const routePlans = Object.fromEntries(
+    Object.entries(c.routes).map(([alias, route]) => [alias, toRoutePlan(route)]),
+  );
+  if (missing.length) {
+    throw new ConfigError(`invalid configuration in ${source}:\n${missing.join("\n")}`);
+  }
+  const virtualKeys = resolveConfigKeys(c.virtualKeys, providers, resolve, missing);
   if (missing.length) {
     throw new ConfigError(`invalid configuration in ${source}:\n${missing.join("\n")}`);
   }
@@ -197,14 +248,28 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     throw new ConfigError(`invalid configuration: PORT must be a port number, got "${portEnv}"`);
   }
   const natsUrl = env("NATS_URL") || c.nats.url;
+  const dashboardWsUrl = env("DASHBOARD_NATS_WS_URL") || c.dashboard.natsWsUrl;
+  if (dashboardWsUrl && !WS_URL.test(dashboardWsUrl)) {
+    throw new ConfigError(
+      `invalid configuration: DASHBOARD_NATS_WS_URL must be a ws:// or wss:// URL, got "${dashboardWsUrl}"`,
+    );
+  }
   return deepFreeze({
     port,
     instance: env("GATEWAY_INSTANCE") || c.instance || `gw-${crypto.randomUUID().slice(0, 8)}`,
     providers,
-    routes: c.routes,
+    routes: Object.fromEntries(
+      Object.entries(routePlans).map(([alias, plan]) => [alias, planTargets(plan)]),
+    ),
+    routePlans,
+    plugins: c.plugins,
     retries: c.retries,
     limits: c.limits,
     nats: { ...c.nats, url: natsUrl || undefined },
+    dashboard: { natsWsUrl: dashboardWsUrl || undefined },
+    pricing: c.pricing,
+    virtualKeys,
+    adminKey: env("GATEWAY_ADMIN_KEY") || undefined,
     source,
   });
 }

@@ -1,6 +1,7 @@
 // The gateway's runtime pieces, built from config and ports: one provider actor and one upstream
 // target per configured provider, and the supervisor dependencies shared by all requests.
 import {
+  type ProbeLeases,
   type ProviderActor,
   type ProviderActorConfig,
   spawnProviderActor,
@@ -14,6 +15,16 @@ import type { Clock, EventBus, IdGen, ProviderHttp, Random } from "./ports.ts";
 import { adapterFor } from "./providers/mod.ts";
 import { providerTypeInfo } from "./providers/catalogue.ts";
 import type { ProviderTarget } from "./providers/execute.ts";
+import { createGovernor, createMemoryKeyStore, type Governor, type KeyStore } from "./governance/mod.ts";
+import { createMetrics, type GatewayMetrics } from "./telemetry/mod.ts";
+import { actorHealth, type Balancer, createBalancer } from "./routing/mod.ts";
+import {
+  buildPlugins,
+  type BuiltPlugins,
+  createPluginChain,
+  type Plugin,
+  type PluginChain,
+} from "./plugins/mod.ts";
 
 export interface GatewayDeps {
   config: Config;
@@ -23,6 +34,12 @@ export interface GatewayDeps {
   random: Random;
   http: ProviderHttp;
   logger: Logger;
+  /** Replicas on NATS share half-open probe slots through these (src/events/state_sync.ts). */
+  leases?: ProbeLeases;
+  /** Where virtual keys, usage and spend live (default: in memory; NATS KV from server.ts). */
+  keyStore?: KeyStore;
+  /** Plugins given in code, run after the ones configured in gateway.json. */
+  plugins?: readonly Plugin[];
 }
 
 export interface Gateway {
@@ -30,6 +47,14 @@ export interface Gateway {
   actors: Registry<ProviderActor>;
   targets: ReadonlyMap<string, ProviderTarget>;
   supervisor: SupervisorDeps;
+  /** Prometheus metrics, fed from the bus from the moment the gateway exists. */
+  metrics: GatewayMetrics;
+  /** Virtual keys: authentication, limits, budgets, spend, and the admin API's operations. */
+  governor: Governor;
+  /** Per-request order of route groups (weighted, latency), sticky sessions. */
+  balancer: Balancer;
+  /** Plugins around every attempt; `close` releases their stores (awaited on shutdown). */
+  plugins: PluginChain & Pick<BuiltPlugins, "describe" | "close">;
   /** Set on SIGTERM: readiness fails and new requests are refused while in-flight ones finish. */
   draining: boolean;
   inFlight: number;
@@ -56,6 +81,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, bus, clock, logger } = deps;
   const actors = new Registry<ProviderActor>();
   const targets = new Map<string, ProviderTarget>();
+  // Subscribed before any actor exists, so no event is missed.
+  const metrics = createMetrics({
+    bus,
+    providers: Object.keys(config.providers),
+    pricing: config.pricing,
+    inFlight: () => gateway.inFlight,
+  });
   for (const p of Object.values(config.providers)) {
     const adapter = adapterFor(providerTypeInfo(p.type)?.family ?? p.type);
     if (!adapter) throw new Error(`providers.${p.id}.type: no adapter for "${p.type}"`);
@@ -77,8 +109,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
       publish: (e) => bus.publish(e),
       onCrash: (err, id) =>
         logger.error("provider actor crashed and restarted", { provider: id, error: String(err) }),
+      leases: deps.leases,
     }));
   }
+  const balancer = createBalancer({
+    plans: config.routePlans,
+    clock,
+    random: deps.random,
+    healthy: actorHealth((id) => actors.get(id)),
+  });
+  const unobserve = bus.subscribe((e) => balancer.observe(e));
+  const built = buildPlugins(config.plugins, { natsUrl: config.nats.url, logger });
+  const chain = createPluginChain([...built.plugins, ...(deps.plugins ?? [])], {
+    clock,
+    publish: (e) => bus.publish(e),
+    logger,
+  });
   const gateway: Gateway = {
     deps,
     actors,
@@ -95,9 +141,28 @@ export function createGateway(deps: GatewayDeps): Gateway {
       random: deps.random,
       sleep,
     },
+    metrics,
+    governor: createGovernor({
+      config,
+      store: deps.keyStore ?? createMemoryKeyStore(),
+      clock,
+      random: deps.random,
+      publish: (e) => bus.publish(e),
+      logger,
+    }),
+    balancer,
+    plugins: {
+      ...chain,
+      describe: [...built.describe, ...(deps.plugins ?? []).map((p) => `${p.name}: (in code)`)],
+      close: built.close,
+    },
     draining: false,
     inFlight: 0,
-    stop: () => actors.stopAll(),
+    stop: () => {
+      unobserve();
+      actors.stopAll();
+      metrics.close();
+    },
   };
   return gateway;
 }

@@ -40,13 +40,18 @@ function parseRef(
   return { provider, model: ref.slice(slash + 1) };
 }
 
+/**
+ * `order`, when given, says in which order this request tries a route's targets (the load
+ * balancer's per-request draw); without it a route is tried in its declared order.
+ */
 export function resolveCandidates(
   config: Config,
   model: string,
   fallbacks: readonly string[] = [],
+  order?: (alias: string) => readonly string[] | undefined,
 ): Resolution {
   const refs: [string, string][] = Object.hasOwn(config.routes, model)
-    ? config.routes[model].map((r) => [r, "model"])
+    ? (order?.(model) ?? config.routes[model]).map((r) => [r, "model"])
     : [[model, "model"]];
   fallbacks.forEach((f, i) => refs.push([f, `fallbacks[${i}]`]));
   const candidates: Candidate[] = [];

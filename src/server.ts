@@ -4,18 +4,29 @@
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { createMemoryBus, createNatsBus } from "./events/mod.ts";
+import { createStateSync } from "./events/state_sync.ts";
 import { createGateway, type Gateway } from "./gateway.ts";
 import { systemClock } from "./lib/clock.ts";
 import { createIdGen } from "./lib/ids.ts";
 import type { Logger } from "./lib/logger.ts";
-import type { EventBus, ProviderHttp } from "./ports.ts";
+import type { EventBus, ProviderHttp, Random } from "./ports.ts";
 import { fetchHttp } from "./providers/http.ts";
+import { keyStoreFor } from "./governance/mod.ts";
+import { describeTracing, setupTracing } from "./telemetry/mod.ts";
+import type { Plugin } from "./plugins/mod.ts";
+import { describeRoute } from "./routing/mod.ts";
 
 export interface RunningGateway {
   gateway: Gateway;
   bus: EventBus;
   url: string;
   port: number;
+  /**
+   * With NATS: resolves once the provider actors are rebuilt from JetStream, with the start-up
+   * line saying what was replayed (/readyz answers 503 and requests wait until then).
+   * Without NATS: resolves at once to undefined.
+   */
+  replayed: Promise<string | undefined>;
   /** Stop accepting, wait for in-flight requests and streams (bounded), flush events, close. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -34,24 +45,72 @@ export function createBus(config: Config, logger: Logger): EventBus {
 
 export function startGateway(
   config: Config,
-  opts: { logger: Logger; http?: ProviderHttp; hostname?: string; bus?: EventBus },
+  opts: {
+    logger: Logger;
+    http?: ProviderHttp;
+    hostname?: string;
+    bus?: EventBus;
+    /** Plugins written in code, run after those configured in gateway.json. */
+    plugins?: readonly Plugin[];
+    /** Source of randomness (weighted choice, jitter); tests pass a seeded one. */
+    random?: Random;
+  },
 ): RunningGateway {
   const bus = opts.bus ?? createBus(config, opts.logger);
+  // OpenTelemetry only when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set; shared process-wide.
+  const tracing = setupTracing().catch((e) => {
+    opts.logger.error("tracing disabled", { error: String(e) });
+    return undefined;
+  });
+  // Replicas on NATS: replay on start, follow the others, share probe leases.
+  const sync = config.nats.url && bus.kind === "nats"
+    ? createStateSync({ config, logger: opts.logger, clock: systemClock })
+    : undefined;
   const gateway = createGateway({
     config,
     bus,
     clock: systemClock,
     ids: createIdGen(),
-    random: Math.random,
+    random: opts.random ?? Math.random,
     http: opts.http ?? fetchHttp,
     logger: opts.logger,
+    leases: sync?.leases,
+    keyStore: keyStoreFor(config, opts.logger),
+    plugins: opts.plugins,
   });
   const app = createApp(gateway);
+  let replaying = sync !== undefined;
+  const replayed = sync
+    ? sync.start(gateway.actors)
+      .catch((e) => `provider state not replayed (${String(e)}): starting with fresh state`)
+      .then((line) => {
+        replaying = false;
+        opts.logger.info(line);
+        return line;
+      })
+    : Promise.resolve(undefined);
   // Aborted when the shutdown grace period ends: what is still in flight stops as if its client
   // had left (upstream closed, stream ended), else server.shutdown() would wait for it forever.
   const closing = new AbortController();
-  const handler = (req: Request, info: Deno.ServeHandlerInfo) =>
-    app.fetch(new Request(req, { signal: AbortSignal.any([req.signal, closing.signal]) }), info);
+  const handler = async (req: Request, info: Deno.ServeHandlerInfo) => {
+    if (replaying) {
+      // Not ready until the provider state is rebuilt; requests wait for it (bounded by replay's
+      // own timeout) rather than be decided on a state that is about to change.
+      const path = new URL(req.url).pathname;
+      if (path === "/readyz") {
+        return Response.json({
+          status: "not_ready",
+          reason: "replaying provider state from NATS JetStream",
+          providers: gateway.actors.ids(),
+        }, { status: 503 });
+      }
+      if (path !== "/healthz") await replayed;
+    }
+    return app.fetch(
+      new Request(req, { signal: AbortSignal.any([req.signal, closing.signal]) }),
+      info,
+    );
+  };
   const hostname = opts.hostname ?? "0.0.0.0";
   const server = Deno.serve({ port: config.port, hostname, onListen: () => {} }, handler);
   const port = server.addr.port;
@@ -61,6 +120,7 @@ export function startGateway(
     gateway,
     bus,
     port,
+    replayed,
     url: `http://${shown}:${port}`,
     shutdown(graceMs = 10_000) {
       done ??= (async () => {
@@ -73,8 +133,12 @@ export function startGateway(
           new DOMException("The gateway shut down before the answer was complete.", "AbortError"),
         );
         await server.shutdown();
+        await sync?.close();
         gateway.stop();
+        await gateway.governor.close();
+        await gateway.plugins.close();
         await bus.close();
+        await (await tracing)?.flush().catch(() => {});
       })();
       return done;
     },
@@ -87,7 +151,7 @@ export function startupLines(config: Config, running: RunningGateway): string[] 
   const lines = [
     `gateway ${config.instance} listening on ${running.url}`,
     `  OpenAI-compatible: POST ${running.url}/v1/chat/completions  (model "provider/model", optional "fallbacks")`,
-    `  also: GET /v1/models  GET /v1/gateway/providers  GET /healthz  GET /readyz`,
+    `  also: GET /v1/models  GET /v1/gateway/providers  GET /healthz  GET /readyz  GET /metrics`,
     `  config: ${config.source}`,
   ];
   if (providers.length === 0) {
@@ -100,7 +164,13 @@ export function startupLines(config: Config, running: RunningGateway): string[] 
     lines.push(`  provider ${p.id}: ${p.type} ${p.baseUrl}  keys: ${keys}`);
   }
   const aliases = Object.entries(config.routes);
-  for (const [alias, chain] of aliases) lines.push(`  route ${alias} → ${chain.join(" → ")}`);
+  for (const [alias] of aliases) {
+    lines.push(`  route ${alias} → ${describeRoute(config.routePlans[alias])}`);
+  }
+  for (const p of running.gateway.plugins.describe) lines.push(`  plugin ${p}`);
+  lines.push(`  traces: ${describeTracing()}`);
+  lines.push(`  dashboard: ${running.url}/dashboard  (live events as SSE: GET /v1/gateway/events)`);
+  for (const line of running.gateway.governor.describe()) lines.push(`  ${line}`);
   lines.push(`  events: ${running.bus.describe}`);
   return lines;
 }

@@ -128,3 +128,27 @@ Deno.test("inherited object property names are neither aliases nor providers", (
     if (!r.ok) assert.equal(r.code, "unknown_provider");
   }
 });
+
+Deno.test("a route's order can be chosen per request; fallbacks still follow it", () => {
+  const r = resolveCandidates(
+    config,
+    "fast",
+    ["claude/x"],
+    (alias) => alias === "fast" ? ["openai/gpt-4o-mini", "groq/llama-3.1-8b-instant"] : undefined,
+  );
+  assert.deepEqual(r, {
+    ok: true,
+    candidates: [
+      { provider: "openai", model: "gpt-4o-mini" },
+      { provider: "groq", model: "llama-3.1-8b-instant" },
+      { provider: "claude", model: "x" },
+    ],
+  });
+  // A model that is no alias is never handed to the balancer.
+  let asked = false;
+  resolveCandidates(config, "openai/gpt-4o", [], () => {
+    asked = true;
+    return undefined;
+  });
+  assert.equal(asked, false);
+});

@@ -250,3 +250,48 @@ Deno.test("shutdown() is idempotent and returns the same promise", async () => {
   await a;
   await assert.rejects(fetch(`${gw.url}/healthz`), TypeError);
 });
+
+Deno.test("start-up lines show route groups, strategies, stickiness and the plugins in order", async () => {
+  const config = buildConfig(
+    {
+      port: 0,
+      providers: {
+        groq: { type: "groq" },
+        cerebras: { type: "cerebras" },
+        openai: { type: "openai" },
+      },
+      routes: {
+        fast: [[{ target: "groq/llama", weight: 2 }, "cerebras/llama"], "openai/gpt-4o-mini"],
+        chat: {
+          chain: [{ group: ["groq/llama", "cerebras/llama"], strategy: "latency" }],
+          sticky: { header: "x-session-id" },
+        },
+      },
+      plugins: [{ type: "guardrail", maxTokens: 512 }, { type: "cache", maxEntries: 10 }],
+    },
+    () => undefined,
+    "gateway.json",
+  );
+  const running = startGateway(config, { logger: silentLogger, hostname: "127.0.0.1" });
+  try {
+    const lines = startupLines(config, running);
+    const text = lines.join("\n");
+    assert.ok(
+      lines.includes("  route fast → {groq/llama ×2 | cerebras/llama} → openai/gpt-4o-mini"),
+      text,
+    );
+    assert.ok(
+      lines.includes(
+        "  route chat → fastest of {groq/llama | cerebras/llama}  (sticky by x-session-id)",
+      ),
+      text,
+    );
+    const plugins = lines.filter((l) => l.startsWith("  plugin "));
+    assert.deepEqual(plugins, [
+      "  plugin guardrail: 0 deny rule(s), max tokens 512 (clamp)",
+      "  plugin cache: response cache, in-memory LRU (10 entries, TTL 300000 ms)",
+    ]);
+  } finally {
+    await running.shutdown(100);
+  }
+});

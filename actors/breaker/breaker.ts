@@ -164,14 +164,18 @@ export function judge(
 function record(cfg: BreakerConfig, s: BreakerState, at: number, ok: boolean): BreakerState {
   const size = bucketMs(cfg);
   const start = at - (at % size);
-  const kept = s.window.filter((b) => b.start + size > at - cfg.windowMs && b.start <= start);
-  const last = kept[kept.length - 1];
-  const window = last?.start === start
-    ? [
-      ...kept.slice(0, -1),
-      { start, ok: last.ok + (ok ? 1 : 0), failed: last.failed + (ok ? 0 : 1) },
-    ]
-    : [...kept, { start, ok: ok ? 1 : 0, failed: ok ? 0 : 1 }];
+  // Outcomes from other replicas can arrive a little late: each counts in its own bucket, and
+  // the window is measured from the newest one seen, so a late outcome never drops newer ones.
+  const newest = s.window[s.window.length - 1];
+  const horizon = newest && newest.start > start ? newest.start : at;
+  const kept = s.window.filter((b) => b.start + size > horizon - cfg.windowMs);
+  if (start + size <= horizon - cfg.windowMs) return { ...s, window: kept };
+  const i = kept.findIndex((b) => b.start >= start);
+  const into = i >= 0 && kept[i].start === start ? kept[i] : { start, ok: 0, failed: 0 };
+  const bucket = { start, ok: into.ok + (ok ? 1 : 0), failed: into.failed + (ok ? 0 : 1) };
+  const window = i < 0
+    ? [...kept, bucket]
+    : [...kept.slice(0, i), bucket, ...kept.slice(into === kept[i] ? i + 1 : i)];
   return { ...s, window };
 }
 
@@ -204,6 +208,8 @@ export function evolveBreaker(cfg: BreakerConfig, s: BreakerState, e: GatewayEve
       return next;
     }
     case "breaker.opened":
+      // Two replicas may open at the same moment: the longer opening wins, in any order.
+      if (s.status === "open" && e.until <= s.until) return s;
       return {
         status: "open",
         window: [],
@@ -214,8 +220,13 @@ export function evolveBreaker(cfg: BreakerConfig, s: BreakerState, e: GatewayEve
         probeSuccesses: 0,
       };
     case "breaker.half_opened":
+      // Only an open breaker whose open time is over half-opens: a late transition from another
+      // replica about an earlier opening must not reset probes or cut a newer opening short.
+      if (s.status !== "open" || e.at < s.until) return s;
       return { ...s, status: "half_open", probes: {}, probeSuccesses: 0 };
     case "breaker.closed":
+      // A close decided before the latest opening (another replica's, arriving late) is stale.
+      if (e.at < s.openedAt) return s;
       return { ...initialBreaker };
     default:
       return s;

@@ -9,10 +9,14 @@ import { refill } from "../rate_limiter/mod.ts";
 import {
   createProviderDecider,
   nextWakeAt,
+  probeEpisode,
   type ProviderActorConfig,
   type ProviderCommand,
   type ProviderState,
 } from "./decider.ts";
+import { createLeaseKeeper, type ProbeLeases } from "./replicas.ts";
+
+export type { LeaseGrant, ProbeLeases } from "./replicas.ts";
 
 export interface ProviderSnapshot {
   provider: string;
@@ -38,6 +42,11 @@ export interface ProviderActor {
   readonly config: ProviderActorConfig;
   ask(command: ProviderCommand): GatewayEvent[];
   hydrate(events: Iterable<GatewayEvent>): void;
+  /**
+   * With shared probe leases: if a half-open probe is due, asks for its lease now, publishing
+   * nothing (after a replay, so the next admit may probe at once). True when this replica holds it.
+   */
+  claimProbe(): Promise<boolean>;
   state(): ProviderState;
   snapshot(now: number): ProviderSnapshot;
   stop(): void;
@@ -45,12 +54,20 @@ export interface ProviderActor {
 
 export function spawnProviderActor(
   cfg: ProviderActorConfig,
-  deps: { clock: Clock; publish(e: GatewayEvent): void; onCrash?(err: unknown, id: string): void },
+  deps: {
+    clock: Clock;
+    publish(e: GatewayEvent): void;
+    onCrash?(err: unknown, id: string): void;
+    /** Replicas on NATS: half-open probes only under this shared lease (see ./replicas.ts). */
+    leases?: ProbeLeases;
+  },
 ): ProviderActor {
   const decider = createProviderDecider(cfg);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let wakeAt: number | undefined;
   let stopped = false;
+  const keeper = deps.leases && createLeaseKeeper(cfg.id, deps.leases, cfg.breaker.probeLeaseMs);
+  let lastAdmitAt = -Infinity;
 
   const ref: ActorRef<ProviderState, ProviderCommand, GatewayEvent> = spawn(cfg.id, decider, {
     publish: deps.publish,
@@ -60,7 +77,9 @@ export function spawnProviderActor(
   const schedule = () => {
     // A stopped actor ignores ticks, so a re-armed timer would fire again and again, forever.
     if (stopped) return;
-    const at = nextWakeAt(ref.state());
+    // With shared leases a due half-open may stay unannounced (another replica's to make), so
+    // only future moments are armed; what is already due waits for the next admit.
+    const at = nextWakeAt(ref.state(), keeper ? deps.clock.now() : undefined);
     if (at === wakeAt) return;
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
@@ -69,7 +88,7 @@ export function spawnProviderActor(
     const t = setTimeout(() => {
       timer = undefined;
       wakeAt = undefined;
-      ref.tell({ kind: "tick", now: deps.clock.now() });
+      wake(deps.clock.now());
       queueMicrotask(schedule);
     }, Math.max(0, at - deps.clock.now()));
     // A pending wake-up must never keep the process alive.
@@ -77,10 +96,39 @@ export function spawnProviderActor(
     timer = t;
   };
 
+  /**
+   * The timer's tick. With shared leases the half-open is announced only by the lease holder; a
+   * replica that had traffic for this provider since just before it opened asks for the lease
+   * as the open time ends, so its next request can probe at once. Idle replicas ask on demand.
+   */
+  const wake = (now: number) => {
+    if (!keeper) return ref.tell({ kind: "tick", now });
+    const episode = probeEpisode(ref.state(), now);
+    const mine = episode !== undefined && keeper.held(episode, now);
+    ref.tell({ kind: "tick", now, probeLease: mine });
+    const s = ref.state().breaker;
+    if (episode === undefined || mine || lastAdmitAt < s.openedAt - cfg.breaker.windowMs) return;
+    keeper.request(episode, now).then((won) => {
+      if (!won || stopped) return;
+      ref.tell({ kind: "tick", now: deps.clock.now(), probeLease: true });
+      queueMicrotask(schedule);
+    });
+  };
+
   return {
     id: cfg.id,
     config: cfg,
     ask(command) {
+      if (keeper && command.kind === "admit") {
+        lastAdmitAt = command.now;
+        const episode = probeEpisode(ref.state(), command.now);
+        if (episode !== undefined) {
+          const mine = keeper.held(episode, command.now);
+          // Not ours (yet): skip now, and ask, so a later admit may be the probe.
+          if (!mine) keeper.request(episode, command.now);
+          command = { ...command, probeLease: mine };
+        }
+      }
       const events = ref.ask(command);
       if (events.length > 0) schedule();
       return events;
@@ -88,6 +136,12 @@ export function spawnProviderActor(
     hydrate(events) {
       ref.hydrate(events);
       schedule();
+    },
+    async claimProbe() {
+      const now = deps.clock.now();
+      const episode = probeEpisode(ref.state(), now);
+      if (!keeper || episode === undefined || stopped) return false;
+      return keeper.held(episode, now) || await keeper.request(episode, now);
     },
     state: ref.state,
     snapshot(now) {

@@ -48,7 +48,7 @@ export interface FailureFacts {
 }
 
 export type Outcome =
-  | { type: "success"; status: number; latencyMs: number; usage?: UsageFacts }
+  | { type: "success"; status: number; latencyMs: number; usage?: UsageFacts; ttftMs?: number }
   | { type: "failure"; failure: FailureFacts; latencyMs: number }
   | { type: "aborted"; latencyMs: number };
 
@@ -59,7 +59,17 @@ export interface AttemptRef {
 }
 
 export type ProviderCommand =
-  | (AttemptRef & { kind: "admit"; now: number; estTokens: number; rand: number })
+  | (AttemptRef & {
+    kind: "admit";
+    now: number;
+    estTokens: number;
+    rand: number;
+    /**
+     * Replicas on NATS share the half-open probe slots through a lease: false when another
+     * replica holds it (this one keeps skipping). Absent for a lone gateway, which always may.
+     */
+    probeLease?: boolean;
+  })
   | (AttemptRef & {
     kind: "report";
     now: number;
@@ -69,9 +79,17 @@ export type ProviderCommand =
     outcome: Outcome;
     rand: number;
   })
-  | { kind: "tick"; now: number };
+  | {
+    kind: "tick";
+    now: number;
+    /** As for admit: false = leave the half-open transition to the replica holding the lease. */
+    probeLease?: boolean;
+  };
 
 export type Admission = EventOf<"attempt.started"> | EventOf<"attempt.skipped">;
+
+/** Retry-After for a probe left to another replica: about one probe's round trip. */
+export const PROBE_ELSEWHERE_RETRY_MS = 1_000;
 
 /** Failures that say something about the provider's health. */
 const COUNTED: ReadonlySet<FailureKind> = new Set(["transient", "timeout", "unknown", "auth"]);
@@ -88,14 +106,18 @@ export function createProviderDecider(
     if (!("provider" in e) || e.provider !== provider) return s;
     const breaker = evolveBreaker(cfg.breaker, s.breaker, e);
     let next: ProviderState = breaker === s.breaker ? s : { ...s, breaker };
-    if ("key" in e && e.key in next.limiters) {
+    // A refill announced before the key's latest block (another replica's, arriving late) is stale.
+    const stale = e.type === "ratelimit.refilled" && e.key in next.limiters &&
+      e.at < next.limiters[e.key].blockedUntil;
+    if ("key" in e && e.key in next.limiters && !stale) {
       const l = evolveLimiter(cfg.rateLimit, next.limiters[e.key], e);
       if (l !== next.limiters[e.key]) {
         next = { ...next, limiters: { ...next.limiters, [e.key]: l } };
       }
     }
     if (e.type === "model.unavailable") {
-      next = { ...next, models: { ...next.models, [e.model]: e.until } };
+      const until = Math.max(next.models[e.model] ?? 0, e.until);
+      next = { ...next, models: { ...next.models, [e.model]: until } };
     }
     return next;
   };
@@ -118,6 +140,7 @@ export function createProviderDecider(
     if (modelUntil > c.now) return [skip("model_unavailable", modelUntil - c.now)];
     const g = gate(cfg.breaker, s.breaker, provider, c.now);
     if (!g.ok) return [skip("circuit_open", g.retryAfterMs)];
+    if (g.probe && c.probeLease === false) return [skip("circuit_open", PROBE_ELSEWHERE_RETRY_MS)];
     const events: GatewayEvent[] = g.transition ? [g.transition] : [];
     const open: { id: string; weight: number }[] = [];
     let soonest = Infinity;
@@ -167,6 +190,7 @@ export function createProviderDecider(
         status: o.status,
         reservedTokens: c.reservedTokens,
         usage: o.usage,
+        ...(o.ttftMs !== undefined && { ttftMs: o.ttftMs }),
       });
     } else if (o.type === "aborted") {
       events.push({ type: "attempt.aborted", ...base });
@@ -221,8 +245,10 @@ export function createProviderDecider(
     return events;
   };
 
-  const tick = (s: ProviderState, now: number): GatewayEvent[] => {
-    const events: GatewayEvent[] = breakerTick(cfg.breaker, s.breaker, provider, now);
+  const tick = (s: ProviderState, now: number, probeLease?: boolean): GatewayEvent[] => {
+    const events: GatewayEvent[] = probeLease === false
+      ? []
+      : breakerTick(cfg.breaker, s.breaker, provider, now);
     for (const k of cfg.keys) {
       events.push(...limiterTick(s.limiters[k.id], { provider, key: k.id }, now));
     }
@@ -239,7 +265,7 @@ export function createProviderDecider(
         case "report":
           return report(s, c);
         case "tick":
-          return tick(s, c.now);
+          return tick(s, c.now, c.probeLease);
       }
     },
   };
@@ -257,10 +283,23 @@ export function pickWeighted<T extends { weight: number }>(items: readonly T[], 
   return items[items.length - 1];
 }
 
-/** The next time a timer tick could change something (open time over, block passed). */
-export function nextWakeAt(s: ProviderState): number | undefined {
+/**
+ * The next time a timer tick could change something (open time over, block passed). With
+ * `after`, only moments later than it: what is already due waits for the next admit.
+ */
+export function nextWakeAt(s: ProviderState, after = -Infinity): number | undefined {
   const times: number[] = [];
   if (s.breaker.status === "open") times.push(s.breaker.until);
   for (const l of Object.values(s.limiters)) if (l.blockedUntil !== 0) times.push(l.blockedUntil);
-  return times.length ? Math.min(...times) : undefined;
+  const due = times.filter((t) => t > after);
+  return due.length ? Math.min(...due) : undefined;
+}
+
+/**
+ * The opening (its `until`, the same on every replica that folded it) whose half-open probe an
+ * admit at `now` would be: open with the open time over, or half-open. Undefined otherwise.
+ */
+export function probeEpisode(s: ProviderState, now: number): number | undefined {
+  const b = s.breaker;
+  return (b.status === "open" && now >= b.until) || b.status === "half_open" ? b.until : undefined;
 }

@@ -1,2 +1,3 @@
 export * from "./decider.ts";
 export * from "./actor.ts";
+export * from "./availability.ts";

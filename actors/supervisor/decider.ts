@@ -9,6 +9,14 @@ export interface Candidate {
   model: string;
 }
 
+/** A plugin ending the chain: no further fallback, the client gets `reason` with `status`. */
+export interface ChainStop {
+  plugin: string;
+  reason: string;
+  status: number;
+  errorType: string;
+}
+
 export interface SupervisorConfig {
   maxRetries: number;
   backoffBaseMs: number;
@@ -61,7 +69,9 @@ export type SupervisorCommand =
   /** The client went away between attempts. */
   | { kind: "abort"; now: number }
   /** The current candidate cannot serve this request at all (e.g. an unsupported parameter). */
-  | { kind: "skip"; now: number; message: string };
+  | { kind: "skip"; now: number; message: string }
+  /** A plugin ends the chain after the current attempt (its outcome was already folded). */
+  | ({ kind: "stop"; now: number } & ChainStop);
 
 const RETRYABLE: ReadonlySet<FailureKind> = new Set(["transient", "timeout", "unknown"]);
 
@@ -121,6 +131,24 @@ export function createSupervisorDecider(
             ),
           ]
           : [];
+      }
+      if (c.kind === "stop") {
+        const current = s.candidates[s.index];
+        if (s.phase !== "running" || !current) return [];
+        const base = { at: c.now, requestId: s.requestId };
+        return [
+          {
+            type: "plugin.stopped",
+            ...base,
+            plugin: c.plugin,
+            reason: c.reason,
+            status: c.status,
+            attempt: s.attempt,
+            provider: current.provider,
+            model: current.model,
+          },
+          fail(base, s, c.status, c.errorType, c.reason),
+        ];
       }
       return next(cfg, s, c);
     },

@@ -9,6 +9,7 @@ import { spawn } from "../runtime/mod.ts";
 import type { Outcome, ProviderActor } from "../provider/mod.ts";
 import {
   type Candidate,
+  type ChainStop,
   createSupervisorDecider,
   type SupervisorConfig,
   type SupervisorState,
@@ -19,6 +20,10 @@ export interface AttemptInput {
   key: string;
   requestId: string;
   attempt: number;
+  /** The candidate's place in the chain: 0 = the requested model, 1 = the first fallback, … */
+  fallbackIndex: number;
+  /** The provider's breaker is half-open and admitted this attempt as a probe. */
+  probe: boolean;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
 }
@@ -30,7 +35,8 @@ export interface AttemptInput {
 export type AttemptResult<T> =
   | (Extract<Outcome, { type: "success" }> & { value: T; pending?: false })
   | { type: "success"; pending: true; value: T; status: number; latencyMs: number }
-  | Exclude<Outcome, { type: "success" }>;
+  /** `stop`: a plugin ends the chain here, whatever the failure would otherwise have led to. */
+  | (Exclude<Outcome, { type: "success" }> & { stop?: ChainStop });
 
 export interface SupervisorDeps {
   config: SupervisorConfig;
@@ -140,6 +146,8 @@ export async function supervise<T>(
           key: started.key,
           requestId: input.requestId,
           attempt: s.attempt,
+          fallbackIndex: s.index,
+          probe: started.probe,
           signal: input.signal,
         });
       } finally {
@@ -172,7 +180,14 @@ export async function supervise<T>(
         sup.ask({ kind: "next", now: clock.now(), rand: deps.random(), committed: false });
         return { ok: true, value, candidate, state: sup.state, settle() {} };
       }
-      report(result);
+      const { stop, ...outcome } = result;
+      report(outcome);
+      if (stop) {
+        // The provider actor heard the real outcome; the chain ends here all the same.
+        sup.ask({ kind: "stop", now: clock.now(), ...stop });
+        const o = sup.state().outcome;
+        if (o?.type === "request.failed") return { ok: false, failure: o, state: sup.state() };
+      }
     }
 
     const decided = sup.ask({

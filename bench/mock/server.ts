@@ -28,7 +28,8 @@ export type Fault =
   | { kind: "hang"; times?: number }
   | { kind: "cut"; afterChunks?: number; times?: number }
   | { kind: "malformed"; times?: number }
-  | { kind: "latency"; ms: number; times?: number };
+  /** `ms` before the answer; `chunkMs` (optional) between the pieces of the answer it sends. */
+  | { kind: "latency"; ms: number; chunkMs?: number; times?: number };
 
 export interface MockOptions {
   port?: number;
@@ -79,6 +80,10 @@ export function parseFaults(value: unknown): Fault[] {
     if (!KINDS.includes(f.kind as string)) fail(`kind must be one of ${KINDS.join(", ")}`);
     if (f.kind === "status" && !int(f.status, 400, 599)) fail("status must be from 400 to 599");
     if (f.kind === "latency" && !(typeof f.ms === "number" && f.ms >= 0)) fail("ms must be >= 0");
+    const gap = f.chunkMs;
+    if (f.kind === "latency" && gap !== undefined && !(typeof gap === "number" && gap >= 0)) {
+      fail("chunkMs must be >= 0");
+    }
     if (f.times !== undefined && !int(f.times, 1)) fail("times must be a positive integer");
     return f as unknown as Fault;
   });
@@ -118,8 +123,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /** Ends our own streams on purpose; the server's onError keeps these out of the log. */
 class MockCut extends Error {}
 
-/** Sends chunks one per pull; ends cleanly, or by erroring the connection ("cut"). */
-function chunkStream(chunks: Chunk[], cut: boolean, closing: AbortSignal) {
+/** Sends chunks one per pull (`gapMs` apart); ends cleanly, or by erroring the connection ("cut"). */
+function chunkStream(chunks: Chunk[], cut: boolean, closing: AbortSignal, gapMs = 0) {
   let i = 0;
   // The server waits for open bodies on shutdown; error them so close() stays prompt.
   let onClose = () => {};
@@ -131,6 +136,7 @@ function chunkStream(chunks: Chunk[], cut: boolean, closing: AbortSignal) {
     },
     async pull(controller) {
       if (i < chunks.length) {
+        if (i > 0 && gapMs > 0) await sleep(gapMs, closing);
         const chunk = chunks[i++];
         return controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
       }
@@ -188,8 +194,10 @@ export function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream>
     return head.fault;
   };
 
-  const send = (reply: MockReply, cut = false) =>
-    new Response(chunkStream(reply.chunks, cut, closing.signal), { headers: reply.headers });
+  const send = (reply: MockReply, cut = false, gapMs = 0) =>
+    new Response(chunkStream(reply.chunks, cut, closing.signal, gapMs), {
+      headers: reply.headers,
+    });
 
   // The format's successful answer; `cutAfter` truncates the stream after that many pieces.
   const answer = (format: MockFormat, c: MockCall, cutAfter?: number): MockReply => {
@@ -273,7 +281,8 @@ export function startMockUpstream(opts: MockOptions = {}): Promise<MockUpstream>
     if (faulted) return faulted;
     if (closing.signal.aborted) return new Response(null, { status: 503 });
     if (!parsed) return format.error(400, { message: "The request body is not valid JSON." });
-    return format.validate(c) ?? send(answer(format, c));
+    const gapMs = fault?.kind === "latency" ? fault.chunkMs ?? 0 : 0;
+    return format.validate(c) ?? send(answer(format, c), false, gapMs);
   };
 
   const mock: Omit<MockUpstream, "url" | "port"> = {

@@ -38,6 +38,8 @@ export type GatewayEvent =
     model: string;
     candidates: string[];
     stream: boolean;
+    /** Caller-supplied labels (the `x-gateway-metadata` header, via the headers plugin). */
+    metadata?: Record<string, string>;
   }
   | {
     type: "request.completed";
@@ -49,6 +51,7 @@ export type GatewayEvent =
     attempts: number;
     latencyMs: number;
     upstreamLatencyMs: number;
+    metadata?: Record<string, string>;
   }
   | {
     type: "request.failed";
@@ -59,6 +62,7 @@ export type GatewayEvent =
     message: string;
     attempts: number;
     retryAfterMs?: number;
+    metadata?: Record<string, string>;
   }
   | (Attempt & {
     type: "attempt.started";
@@ -75,6 +79,8 @@ export type GatewayEvent =
     latencyMs: number;
     reservedTokens: number;
     usage?: UsageFacts;
+    /** Streams only: ms from the start of the attempt to its first content chunk. */
+    ttftMs?: number;
   })
   | (Attempt & {
     type: "attempt.failed";
@@ -147,6 +153,59 @@ export type GatewayEvent =
     model: string;
     until: number;
     message: string;
+  }
+  | {
+    /** Answered from the response cache: no upstream call. Provider/model served it originally. */
+    type: "cache.hit";
+    at: number;
+    requestId: string;
+    provider: string;
+    model: string;
+    /** First 16 hex digits of the request's cache key. */
+    key: string;
+    ageMs: number;
+  }
+  | {
+    /** A plugin ended the chain: no further fallback; the client got `reason` in the error. */
+    type: "plugin.stopped";
+    at: number;
+    requestId: string;
+    plugin: string;
+    reason: string;
+    status: number;
+    /** The attempt the plugin stopped at; absent when it stopped the request before any. */
+    attempt?: number;
+    provider?: string;
+    model?: string;
+  }
+  | {
+    /** A virtual key (or its absence) stopped a request before any upstream call. */
+    type: "key.denied";
+    at: number;
+    requestId: string;
+    reason: "unknown" | "revoked" | "model_not_allowed" | "rate_limited" | "over_budget";
+    status: number;
+    /** The key's id (never its secret); absent when no known key was presented. */
+    virtualKey?: string;
+    model?: string;
+    retryAfterMs?: number;
+  }
+  | {
+    /** What a served request cost its virtual key (from the served attempt's usage). */
+    type: "key.spend";
+    at: number;
+    requestId: string;
+    virtualKey: string;
+    provider: string;
+    model: string;
+    promptTokens: number;
+    completionTokens: number;
+    costUsd: number;
+    /** False when `pricing` has no entry for provider/model (the cost then counts as 0). */
+    priced: boolean;
+    /** The key's spend in its current budget period (calendar month without a budget). */
+    periodSpentUsd: number;
+    budgetUsd?: number;
   };
 
 export type EventType = GatewayEvent["type"];
@@ -170,6 +229,10 @@ export const EVENT_TYPES: readonly EventType[] = [
   "ratelimit.blocked",
   "ratelimit.refilled",
   "model.unavailable",
+  "cache.hit",
+  "plugin.stopped",
+  "key.denied",
+  "key.spend",
 ];
 
 /** The provider an event is about, or undefined for request-level events. */

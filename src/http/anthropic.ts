@@ -15,15 +15,16 @@ import {
   parseFallbacksHeader,
   streamErrorType,
 } from "./anthropic_translate.ts";
-import { SSE_HEADERS, sseFrame } from "./chat_completions.ts";
+import { jsonErrorResponse } from "./errors.ts";
+import { type CallError, invalid, runChat, startCall } from "./pipeline.ts";
+import { readRequest } from "./request.ts";
 import {
-  type CallError,
-  type ChatOutcome,
-  invalid,
-  readJson,
-  runChat,
-  startCall,
-} from "./pipeline.ts";
+  type CommittedStream,
+  midStreamMessage,
+  relayStream,
+  SSE_HEADERS,
+  sseFrame,
+} from "./stream.ts";
 
 export function mountAnthropic(app: Hono, gw: Gateway): void {
   app.post("/anthropic/v1/messages", messages(gw));
@@ -49,13 +50,8 @@ function withRequestId(headers: Record<string, string>): Headers {
 /** A gateway error in Anthropic's shape: {"type":"error","error":{"type","message"}}. */
 function errorAnswer(e: CallError): Response {
   const { status, type } = anthropicError(e.status, e.type);
-  const headers = withRequestId(e.headers);
-  headers.set("content-type", "application/json");
-  if (e.retryAfterMs !== undefined) {
-    headers.set("retry-after", String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
-  }
   const body = anthropicErrorBody(type, e.message, e.headers["x-request-id"]);
-  return new Response(JSON.stringify(body), { status, headers });
+  return jsonErrorResponse(status, body, withRequestId(e.headers), e.retryAfterMs);
 }
 
 function messages(gw: Gateway) {
@@ -63,18 +59,14 @@ function messages(gw: Gateway) {
     // Credentials: the SDKs send `x-api-key` or `Authorization: Bearer …`; both are accepted and
     // not checked today (the gateway holds the upstream keys). Virtual keys will check them.
     const start = startCall(gw, c.req.header("x-request-id"));
-    const body = await readJson(gw, start, c.req.raw);
-    if (!body.ok) return errorAnswer(body);
-    const req = anthropicToChat(
-      body.json,
-      parseFallbacksHeader(c.req.header("x-gateway-fallbacks")),
+    const req = await readRequest(
+      gw,
+      start,
+      c.req.raw,
+      (json) => anthropicToChat(json, parseFallbacksHeader(c.req.header("x-gateway-fallbacks"))),
     );
-    if (!req.ok) {
-      return errorAnswer(
-        invalid(start, 400, req.error.message, "invalid_request", req.error.param || null),
-      );
-    }
-    const out = await runChat(gw, start, req.value, c.req.raw.signal, body.length);
+    if (!req.ok) return errorAnswer(req);
+    const out = await runChat(gw, start, req.value, c.req.raw.signal, req.length);
     if (!out.ok) return errorAnswer(out);
     if (out.kind === "json") {
       const headers = withRequestId(out.headers);
@@ -89,41 +81,29 @@ function messages(gw: Gateway) {
 const frame = (e: AnthropicEvent) => sseFrame(e.data, e.event);
 
 /**
- * Pull-based like the OpenAI route: a slow client slows the upstream, a client that leaves
- * cancels it. A failure after the first event ends the stream with Anthropic's `event: error`
- * and no message_stop, so the SDKs raise instead of returning a truncated message.
+ * A failure after the first event ends the stream with Anthropic's `event: error` and no
+ * message_stop, so the SDKs raise instead of returning a truncated message.
  */
-function anthropicSse(out: Extract<ChatOutcome, { kind: "stream" }>, model: string): Response {
+function anthropicSse(out: CommittedStream, model: string): Response {
   const requestId = out.headers["x-request-id"] ?? "";
   const encoder = createAnthropicStreamEncoder({ id: requestId, model });
-  const body = new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      try {
-        while (true) {
-          const n = await out.chunks.next();
-          const events = n.done ? encoder.finish() : encoder.push(n.value);
-          for (const e of events) ctl.enqueue(frame(e));
-          if (n.done) {
-            ctl.close();
-            return;
-          }
-          if (events.length > 0) return;
-        }
-      } catch (e) {
-        const f = e instanceof StreamFailure
-          ? e.failure
-          : { kind: "unknown", message: (e as Error).message, status: undefined };
-        if (!(e instanceof StreamFailure)) await out.cancel();
-        const type = streamErrorType(f.kind, f.status);
-        ctl.enqueue(frame({
-          event: "error",
-          data: anthropicErrorBody(type, `${out.provider} failed mid-stream: ${f.message}`),
-        }));
-        ctl.close();
-      }
+  const body = relayStream(out, {
+    push: (chunk) => encoder.push(chunk).map(frame),
+    end: () => encoder.finish().map(frame),
+    async failed(e) {
+      // Anything but a StreamFailure is this route's own (a chunk the encoder cannot express):
+      // its message is told as it is, and the upstream, still open, is stopped.
+      const f = e instanceof StreamFailure
+        ? e.failure
+        : { kind: "unknown", message: (e as Error).message, status: undefined };
+      if (!(e instanceof StreamFailure)) await out.cancel();
+      const type = streamErrorType(f.kind, f.status);
+      return [frame({
+        event: "error",
+        data: anthropicErrorBody(type, midStreamMessage(out.provider, f.message)),
+      })];
     },
-    cancel: () => out.cancel(),
-  }, { highWaterMark: 0 });
+  });
   return new Response(body, {
     status: 200,
     headers: withRequestId({ ...SSE_HEADERS, ...out.headers }),

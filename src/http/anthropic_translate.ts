@@ -2,6 +2,8 @@
 // request body in, a ChatRequest out; a ChatCompletion in, an Anthropic Message out; and a
 // stateful encoder that turns a committed stream of OpenAI chunks into Anthropic's SSE events.
 import { z } from "zod";
+import { type Json, parseObject } from "../lib/json.ts";
+import { assistantMessage, dataUrl, toolCall } from "../openai/messages.ts";
 import type {
   ChatChunk,
   ChatCompletion,
@@ -13,8 +15,7 @@ import type {
   ToolChoice,
   Usage,
 } from "../openai/types.ts";
-
-type Json = Record<string, unknown>;
+import { parseWith } from "../openai/validate.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Request: validation
@@ -106,27 +107,10 @@ export interface TranslationFailure {
 
 type Result<T> = { ok: true; value: T } | { ok: false; error: TranslationFailure };
 
-function pathOf(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`))
-    .join("");
-}
-
 const fail = (param: string, message: string): { ok: false; error: TranslationFailure } => ({
   ok: false,
   error: { param, message: `${param || "body"}: ${message}` },
 });
-
-function parseWith<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  prefix: string,
-): Result<z.infer<S>> {
-  const r = schema.safeParse(value);
-  if (r.success) return { ok: true, value: r.data };
-  const issue = r.error.issues[0];
-  const sub = pathOf(issue.path);
-  return fail(prefix + (sub && !sub.startsWith("[") && prefix ? `.${sub}` : sub), issue.message);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Request: translation
@@ -139,7 +123,7 @@ function imagePart(b: z.infer<typeof image>, param: string): Result<ContentPart>
   if (s.type === "base64") {
     return {
       ok: true,
-      value: { type: "image_url", image_url: { url: `data:${s.media_type};base64,${s.data}` } },
+      value: { type: "image_url", image_url: { url: dataUrl(s.media_type, s.data) } },
     };
   }
   if (s.type === "url") {
@@ -221,31 +205,18 @@ function userMessages(blocks: Block[], param: string): Result<ChatMessage[]> {
   return { ok: true, value: [...tools, { role: "user", content }] };
 }
 
-function assistantMessage(blocks: Block[], param: string): Result<ChatMessage> {
+function assistantTurn(blocks: Block[], param: string): Result<ChatMessage> {
   const texts: { text: string }[] = [];
   const calls: ToolCall[] = [];
   for (const [i, b] of blocks.entries()) {
     const at = `${param}[${i}]`;
     if (b.type === "text") texts.push(b);
-    else if (b.type === "tool_use") {
-      calls.push({
-        id: b.id,
-        type: "function",
-        function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) },
-      });
-    } else if (b.type === "image" || b.type === "tool_result") {
+    else if (b.type === "tool_use") calls.push(toolCall(b.id, b.name, b.input));
+    else if (b.type === "image" || b.type === "tool_result") {
       return fail(`${at}.type`, `${b.type} blocks belong in user messages`);
     }
   }
-  const content = textOf(texts, "");
-  return {
-    ok: true,
-    value: {
-      role: "assistant",
-      content: content === "" && calls.length > 0 ? null : content,
-      ...(calls.length ? { tool_calls: calls } : {}),
-    },
-  };
+  return { ok: true, value: assistantMessage(textOf(texts, ""), calls) };
 }
 
 function toolChoice(c: NonNullable<AnthropicRequest["tool_choice"]>): ToolChoice {
@@ -297,7 +268,7 @@ export function anthropicToChat(
       if (!out.ok) return out;
       messages.push(...out.value);
     } else {
-      const out = assistantMessage(blocks.value, param);
+      const out = assistantTurn(blocks.value, param);
       if (!out.ok) return out;
       messages.push(out.value);
     }
@@ -398,12 +369,7 @@ export const messageId = (id: string) => (id.startsWith("msg_") ? id : `msg_${id
 /** Anthropic wants a tool's input as an object; arguments that are not one (cut off by
  * max_tokens, or not JSON) cannot be represented and become {}. */
 function toolInput(args: string): Json {
-  try {
-    const v = JSON.parse(args);
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? v : {};
-  } catch {
-    return {};
-  }
+  return parseObject(args) ?? {};
 }
 
 export interface AnthropicMessage {

@@ -14,7 +14,6 @@ import type { Context, Hono } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { validateChatRequest } from "../openai/validate.ts";
 import { eventFrame, exceptionFrame } from "../providers/bedrock/mod.ts";
-import { StreamFailure } from "../providers/execute.ts";
 import {
   chatToConverse,
   ConverseInputError,
@@ -23,15 +22,10 @@ import {
   exceptionName,
   streamExceptionName,
 } from "./bedrock_translate.ts";
-import {
-  type CallError,
-  type ChatOutcome,
-  invalid,
-  parseFallbacksHeader,
-  readJson,
-  runChat,
-  startCall,
-} from "./pipeline.ts";
+import { jsonErrorResponse } from "./errors.ts";
+import { type CallError, invalid, parseFallbacksHeader, runChat, startCall } from "./pipeline.ts";
+import { readRequest } from "./request.ts";
+import { type CommittedStream, midStreamMessage, relayStream, streamFailureOf } from "./stream.ts";
 
 const PREFIX = "/bedrock/model/";
 const OPERATION = /\/(converse|converse-stream)$/;
@@ -39,14 +33,10 @@ const OPERATION = /\/(converse|converse-stream)$/;
 /** Bedrock's error answer: `{"message"}`, the exception in `x-amzn-errortype`, gateway headers. */
 export function bedrockError(e: CallError): Response {
   const headers = new Headers(e.headers);
-  headers.set("content-type", "application/json");
   headers.set("x-amzn-errortype", exceptionName(e.status, e.type));
   const requestId = headers.get("x-request-id");
   if (requestId) headers.set("x-amzn-requestid", requestId);
-  if (e.retryAfterMs !== undefined) {
-    headers.set("retry-after", String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
-  }
-  return new Response(JSON.stringify({ message: e.message }), { status: e.status, headers });
+  return jsonErrorResponse(e.status, { message: e.message }, headers, e.retryAfterMs);
 }
 
 /** "primary%2Fgpt-4o-mini" (as the SDK sends it) or a raw "primary/gpt-4o-mini" → the model. */
@@ -79,24 +69,22 @@ export function converse(gw: Gateway) {
         ),
       );
     }
-    const body = await readJson(gw, start, c.req.raw);
-    if (!body.ok) return bedrockError(body);
-    let canonical;
-    try {
-      canonical = converseToChat(body.json, {
-        model: target.modelId,
-        stream: target.stream,
-        fallbacks: parseFallbacksHeader(c.req.header("x-gateway-fallbacks")),
-      });
-    } catch (e) {
-      if (!(e instanceof ConverseInputError)) throw e;
-      return bedrockError(invalid(start, 400, e.message, "invalid_request"));
-    }
-    const v = validateChatRequest(canonical);
-    if (!v.ok) {
-      return bedrockError(invalid(start, 400, v.error.message, "invalid_request", v.error.param));
-    }
-    const out = await runChat(gw, start, v.value, c.req.raw.signal, body.length);
+    const req = await readRequest(gw, start, c.req.raw, (json) => {
+      let canonical;
+      try {
+        canonical = converseToChat(json, {
+          model: target.modelId,
+          stream: target.stream,
+          fallbacks: parseFallbacksHeader(c.req.header("x-gateway-fallbacks")),
+        });
+      } catch (e) {
+        if (!(e instanceof ConverseInputError)) throw e;
+        return { ok: false, error: { message: e.message } };
+      }
+      return validateChatRequest(canonical);
+    });
+    if (!req.ok) return bedrockError(req);
+    const out = await runChat(gw, start, req.value, c.req.raw.signal, req.length);
     if (!out.ok) return bedrockError(out);
     const headers = { ...out.headers, "x-amzn-requestid": start.requestId };
     if (out.kind === "json") {
@@ -106,45 +94,26 @@ export function converse(gw: Gateway) {
   };
 }
 
-/** Pull-based, like the OpenAI SSE route: backpressure reaches the upstream, a hang-up stops it. */
+/** Bedrock's framing: one event per frame, and an exception frame if the upstream fails. */
 function eventStream(
   gw: Gateway,
-  out: Extract<ChatOutcome, { kind: "stream" }>,
+  out: CommittedStream,
   t0: number,
   headers: Record<string, string>,
 ): Response {
   const translator = new ConverseStreamTranslator();
   const frames = (events: { type: string; payload: unknown }[]) =>
     events.map((e) => eventFrame(e.type, e.payload));
-  const body = new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      try {
-        while (true) {
-          const n = await out.chunks.next();
-          if (n.done) {
-            for (const f of frames(translator.finish(gw.deps.clock.now() - t0))) ctl.enqueue(f);
-            ctl.close();
-            return;
-          }
-          const ready = frames(translator.push(n.value));
-          if (ready.length > 0) {
-            for (const f of ready) ctl.enqueue(f);
-            return;
-          }
-        }
-      } catch (e) {
-        const f = e instanceof StreamFailure ? e.failure : { kind: "unknown", message: String(e) };
-        ctl.enqueue(
-          exceptionFrame(
-            streamExceptionName(f.kind),
-            `${out.provider} failed mid-stream: ${f.message}`,
-          ),
-        );
-        ctl.close();
-      }
+  const body = relayStream(out, {
+    push: (chunk) => frames(translator.push(chunk)),
+    end: () => frames(translator.finish(gw.deps.clock.now() - t0)),
+    failed: (e) => {
+      const f = streamFailureOf(e);
+      return [
+        exceptionFrame(streamExceptionName(f.kind), midStreamMessage(out.provider, f.message)),
+      ];
     },
-    cancel: () => out.cancel(),
-  }, { highWaterMark: 0 });
+  });
   return new Response(body, {
     status: 200,
     headers: { ...headers, "content-type": "application/vnd.amazon.eventstream" },

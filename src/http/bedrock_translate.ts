@@ -3,6 +3,8 @@
 // API_runtime_Converse.html (request, ConverseOutput, TokenUsage, ConverseMetrics) and
 // API_runtime_ConverseStreamOutput.html (messageStart, contentBlockStart/Delta/Stop, messageStop,
 // metadata, and the exceptions a stream may carry).
+import { isObject, type Json } from "../lib/json.ts";
+import { assistantMessage, dataUrl, toolCall } from "../openai/messages.ts";
 import type {
   ChatChunk,
   ChatCompletion,
@@ -14,11 +16,6 @@ import type {
   ToolDefinition,
   Usage,
 } from "../openai/types.ts";
-
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A Converse request the gateway cannot take: answered as a ValidationException. */
 export class ConverseInputError extends Error {
@@ -48,7 +45,7 @@ function imagePart(image: unknown, where: string): ContentPart {
   const media = MEDIA_TYPE[String(format)];
   if (!media) fail(`${where}.image.format must be png, jpeg, gif or webp`);
   if (typeof source.bytes === "string") {
-    return { type: "image_url", image_url: { url: `data:${media};base64,${source.bytes}` } };
+    return { type: "image_url", image_url: { url: dataUrl(media, source.bytes) } };
   }
   if (isObject(source.s3Location) && typeof source.s3Location.uri === "string") {
     return { type: "image_url", image_url: { url: source.s3Location.uri } };
@@ -82,11 +79,7 @@ function fromConverseMessage(m: unknown, i: number): ChatMessage[] {
     else if (isObject(block.toolUse)) {
       const t = block.toolUse;
       if (m.role !== "assistant") fail(`${at}.toolUse belongs in an assistant message`);
-      toolCalls.push({
-        id: String(t.toolUseId ?? ""),
-        type: "function",
-        function: { name: String(t.name ?? ""), arguments: JSON.stringify(t.input ?? {}) },
-      });
+      toolCalls.push(toolCall(String(t.toolUseId ?? ""), String(t.name ?? ""), t.input));
     } else if (isObject(block.toolResult)) {
       const r = block.toolResult;
       toolResults.push({
@@ -105,12 +98,7 @@ function fromConverseMessage(m: unknown, i: number): ChatMessage[] {
   if (m.role === "assistant") {
     const text = parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
     if (parts.some((p) => p.type !== "text")) fail(`${where}: images belong in user messages`);
-    const msg: ChatMessage = {
-      role: "assistant",
-      content: text === "" && toolCalls.length > 0 ? null : text,
-    };
-    if (toolCalls.length > 0) msg.tool_calls = toolCalls;
-    return [msg];
+    return [assistantMessage(text, toolCalls)];
   }
   const out = [...toolResults];
   if (parts.length > 0) out.push({ role: "user", content: parts });

@@ -17,7 +17,20 @@ export async function readBody(req: Request, maxBytes: number): Promise<BodyResu
   const parts: Uint8Array[] = [];
   let size = 0;
   while (true) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The client stopped sending mid-body (hung up, or its connection broke): a bad request,
+      // not an internal error.
+      return {
+        ok: false,
+        status: 400,
+        code: "incomplete_body",
+        message: "The request body ended before it was complete (the client stopped sending).",
+      };
+    }
+    const { done, value } = chunk;
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {

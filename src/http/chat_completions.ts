@@ -4,17 +4,17 @@ import type { Context } from "hono";
 import type { Gateway } from "../gateway.ts";
 import type { ChatChunk } from "../openai/types.ts";
 import { validateChatRequest } from "../openai/validate.ts";
-import { StreamFailure } from "../providers/execute.ts";
 import { errorBody, errorResponse } from "./errors.ts";
+import { type CallError, parseFallbacksHeader, runChat, startCall } from "./pipeline.ts";
+import { readRequest } from "./request.ts";
 import {
-  type CallError,
-  type ChatOutcome,
-  invalid,
-  parseFallbacksHeader,
-  readJson,
-  runChat,
-  startCall,
-} from "./pipeline.ts";
+  type CommittedStream,
+  midStreamMessage,
+  relayStream,
+  SSE_HEADERS,
+  sseFrame,
+  streamFailureOf,
+} from "./stream.ts";
 
 export function openaiError(e: CallError): Response {
   return errorResponse(e.status, e.message, e.type, e.code, {
@@ -27,15 +27,9 @@ export function openaiError(e: CallError): Response {
 export function chatCompletions(gw: Gateway) {
   return async (c: Context): Promise<Response> => {
     const start = startCall(gw, c.req.header("x-request-id"));
-    const body = await readJson(gw, start, c.req.raw);
+    const body = await readRequest(gw, start, c.req.raw, validateChatRequest);
     if (!body.ok) return openaiError(body);
-    const v = validateChatRequest(body.json);
-    if (!v.ok) {
-      return openaiError(
-        invalid(start, 400, v.error.message, "invalid_request", v.error.param || null),
-      );
-    }
-    const req = v.value;
+    const req = body.value;
     if (!req.fallbacks) {
       const fromHeader = parseFallbacksHeader(c.req.header("x-gateway-fallbacks"));
       if (fromHeader.length) req.fallbacks = fromHeader;
@@ -45,59 +39,21 @@ export function chatCompletions(gw: Gateway) {
     if (out.kind === "json") {
       return c.json({ ...out.completion, extra_fields: out.extra }, 200, out.headers);
     }
-    return openaiSse(out, v.value.stream_options?.include_usage === true);
+    return openaiSse(out, req.stream_options?.include_usage === true);
   };
 }
 
-const encoder = new TextEncoder();
-export const sseFrame = (data: unknown, event?: string) =>
-  encoder.encode(
-    `${event ? `event: ${event}\n` : ""}data: ${
-      typeof data === "string" ? data : JSON.stringify(data)
-    }\n\n`,
-  );
-
-export const SSE_HEADERS = {
-  "content-type": "text/event-stream; charset=utf-8",
-  "cache-control": "no-cache",
-  connection: "keep-alive",
-};
-
-/**
- * Pull-based (not Hono's streamSSE) so a slow client applies backpressure to the upstream and a
- * client that goes away cancels the upstream at once.
- */
-function openaiSse(out: Extract<ChatOutcome, { kind: "stream" }>, wantUsage: boolean): Response {
+/** OpenAI SSE; the trailing usage chunk (no choices) only when the client asked for it. */
+function openaiSse(out: CommittedStream, wantUsage: boolean): Response {
   const keep = (c: ChatChunk) => wantUsage || c.choices.length > 0;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      try {
-        while (true) {
-          const n = await out.chunks.next();
-          if (n.done) {
-            ctl.enqueue(sseFrame("[DONE]"));
-            ctl.close();
-            return;
-          }
-          if (keep(n.value)) {
-            ctl.enqueue(sseFrame(n.value));
-            return;
-          }
-        }
-      } catch (e) {
-        const f = e instanceof StreamFailure ? e.failure : { kind: "unknown", message: String(e) };
-        ctl.enqueue(sseFrame(
-          errorBody(
-            `${out.provider} failed mid-stream: ${f.message}`,
-            f.kind,
-            "upstream_stream_error",
-          ),
-          "error",
-        ));
-        ctl.close();
-      }
+  const body = relayStream(out, {
+    push: (chunk) => keep(chunk) ? [sseFrame(chunk)] : [],
+    end: () => [sseFrame("[DONE]")],
+    failed: (e) => {
+      const f = streamFailureOf(e);
+      const message = midStreamMessage(out.provider, f.message);
+      return [sseFrame(errorBody(message, f.kind, "upstream_stream_error"), "error")];
     },
-    cancel: () => out.cancel(),
-  }, { highWaterMark: 0 });
+  });
   return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...out.headers } });
 }

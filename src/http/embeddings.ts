@@ -4,20 +4,15 @@ import type { Context } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { validateEmbeddingsRequest } from "../openai/validate.ts";
 import { openaiError } from "./chat_completions.ts";
-import { invalid, readJson, runEmbeddings, startCall } from "./pipeline.ts";
+import { runEmbeddings, startCall } from "./pipeline.ts";
+import { readRequest } from "./request.ts";
 
 export function embeddings(gw: Gateway) {
   return async (c: Context): Promise<Response> => {
     const start = startCall(gw, c.req.header("x-request-id"));
-    const body = await readJson(gw, start, c.req.raw);
+    const body = await readRequest(gw, start, c.req.raw, validateEmbeddingsRequest);
     if (!body.ok) return openaiError(body);
-    const v = validateEmbeddingsRequest(body.json);
-    if (!v.ok) {
-      return openaiError(
-        invalid(start, 400, v.error.message, "invalid_request", v.error.param || null),
-      );
-    }
-    const out = await runEmbeddings(gw, start, v.value, c.req.raw.signal, body.length);
+    const out = await runEmbeddings(gw, start, body.value, c.req.raw.signal, body.length);
     if (!out.ok) return openaiError(out);
     return c.json({ ...out.response, extra_fields: out.extra }, 200, out.headers);
   };

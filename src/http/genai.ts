@@ -7,8 +7,7 @@
 import type { Context, Hono } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { validateChatRequest } from "../openai/validate.ts";
-import { StreamFailure } from "../providers/execute.ts";
-import { SSE_HEADERS, sseFrame } from "./chat_completions.ts";
+import { jsonErrorResponse } from "./errors.ts";
 import {
   genaiErrorBody,
   GenaiRequestError,
@@ -16,14 +15,16 @@ import {
   toChatRequest,
   toGenaiResponse,
 } from "./genai_translate.ts";
+import { type CallError, invalid, parseFallbacksHeader, runChat, startCall } from "./pipeline.ts";
+import { readRequest } from "./request.ts";
 import {
-  type CallError,
-  type ChatOutcome,
-  invalid,
-  readJson,
-  runChat,
-  startCall,
-} from "./pipeline.ts";
+  type CommittedStream,
+  midStreamMessage,
+  relayStream,
+  SSE_HEADERS,
+  sseFrame,
+  streamFailureOf,
+} from "./stream.ts";
 
 /** `models/` is followed by the model, which may itself hold "/" (provider/model) or "%2F". */
 const METHOD = /^\/genai\/(v1|v1beta)\/models\/(.+):(generateContent|streamGenerateContent)$/;
@@ -32,19 +33,16 @@ export function mountGenai(app: Hono, gw: Gateway): void {
   app.all("/genai/*", (c) => generate(gw, c));
 }
 
-function googleError(e: CallError): Response {
-  const headers = new Headers(e.headers);
-  headers.set("content-type", "application/json; charset=utf-8");
-  if (e.retryAfterMs !== undefined) {
-    headers.set("retry-after", String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
-  }
-  return new Response(JSON.stringify(genaiErrorBody(e)), { status: e.status, headers });
-}
+const JSON_TYPE = "application/json; charset=utf-8";
 
-/** x-gateway-fallbacks: "provider/model, provider/model" (the Gemini body has no room for it). */
-function fallbacksOf(header: string | undefined): string[] | undefined {
-  const list = (header ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
-  return list.length > 0 ? list : undefined;
+function googleError(e: CallError): Response {
+  return jsonErrorResponse(
+    e.status,
+    genaiErrorBody(e),
+    new Headers(e.headers),
+    e.retryAfterMs,
+    JSON_TYPE,
+  );
 }
 
 // The key (x-goog-api-key or ?key=) is accepted and not checked: the gateway has no client
@@ -71,27 +69,24 @@ async function generate(gw: Gateway, c: Context): Promise<Response> {
     );
   }
   const stream = route[3] === "streamGenerateContent";
-  const body = await readJson(gw, start, c.req.raw);
-  if (!body.ok) return googleError(body);
-  let request;
-  try {
-    request = toChatRequest(body.json, {
-      model,
-      stream,
-      fallbacks: fallbacksOf(c.req.header("x-gateway-fallbacks")),
-    });
-  } catch (e) {
-    if (!(e instanceof GenaiRequestError)) throw e;
-    return googleError(invalid(start, 400, e.message, "invalid_request", e.field || null));
-  }
-  // The translation names Gemini fields; this catches what only the canonical form can check.
-  const v = validateChatRequest(request);
-  if (!v.ok) {
-    return googleError(
-      invalid(start, 400, v.error.message, "invalid_request", v.error.param || null),
-    );
-  }
-  const out = await runChat(gw, start, v.value, c.req.raw.signal, body.length);
+  const req = await readRequest(gw, start, c.req.raw, (json) => {
+    let request;
+    try {
+      request = toChatRequest(json, {
+        model,
+        stream,
+        // x-gateway-fallbacks: the Gemini body has no room for them.
+        fallbacks: parseFallbacksHeader(c.req.header("x-gateway-fallbacks")),
+      });
+    } catch (e) {
+      if (!(e instanceof GenaiRequestError)) throw e;
+      return { ok: false, error: { message: e.message, param: e.field } };
+    }
+    // The translation names Gemini fields; this catches what only the canonical form can check.
+    return validateChatRequest(request);
+  });
+  if (!req.ok) return googleError(req);
+  const out = await runChat(gw, start, req.value, c.req.raw.signal, req.length);
   if (!out.ok) return googleError(out);
   if (out.kind === "json") return c.json(toGenaiResponse(out.completion), 200, out.headers);
   return genaiStream(out, url.searchParams.get("alt") === "sse");
@@ -104,44 +99,32 @@ const encoder = new TextEncoder();
  * array of them. A failure after the first response ends the stream with Google's error object,
  * which the SDK raises as an ApiError (throwIfStreamErrorChunk).
  */
-function genaiStream(out: Extract<ChatOutcome, { kind: "stream" }>, sse: boolean): Response {
+function genaiStream(out: CommittedStream, sse: boolean): Response {
   const encode = new GenaiStreamEncoder();
   let sent = 0;
   const frame = (value: unknown) =>
     sse
       ? sseFrame(value)
       : encoder.encode(`${sent++ === 0 ? "[" : ",\r\n"}${JSON.stringify(value)}`);
-  const close = (ctl: ReadableStreamDefaultController<Uint8Array>) => {
-    if (!sse) ctl.enqueue(encoder.encode(sent === 0 ? "[]" : "]"));
-    ctl.close();
-  };
-  const body = new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      try {
-        while (true) {
-          const n = await out.chunks.next();
-          if (n.done) {
-            for (const r of encode.end()) ctl.enqueue(frame(r));
-            return close(ctl);
-          }
-          const responses = encode.push(n.value);
-          for (const r of responses) ctl.enqueue(frame(r));
-          if (responses.length > 0) return;
-        }
-      } catch (e) {
-        const f = e instanceof StreamFailure ? e.failure : { kind: "unknown", message: String(e) };
-        const status = "status" in f && f.status && f.status >= 400 ? f.status : 502;
-        ctl.enqueue(frame(genaiErrorBody({
-          status,
-          message: `${out.provider} failed mid-stream: ${f.message}`,
-          type: f.kind,
-          code: "upstream_stream_error",
-        })));
-        close(ctl);
-      }
+  /** The JSON array's closing bracket (nothing with SSE), once every frame is out. */
+  const close = () => (sse ? [] : [encoder.encode(sent === 0 ? "[]" : "]")]);
+  const body = relayStream(out, {
+    push: (chunk) => encode.push(chunk).map(frame),
+    end: () => {
+      const last = encode.end().map(frame);
+      return [...last, ...close()];
     },
-    cancel: () => out.cancel(),
-  }, { highWaterMark: 0 });
-  const headers = sse ? SSE_HEADERS : { "content-type": "application/json; charset=utf-8" };
+    failed: (e) => {
+      const f = streamFailureOf(e);
+      const error = frame(genaiErrorBody({
+        status: f.status && f.status >= 400 ? f.status : 502,
+        message: midStreamMessage(out.provider, f.message),
+        type: f.kind,
+        code: "upstream_stream_error",
+      }));
+      return [error, ...close()];
+    },
+  });
+  const headers = sse ? SSE_HEADERS : { "content-type": JSON_TYPE };
   return new Response(body, { status: 200, headers: { ...headers, ...out.headers } });
 }

@@ -2,6 +2,8 @@
 // Shapes follow Google's reference (https://ai.google.dev/api/generate-content) and what the
 // official @google/genai SDK (3.3.0) sends (generateContentParametersToMldev) and reads back
 // (generateContentResponseFromMldev, throwIfStreamErrorChunk) in dist/node/index.mjs.
+import { isObject, type Json, parseObject } from "../lib/json.ts";
+import { assistantMessage, dataUrl, toolCall } from "../openai/messages.ts";
 import type {
   ChatChunk,
   ChatCompletion,
@@ -13,11 +15,6 @@ import type {
   ToolDefinition,
   Usage,
 } from "../openai/types.ts";
-
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A request the gateway cannot express; `field` names the Gemini field (e.g. "contents[1]"). */
 export class GenaiRequestError extends Error {
@@ -34,19 +31,23 @@ const fail = (field: string, message: string): never => {
 // ---------------------------------------------------------------------------------------------
 // Request: GenerateContentRequest → ChatRequest
 
+const MAX_SCHEMA_DEPTH = 256;
+
 /**
  * `responseSchema` and function `parameters` use Google's OpenAPI subset (upper-case types,
  * `nullable`); the canonical request carries JSON Schema, as the *JsonSchema fields already are.
  */
-export function openApiToJsonSchema(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(openApiToJsonSchema);
+export function openApiToJsonSchema(schema: unknown, field = "schema", depth = 0): unknown {
+  // A schema nested deeper than any real one is refused (400) before it exhausts the stack (500).
+  if (depth > MAX_SCHEMA_DEPTH) return fail(field, `nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+  if (Array.isArray(schema)) return schema.map((s) => openApiToJsonSchema(s, field, depth + 1));
   if (!isObject(schema)) return schema;
   const out: Json = {};
   for (const [key, value] of Object.entries(schema)) {
     if (key === "type" && typeof value === "string") out.type = value.toLowerCase();
     else if (key === "nullable" && typeof value === "boolean") continue;
     else if (key === "propertyOrdering" || key === "enum" || key === "required") out[key] = value;
-    else out[key] = openApiToJsonSchema(value);
+    else out[key] = openApiToJsonSchema(value, field, depth + 1);
   }
   if (schema.nullable === true && typeof out.type === "string") out.type = [out.type, "null"];
   return out;
@@ -75,7 +76,7 @@ function imagePart(p: Json, field: string): ContentPart | undefined {
     }
     return {
       type: "image_url",
-      image_url: { url: `data:${mime};base64,${String(blob.data ?? "")}` },
+      image_url: { url: dataUrl(mime, String(blob.data ?? "")) },
     };
   }
   const file = isObject(p.fileData) ? p.fileData : undefined;
@@ -113,19 +114,11 @@ function modelTurn(parts: Json[], field: string, calls: Calls): ChatMessage | un
     const id = typeof fc.id === "string" && fc.id !== "" ? fc.id : `call_${calls.made}`;
     calls.made++;
     calls.open.push({ id, name: fc.name });
-    toolCalls.push({
-      id,
-      type: "function",
-      function: { name: fc.name, arguments: JSON.stringify(fc.args ?? {}) },
-    });
+    toolCalls.push(toolCall(id, fc.name, fc.args));
   });
   const text = texts.join("");
   if (text === "" && toolCalls.length === 0) return undefined;
-  return {
-    role: "assistant",
-    content: text === "" ? null : text,
-    ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
-  };
+  return assistantMessage(text, toolCalls);
 }
 
 function toolResult(fr: Json, field: string, calls: Calls): ChatMessage {
@@ -198,7 +191,8 @@ function toTools(raw: unknown): ToolDefinition[] {
     return decls.map((d, j): ToolDefinition => {
       const at = `tools[${i}].functionDeclarations[${j}]`;
       if (!isObject(d) || typeof d.name !== "string") return fail(`${at}.name`, "is required");
-      const schema = d.parametersJsonSchema ?? openApiToJsonSchema(d.parameters);
+      const schema = d.parametersJsonSchema ??
+        openApiToJsonSchema(d.parameters, `${at}.parameters`);
       return {
         type: "function",
         function: {
@@ -263,7 +257,8 @@ function applyGenerationConfig(req: ChatRequest, raw: unknown): void {
     }
     req.stop = stop;
   }
-  const schema = g.responseJsonSchema ?? openApiToJsonSchema(g.responseSchema);
+  const schema = g.responseJsonSchema ??
+    openApiToJsonSchema(g.responseSchema, "generationConfig.responseSchema");
   if (isObject(schema)) {
     req.response_format = { type: "json_schema", json_schema: { name: "response", schema } };
   } else if (g.responseMimeType === "application/json") {
@@ -328,15 +323,11 @@ export function usageMetadata(u: Usage): Json {
 
 /** Gemini's args are an object; arguments that are not one (a broken upstream) become {}. */
 function functionCallPart(call: { id?: string; name: string; arguments: string }): Json {
-  let args: unknown = {};
-  try {
-    args = JSON.parse(call.arguments || "{}");
-  } catch { /* left as {} */ }
   return {
     functionCall: {
       ...(call.id ? { id: call.id } : {}),
       name: call.name,
-      args: isObject(args) ? args : {},
+      args: parseObject(call.arguments) ?? {},
     },
   };
 }

@@ -29,6 +29,10 @@ import {
 import { providerTypeInfo } from "../providers/catalogue.ts";
 import { unsupportedParams, unsupportedReason } from "../providers/unsupported.ts";
 import { resolveCandidates } from "../routing.ts";
+import { admitCall, authenticateCall, type KeyPolicy } from "../governance/mod.ts";
+import { attemptSpans, type GenAiOperation } from "../telemetry/mod.ts";
+import { answeredState, type CanonicalRequest, withUpstreamHeaders } from "../plugins/mod.ts";
+import type { RouteChoice } from "../routing/mod.ts";
 import { readBody } from "./body.ts";
 import { extraFields, gatewayHeaders, type Served } from "./gateway_headers.ts";
 
@@ -83,6 +87,10 @@ export type ChatOutcome =
 export interface CallStart {
   t0: number;
   requestId: string;
+  /** The virtual key that authenticated the call (set by readJson; absent while keys are off). */
+  virtualKey?: KeyPolicy;
+  /** The client's request headers (set by readJson), for plugins and sticky routing. */
+  headers?: Headers;
 }
 
 /** Request id (the client's when sane) and start time, taken as the request arrives. */
@@ -117,6 +125,7 @@ export async function readJson(
   start: CallStart,
   req: Request,
 ): Promise<{ ok: true; json: unknown; length: number } | CallError> {
+  start.headers = req.headers;
   if (gw.draining) {
     return {
       ...invalid(
@@ -129,6 +138,9 @@ export async function readJson(
       retryAfterMs: 1000,
     };
   }
+  // Virtual keys: 401 before the body is even read.
+  const denied = await authenticateCall(gw, start, req);
+  if (denied) return denied;
   const body = await readBody(req, gw.deps.config.limits.maxBodyBytes);
   if (!body.ok) return invalid(start, body.status, body.message, body.code);
   try {
@@ -154,9 +166,17 @@ interface Run<T> {
   stream: boolean;
   estTokens: number;
   signal: AbortSignal;
+  /** GenAI operation named in attempt spans (default "chat"). */
+  operation?: GenAiOperation;
   /** Why a provider cannot serve this request at all; such candidates are skipped with it. */
   precheck?(target: ProviderTarget, providerId: string): string | undefined;
-  attempt(target: ProviderTarget, spec: AttemptSpec): Promise<AttemptResult<T>>;
+  /** The canonical request; each attempt gets the copy its plugins prepared. */
+  request: CanonicalRequest;
+  attempt(
+    target: ProviderTarget,
+    spec: AttemptSpec,
+    request: CanonicalRequest,
+  ): Promise<AttemptResult<T>>;
 }
 
 type Ran<T> =
@@ -165,17 +185,70 @@ type Ran<T> =
     ok: true;
     result: Extract<Supervised<T>, { ok: true }>;
     served: Served & { candidate: Candidate };
+    /** Headers the plugins add to the answer (e.g. x-gateway-cache). */
+    extraHeaders: Readonly<Record<string, string>>;
   };
 
 /** Resolves the candidate chain and runs it through a supervisor; errors come back as data. */
 async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promise<Ran<T>> {
   const { clock, config } = gw.deps;
   const { requestId, t0 } = start;
-  const chain = resolveCandidates(config, run.model, run.fallbacks);
+  // Virtual keys: 403/429/402 as data, or the key's own chain for a bare model.
+  const gate = await admitCall(gw, start, run.model, run.fallbacks);
+  if (!gate.ok) return gate;
+  let choice: RouteChoice | undefined;
+  const chain = gate.candidates
+    ? { ok: true as const, candidates: gate.candidates }
+    : resolveCandidates(
+      config,
+      run.model,
+      run.fallbacks,
+      (alias) => (choice = gw.balancer.choose(alias, start.headers))?.targets,
+    );
   if (!chain.ok) return invalid(start, 400, chain.message, chain.code, chain.param);
+  const plugins = gw.plugins.open({
+    requestId,
+    t0,
+    stream: run.stream,
+    headers: start.headers ?? new Headers(),
+    caller: start.virtualKey?.id,
+    request: run.request,
+    requested: { model: run.model, fallbacks: run.fallbacks ?? [] },
+    chain: chain.candidates,
+  });
+  const begun = await plugins.begin();
+  if (begun.type === "stop") {
+    const s = begun.stopped;
+    return {
+      ...invalid(start, s.status, s.reason, s.code),
+      type: s.type,
+      headers: { "x-request-id": requestId, ...plugins.responseHeaders },
+    };
+  }
+  if (begun.type === "answer") {
+    // Answered by a plugin (a cache hit): no provider asked, nothing charged.
+    const candidate = { provider: begun.answer.provider, model: begun.answer.model };
+    const state = answeredState(requestId, t0, chain.candidates);
+    return {
+      ok: true,
+      result: {
+        ok: true,
+        value: begun.answer.response as T,
+        candidate,
+        state: () => state,
+        settle() {},
+      },
+      served: { requestId, requested: run.model, candidate, state, overheadMs: clock.now() - t0 },
+      extraHeaders: plugins.responseHeaders,
+    };
+  }
   const precheck = run.precheck;
-  const result = await supervise<T>(
-    gw.supervisor,
+  const spans = attemptSpans(run.operation ?? "chat", (id) => ({
+    type: config.providers[id].type,
+    baseUrl: gw.targets.get(id)!.baseUrl,
+  }));
+  const supervised = await supervise<T>(
+    { ...gw.supervisor, publish: plugins.publish },
     {
       requestId,
       model: run.model,
@@ -185,14 +258,17 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
       signal: run.signal,
       precheck: precheck && ((c) => precheck(gw.targets.get(c.provider)!, c.provider)),
     },
-    (a) =>
-      run.attempt(gw.targets.get(a.candidate.provider)!, {
-        model: a.candidate.model,
-        key: a.key,
-        id: `chatcmpl-${requestId}`,
-        signal: a.signal,
-      }),
+    gate.meter((a) =>
+      spans.run(a, () =>
+        plugins.attempt(a, (request, upstreamHeaders) =>
+          run.attempt(
+            withUpstreamHeaders(gw.targets.get(a.candidate.provider)!, upstreamHeaders),
+            { model: a.candidate.model, key: a.key, id: `chatcmpl-${requestId}`, signal: a.signal },
+            request,
+          )))
+    ),
   );
+  const result = gate.settle(spans.following(supervised));
   const state = result.ok ? result.state() : result.state;
   const upstream = state.attempts.reduce((sum, a) => sum + a.latency_ms, 0);
   const served: Served = {
@@ -202,18 +278,27 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
     state,
     overheadMs: Math.max(0, clock.now() - t0 - upstream - state.waitedMs),
   };
-  if (result.ok) return { ok: true, result, served: served as Served & { candidate: Candidate } };
+  if (result.ok) {
+    choice?.served(result.candidate);
+    return {
+      ok: true,
+      result,
+      served: served as Served & { candidate: Candidate },
+      extraHeaders: plugins.responseHeaders,
+    };
+  }
   const f = result.failure;
   return {
     ok: false,
     status: f.status,
     message: f.message,
     type: f.errorType,
-    code: f.errorType === "unsupported"
-      ? "unsupported_request"
-      : CODE_BY_STATUS[f.status] ?? "upstream_rejected_request",
+    code: plugins.stopped?.code ??
+      (f.errorType === "unsupported"
+        ? "unsupported_request"
+        : CODE_BY_STATUS[f.status] ?? "upstream_rejected_request"),
     param: null,
-    headers: gatewayHeaders(served),
+    headers: { ...gatewayHeaders(served), ...plugins.responseHeaders },
     retryAfterMs: f.retryAfterMs,
   };
 }
@@ -242,8 +327,13 @@ export async function runChat(
         const params = unsupportedParams(req, providerTypeInfo(gw.deps.config.providers[id].type));
         return params.length ? unsupportedReason(id, params) : undefined;
       },
-      attempt: (target, spec) =>
-        stream ? executeStream(exec, target, req, spec) : executeJson(exec, target, req, spec),
+      request: { kind: "chat", body: req },
+      attempt: (target, spec, r) => {
+        const body = r.body as ChatRequest;
+        return stream
+          ? executeStream(exec, target, body, spec)
+          : executeJson(exec, target, body, spec);
+      },
     });
     if (!ran.ok) return ran;
     const { result, served } = ran;
@@ -254,7 +344,7 @@ export async function runChat(
         kind: "json",
         completion: result.value as ChatCompletion,
         extra: extraFields(served, clock.now() - start.t0, upstream),
-        headers: gatewayHeaders(served),
+        headers: { ...gatewayHeaders(served), ...ran.extraHeaders },
       };
     }
     handedOver = true;
@@ -273,12 +363,15 @@ export async function runChat(
       ok: true,
       kind: "stream",
       provider: r.candidate.provider,
-      headers: gatewayHeaders({
-        ...served,
-        state: { ...served.state, attempts: [...served.state.attempts, committed] },
-        overheadMs: Math.max(0, served.overheadMs - ttft),
-      }),
-      ...relay(gw, r, signal),
+      headers: {
+        ...gatewayHeaders({
+          ...served,
+          state: { ...served.state, attempts: [...served.state.attempts, committed] },
+          overheadMs: Math.max(0, served.overheadMs - ttft),
+        }),
+        ...ran.extraHeaders,
+      },
+      ...relay(gw, r, signal, ttft),
     };
   } finally {
     if (!handedOver) gw.inFlight--;
@@ -309,13 +402,20 @@ export async function runEmbeddings(
       stream: false,
       estTokens: Math.ceil(bodyLength / 4),
       signal,
+      operation: "embeddings",
       precheck: (t, id) =>
         t.adapter.buildEmbeddingsRequest
           ? undefined
           : `${id} (${t.adapter.family}) has no embeddings API`,
       // Upstreams are always asked for floats; base64 is produced here, the same for every family.
-      attempt: (target, spec) =>
-        executeEmbeddings({ http, clock }, target, { ...req, encoding_format: undefined }, spec),
+      request: { kind: "embeddings", body: req },
+      attempt: (target, spec, r) =>
+        executeEmbeddings(
+          { http, clock },
+          target,
+          { ...(r.body as EmbeddingsRequest), encoding_format: undefined },
+          spec,
+        ),
     });
     if (!ran.ok) return ran;
     const upstream = ran.served.state.attempts[ran.served.state.attempts.length - 1]?.latency_ms ??
@@ -324,7 +424,7 @@ export async function runEmbeddings(
       ok: true,
       response: req.encoding_format === "base64" ? toBase64(ran.result.value) : ran.result.value,
       extra: extraFields(ran.served, clock.now() - start.t0, upstream),
-      headers: gatewayHeaders(ran.served),
+      headers: { ...gatewayHeaders(ran.served), ...ran.extraHeaders },
     };
   } finally {
     gw.inFlight--;
@@ -336,6 +436,7 @@ function relay(
   gw: Gateway,
   r: Extract<Supervised<StartedStream>, { ok: true }>,
   signal: AbortSignal,
+  ttftMs: number,
 ) {
   const { clock } = gw.deps;
   const s = r.value;
@@ -355,7 +456,13 @@ function relay(
         if (n.done) break;
         yield n.value;
       }
-      end({ type: "success", status: 200, latencyMs: latency(), usage: usageFacts(s.usage()) });
+      end({
+        type: "success",
+        status: 200,
+        latencyMs: latency(),
+        usage: usageFacts(s.usage()),
+        ttftMs,
+      });
     } catch (e) {
       // The client (or the gateway shutting down) ended it: not the provider's failure.
       if (signal.aborted) end({ type: "aborted", latencyMs: latency() });

@@ -73,23 +73,43 @@ export interface ValidationFailure {
   param: string;
 }
 
+export type Validated<T> = { ok: true; value: T } | { ok: false; error: ValidationFailure };
+
+/** A zod issue path as a field name: `messages[1].content`. */
 function pathOf(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`))
     .join("");
 }
 
-/** Parses a decoded JSON body; on failure names the first offending field. */
-export function validateChatRequest(
-  body: unknown,
-): { ok: true; value: ChatRequest } | { ok: false; error: ValidationFailure } {
+/**
+ * Parses `value` with `schema`; on failure names the first offending field. `prefix` is where
+ * `value` sits in the body ("" for the body itself), e.g. "messages[0].content[1]".
+ */
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  prefix = "",
+): Validated<z.infer<S>> {
+  const r = schema.safeParse(value);
+  if (r.success) return { ok: true, value: r.data };
+  const issue = r.error.issues[0];
+  const sub = pathOf(issue.path);
+  const param = prefix + (sub && !sub.startsWith("[") && prefix ? `.${sub}` : sub);
+  return { ok: false, error: { message: `${param || "body"}: ${issue.message}`, param } };
+}
+
+/** Parses a decoded JSON body, which must be an object; on failure names the offending field. */
+function validateBody<T>(schema: z.ZodType, body: unknown): Validated<T> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return { ok: false, error: { message: "The request body must be a JSON object.", param: "" } };
   }
-  const r = ChatRequestSchema.safeParse(body);
-  if (r.success) return { ok: true, value: r.data as ChatRequest };
-  const issue = r.error.issues[0];
-  const param = pathOf(issue.path);
-  return { ok: false, error: { message: `${param || "body"}: ${issue.message}`, param } };
+  const r = parseWith(schema, body);
+  return r.ok ? { ok: true, value: r.value as T } : r;
+}
+
+/** Parses a decoded chat completions body; on failure names the first offending field. */
+export function validateChatRequest(body: unknown): Validated<ChatRequest> {
+  return validateBody(ChatRequestSchema, body);
 }
 
 export const EmbeddingsRequestSchema = z.looseObject({
@@ -107,15 +127,6 @@ export const EmbeddingsRequestSchema = z.looseObject({
 });
 
 /** Parses a decoded embeddings body; on failure names the first offending field. */
-export function validateEmbeddingsRequest(
-  body: unknown,
-): { ok: true; value: EmbeddingsRequest } | { ok: false; error: ValidationFailure } {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return { ok: false, error: { message: "The request body must be a JSON object.", param: "" } };
-  }
-  const r = EmbeddingsRequestSchema.safeParse(body);
-  if (r.success) return { ok: true, value: r.data as EmbeddingsRequest };
-  const issue = r.error.issues[0];
-  const param = pathOf(issue.path);
-  return { ok: false, error: { message: `${param || "body"}: ${issue.message}`, param } };
+export function validateEmbeddingsRequest(body: unknown): Validated<EmbeddingsRequest> {
+  return validateBody(EmbeddingsRequestSchema, body);
 }

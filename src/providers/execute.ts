@@ -26,6 +26,7 @@ import {
   type Failure,
 } from "./classifier.ts";
 import { parseSse } from "./sse.ts";
+import { withTraceContext } from "../telemetry/mod.ts";
 
 export interface ProviderTarget {
   adapter: ProviderAdapter;
@@ -97,8 +98,11 @@ async function send(
   const res = await http.fetch(
     new Request(up.url, {
       method: up.method,
-      // Static headers from config (e.g. OpenRouter attribution) never override the adapter's.
-      headers: t.settings.headers ? { ...t.settings.headers, ...up.headers } : up.headers,
+      // Static headers from config (e.g. OpenRouter attribution) never override the adapter's;
+      // with tracing on, the attempt's span continues upstream as a W3C `traceparent`.
+      headers: withTraceContext(
+        t.settings.headers ? { ...t.settings.headers, ...up.headers } : up.headers,
+      ),
       body: up.body,
       signal,
     }),
@@ -137,8 +141,14 @@ async function executeJsonCall<T>(
 ): Promise<AttemptResult<T>> {
   const started = deps.clock.now();
   const latency = () => deps.clock.now() - started;
-  const total = AbortSignal.timeout(t.timeouts.totalMs);
-  const signal = AbortSignal.any([a.signal, total]);
+  // Cleared as soon as the attempt ends: an AbortSignal.timeout() would stay armed for the whole
+  // totalMs after every answer, keeping its signal and everything hanging off it alive.
+  const total = new AbortController();
+  const timer = setTimeout(
+    () => total.abort(timeoutError("no complete answer", t.timeouts.totalMs)),
+    t.timeouts.totalMs,
+  );
+  const signal = AbortSignal.any([a.signal, total.signal]);
   const ctx = context(t, a, false, deps.clock);
   try {
     const res = await send(deps.http, t, call.build, ctx, signal, deps.clock);
@@ -167,10 +177,12 @@ async function executeJsonCall<T>(
     };
   } catch (e) {
     if (a.signal.aborted) return { type: "aborted", latencyMs: latency() };
-    const failure = total.aborted
+    const failure = total.signal.aborted
       ? { kind: "timeout" as const, message: `no complete answer within ${t.timeouts.totalMs} ms` }
       : failureOf(e, deps.clock.now());
     return { type: "failure", failure, latencyMs: latency() };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

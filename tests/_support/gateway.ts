@@ -1,7 +1,12 @@
 // Spins up a real listening gateway (the same startGateway that `deno task serve` runs) from a
 // config object, for integration tests.
 import { buildConfig, type ConfigFile } from "../../src/config.ts";
+import { createMemoryBus } from "../../src/events/mod.ts";
+import { createGateway, type Gateway } from "../../src/gateway.ts";
+import { systemClock } from "../../src/lib/clock.ts";
+import { createIdGen } from "../../src/lib/ids.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
+import { fetchHttp } from "../../src/providers/http.ts";
 import { type RunningGateway, startGateway } from "../../src/server.ts";
 
 export function startTestGateway(
@@ -10,6 +15,19 @@ export function startTestGateway(
 ): RunningGateway {
   const config = buildConfig({ port: 0, ...raw }, (n) => env[n], "test");
   return startGateway(config, { logger: silentLogger, hostname: "127.0.0.1" });
+}
+
+/** A gateway that does not listen, from a config object, on the real clock and fetch; stop() it. */
+export function createTestGateway(raw: ConfigFile): Gateway {
+  return createGateway({
+    config: buildConfig(raw, () => undefined, "test"),
+    bus: createMemoryBus(),
+    clock: systemClock,
+    ids: createIdGen(),
+    random: Math.random,
+    http: fetchHttp,
+    logger: silentLogger,
+  });
 }
 
 /** A provider entry pointing at a mock upstream target, with breaker and timeouts for tests. */

@@ -10,6 +10,7 @@ import { silentLogger } from "../../src/lib/logger.ts";
 import type { ProviderHttp } from "../../src/ports.ts";
 import { type RunningGateway, startGateway } from "../../src/server.ts";
 import { eventually, mockProvider, startTestGateway } from "../_support/gateway.ts";
+import { readUntil, stallingUpstream } from "../_support/stalling_upstream.ts";
 
 const hello = [{ role: "user" as const, content: "hello" }];
 const GATEWAY_HEADERS = [
@@ -451,36 +452,6 @@ Deno.test("an Anthropic tool conversation reaches an OpenAI upstream as OpenAI m
   ]);
 });
 
-/** An OpenAI-format upstream that sends one content chunk, then stalls until the gateway hangs up. */
-function stallingUpstream() {
-  let gone = false;
-  const chunk = {
-    id: "chatcmpl-stall",
-    object: "chat.completion.chunk",
-    created: 1,
-    model: "m",
-    choices: [{
-      index: 0,
-      delta: { role: "assistant", content: "first words" },
-      finish_reason: null,
-    }],
-  };
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, () => {
-    const body = new ReadableStream<Uint8Array>({
-      start(ctl) {
-        ctl.enqueue(new TextEncoder().encode(`data: ${JSON.stringify(chunk)}\n\n`));
-      },
-      cancel: () => void (gone = true),
-    });
-    return new Response(body, { headers: { "content-type": "text/event-stream" } });
-  });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    gone: () => gone,
-    close: () => server.shutdown(),
-  };
-}
-
 Deno.test("a client that leaves mid-stream stops the upstream; the attempt is aborted, not failed", async () => {
   const upstream = stallingUpstream();
   const gw = startTestGateway({
@@ -504,16 +475,11 @@ Deno.test("a client that leaves mid-stream stops the upstream; the attempt is ab
     });
     const id = res.headers.get("x-request-id")!;
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    while (!seen.includes("first words")) {
-      const r = await reader.read();
-      assert.ok(!r.done, "stream ended before the first content");
-      seen += r.value;
-    }
+    const seen = await readUntil(reader, "first words");
     assert.match(seen, /^event: message_start\n/);
     ctl.abort();
     await reader.cancel().catch(() => {});
-    await eventually(upstream.gone, 2_000, "the gateway hung up on the upstream");
+    await eventually(upstream.hungUp, 2_000, "the gateway hung up on the upstream");
     const mine = () => events.filter((e) => "requestId" in e && e.requestId === id);
     await eventually(() => mine().some((e) => e.type === "attempt.aborted"), 2_000, "aborted");
     assert.ok(!mine().some((e) => e.type === "attempt.failed"), "an abort is not a failure");

@@ -10,6 +10,7 @@ import { silentLogger } from "../../src/lib/logger.ts";
 import type { ProviderHttp } from "../../src/ports.ts";
 import { type RunningGateway, startGateway } from "../../src/server.ts";
 import { eventually, mockProvider, startTestGateway } from "../_support/gateway.ts";
+import { readUntil, stallingUpstream } from "../_support/stalling_upstream.ts";
 
 const hello = [{ role: "user", content: "hello" }];
 const GATEWAY_HEADERS = [
@@ -502,61 +503,6 @@ Deno.test("a request the provider's adapter cannot build is 400 without calling 
   );
 });
 
-/** An upstream that sends the first content, then stalls until the connection goes away. */
-function stallingUpstream() {
-  const enc = new TextEncoder();
-  const gone = Promise.withResolvers<void>();
-  const closers = new Set<() => void>();
-  const chunk = (delta: Record<string, unknown>) =>
-    enc.encode(
-      `data: ${
-        JSON.stringify({
-          id: "chatcmpl-stall",
-          object: "chat.completion.chunk",
-          created: 1,
-          model: "m",
-          choices: [{ index: 0, delta, finish_reason: null }],
-        })
-      }\n\n`,
-    );
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, () => {
-    let sent = 0;
-    let close = () => {};
-    const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        close = () => {
-          try {
-            c.close();
-          } catch { /* already cancelled */ }
-        };
-        closers.add(close);
-      },
-      pull(c) {
-        if (sent++ === 0) {
-          c.enqueue(chunk({ role: "assistant", content: "" }));
-          c.enqueue(chunk({ content: "first words" }));
-          return;
-        }
-        return new Promise<void>(() => {}); // stall
-      },
-      cancel() {
-        closers.delete(close);
-        gone.resolve();
-      },
-    });
-    return new Response(body, { headers: { "content-type": "text/event-stream" } });
-  });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    /** Resolves when the gateway closed the upstream stream. */
-    gone: gone.promise,
-    async close() {
-      for (const c of closers) c();
-      await server.shutdown();
-    },
-  };
-}
-
 Deno.test("a client abort mid-stream is attempt.aborted, stops the upstream and spares the breaker", async () => {
   const upstream = stallingUpstream();
   const gw = startTestGateway({
@@ -582,12 +528,7 @@ Deno.test("a client abort mid-stream is attempt.aborted, stops the upstream and 
     assert.equal(res.status, 200);
     const id = res.headers.get("x-request-id")!;
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    while (!seen.includes("first words")) {
-      const r = await reader.read();
-      assert.ok(!r.done, "stream ended before the first content");
-      seen += r.value;
-    }
+    await readUntil(reader, "first words");
     assert.equal(gw.gateway.inFlight, 1);
     ctl.abort();
     await reader.cancel().catch(() => {});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { errorBody, errorResponse } from "../../src/http/errors.ts";
+import { errorBody, errorResponse, jsonErrorResponse } from "../../src/http/errors.ts";
 
 Deno.test("errorBody is OpenAI's error shape with all four fields", () => {
   assert.deepEqual(errorBody("bad temperature", "invalid_request_error", "invalid_request", "t"), {
@@ -54,4 +54,18 @@ Deno.test("Retry-After is whole seconds, rounded up, at least 1", async (t) => {
       void res.body?.cancel();
     });
   }
+});
+
+Deno.test("jsonErrorResponse: any route's body under its content type, with Retry-After", async () => {
+  const headers = new Headers({ "x-request-id": "abc", "content-type": "text/plain" });
+  const res = jsonErrorResponse(529, { type: "error" }, headers, 1_500, "application/json; x=1");
+  assert.equal(res.status, 529);
+  assert.equal(res.headers.get("content-type"), "application/json; x=1");
+  assert.equal(res.headers.get("x-request-id"), "abc");
+  assert.equal(res.headers.get("retry-after"), "2");
+  assert.deepEqual(await res.json(), { type: "error" });
+  const plain = jsonErrorResponse(400, {}, new Headers());
+  assert.equal(plain.headers.get("content-type"), "application/json");
+  assert.equal(plain.headers.has("retry-after"), false);
+  void plain.body?.cancel();
 });

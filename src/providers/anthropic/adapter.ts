@@ -1,10 +1,10 @@
 // Anthropic Messages API ⇄ OpenAI Chat Completions.
+import { assistantMessage, parseDataUrl, toolCall } from "../../openai/messages.ts";
 import type {
   ChatChunk,
   ChatCompletion,
   ChatMessage,
   ChatRequest,
-  ChunkToolCall,
   ContentPart,
   FinishReason,
   ToolCall,
@@ -18,89 +18,60 @@ import {
   type UpstreamErrorInfo,
   UpstreamStreamError,
 } from "../adapter.ts";
+import { isObject, type Json, num, parseStreamObject, readErrorBody, truncate } from "../json.ts";
 import type { SseEvent } from "../sse.ts";
+import {
+  ChunkWriter,
+  contentBlocks,
+  instructionTexts,
+  isInstruction,
+  mergeTurns,
+  toolArguments,
+  type Turn,
+} from "../translate.ts";
 
 const ANTHROPIC_VERSION = "2023-06-01";
 /** Anthropic requires max_tokens; OpenAI clients often leave it out. */
 const DEFAULT_MAX_TOKENS = 4096;
 
-type Json = Record<string, unknown>;
 type Block = Json & { type: string };
-interface AnthropicMessage {
-  role: "user" | "assistant";
-  content: Block[];
-}
-
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
-const num = (v: unknown) => (typeof v === "number" ? v : 0);
+type AnthropicMessage = Turn<Block>;
 
 // ---------------------------------------------------------------------------------------------
 // Request
 
-function textOf(content: ChatMessage["content"]): string {
-  if (typeof content === "string") return content;
-  return (content ?? []).flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
-}
-
 function partToBlock(part: ContentPart): Block | undefined {
   if (part.type === "text") return part.text === "" ? undefined : { type: "text", text: part.text };
   const url = part.image_url.url;
-  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  const data = parseDataUrl(url);
   if (data) {
-    return { type: "image", source: { type: "base64", media_type: data[1], data: data[2] } };
+    return {
+      type: "image",
+      source: { type: "base64", media_type: data.mediaType, data: data.base64 },
+    };
   }
   if (/^https?:\/\//i.test(url)) return { type: "image", source: { type: "url", url } };
   throw new Error(`anthropic: unsupported image URL scheme: ${truncate(url, 40)}`);
 }
 
-function contentBlocks(content: ChatMessage["content"]): Block[] {
-  if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: content }];
-  return (content ?? []).flatMap((p) => partToBlock(p) ?? []);
-}
-
 function toolUse(call: ToolCall): Block {
-  let input: unknown = {};
-  if (call.function.arguments.trim() !== "") {
-    try {
-      input = JSON.parse(call.function.arguments);
-    } catch {
-      throw new Error(`anthropic: tool call ${call.id} has arguments that are not JSON`);
-    }
-  }
-  if (!isObject(input)) throw new Error(`anthropic: tool call ${call.id} input is not an object`);
+  const input = toolArguments("anthropic", call);
   return { type: "tool_use", id: call.id, name: call.function.name, input };
 }
 
 function toAnthropicMessage(m: ChatMessage): AnthropicMessage {
   if (m.role === "tool") {
-    const content = typeof m.content === "string" ? m.content : contentBlocks(m.content);
+    const content = typeof m.content === "string"
+      ? m.content
+      : contentBlocks(m.content, partToBlock);
     return {
       role: "user",
       content: [{ type: "tool_result", tool_use_id: m.tool_call_id ?? "", content }],
     };
   }
-  const content = contentBlocks(m.content);
+  const content = contentBlocks(m.content, partToBlock);
   if (m.role === "assistant") content.push(...(m.tool_calls ?? []).map(toolUse));
   return { role: m.role === "assistant" ? "assistant" : "user", content };
-}
-
-/** Anthropic wants alternating roles, and tool results first in their user turn. */
-function mergeTurns(messages: AnthropicMessage[]): AnthropicMessage[] {
-  const out: AnthropicMessage[] = [];
-  for (const m of messages) {
-    if (m.content.length === 0) continue; // empty blocks are rejected; the turn says nothing
-    const last = out.at(-1);
-    if (last?.role === m.role) last.content.push(...m.content);
-    else out.push({ role: m.role, content: [...m.content] });
-  }
-  for (const m of out) {
-    if (m.role !== "user") continue;
-    const results = m.content.filter((b) => b.type === "tool_result");
-    m.content = [...results, ...m.content.filter((b) => b.type !== "tool_result")];
-  }
-  return out;
 }
 
 function toolChoice(choice: ToolChoice | undefined, parallel: unknown): Json | undefined {
@@ -116,15 +87,12 @@ function toolChoice(choice: ToolChoice | undefined, parallel: unknown): Json | u
 }
 
 function buildBody(request: ChatRequest, ctx: AdapterContext): Json {
-  const system = request.messages
-    .filter((m) => m.role === "system" || m.role === "developer")
-    .map((m) => textOf(m.content))
-    .filter((t) => t !== "");
-  const turns = request.messages.filter((m) => m.role !== "system" && m.role !== "developer");
+  const system = instructionTexts(request.messages);
+  const turns = request.messages.filter((m) => !isInstruction(m));
   const body: Json = {
     model: ctx.model,
     max_tokens: request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_MAX_TOKENS,
-    messages: mergeTurns(turns.map(toAnthropicMessage)),
+    messages: mergeTurns(turns.map(toAnthropicMessage), (b) => b.type === "tool_result"),
   };
   if (system.length > 0) body.system = system.join("\n\n");
   // OpenAI allows temperature up to 2, Anthropic up to 1: clamp rather than fail the fallback.
@@ -225,11 +193,9 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
   }
   const blocks = body.content.filter(isObject);
   const text = blocks.flatMap((b) => (b.type === "text" ? [String(b.text ?? "")] : [])).join("");
-  const toolCalls: ToolCall[] = blocks.filter((b) => b.type === "tool_use").map((b) => ({
-    id: String(b.id),
-    type: "function",
-    function: { name: String(b.name), arguments: JSON.stringify(b.input ?? {}) },
-  }));
+  const toolCalls = blocks.filter((b) => b.type === "tool_use").map((b) =>
+    toolCall(String(b.id), String(b.name), b.input)
+  );
   return {
     id: typeof body.id === "string" ? body.id : ctx.id,
     object: "chat.completion",
@@ -237,11 +203,7 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
     model: typeof body.model === "string" ? body.model : ctx.model,
     choices: [{
       index: 0,
-      message: {
-        role: "assistant",
-        content: text === "" && toolCalls.length > 0 ? null : text,
-        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-      },
+      message: assistantMessage(text, toolCalls),
       finish_reason: finishReason(body.stop_reason),
       logprobs: null,
     }],
@@ -254,38 +216,28 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
 
 function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
   let finished = false;
-  let id = ctx.id;
-  let model = ctx.model;
+  const out = new ChunkWriter(ctx);
   const usage = emptyUsage();
   const toolIndex = new Map<number, number>(); // Anthropic block index → OpenAI tool_calls index
-
-  const chunk = (delta: ChatChunk["choices"][0]["delta"], finish: FinishReason | null = null) => ({
-    id,
-    object: "chat.completion.chunk" as const,
-    created: ctx.nowSec,
-    model,
-    choices: [{ index: 0, delta, finish_reason: finish }],
-  });
-  const toolDelta = (call: ChunkToolCall) => chunk({ tool_calls: [call] });
 
   function handle(e: Json): ChatChunk[] {
     switch (e.type) {
       case "message_start": {
         const m = isObject(e.message) ? e.message : {};
-        if (typeof m.id === "string") id = m.id;
-        if (typeof m.model === "string") model = m.model;
+        if (typeof m.id === "string") out.id = m.id;
+        if (typeof m.model === "string") out.model = m.model;
         readUsage(m.usage, usage);
-        return [chunk({ role: "assistant", content: "" })];
+        return [out.delta({ role: "assistant", content: "" })];
       }
       case "content_block_start": {
         const block = isObject(e.content_block) ? e.content_block : {};
         if (block.type === "text" && typeof block.text === "string" && block.text !== "") {
-          return [chunk({ content: block.text })];
+          return [out.delta({ content: block.text })];
         }
         if (block.type !== "tool_use") return []; // thinking, server tools: not in OpenAI's shape
         const index = toolIndex.size;
         toolIndex.set(num(e.index), index);
-        return [toolDelta({
+        return [out.tool({
           index,
           id: String(block.id),
           type: "function",
@@ -295,23 +247,22 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
       case "content_block_delta": {
         const d = isObject(e.delta) ? e.delta : {};
         if (d.type === "text_delta" && typeof d.text === "string") {
-          return [chunk({ content: d.text })];
+          return [out.delta({ content: d.text })];
         }
         const index = toolIndex.get(num(e.index));
         if (d.type === "input_json_delta" && index !== undefined && d.partial_json) {
-          return [toolDelta({ index, function: { arguments: String(d.partial_json) } })];
+          return [out.tool({ index, function: { arguments: String(d.partial_json) } })];
         }
         return [];
       }
       case "message_delta": {
         readUsage(e.usage, usage);
         const d = isObject(e.delta) ? e.delta : {};
-        return [chunk({}, finishReason(d.stop_reason) ?? "stop")];
+        return [out.delta({}, finishReason(d.stop_reason) ?? "stop")];
       }
       case "message_stop":
         finished = true;
-        // The trailing usage chunk OpenAI sends when stream_options.include_usage is set.
-        return [{ ...chunk({}), choices: [], usage: toUsage(usage) }];
+        return [out.usage(toUsage(usage))];
       case "error": {
         const info = errorInfo(e, "upstream stream error");
         throw new UpstreamStreamError(info, statusOfType(info.type));
@@ -327,13 +278,7 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
     },
     push(event: SseEvent): ChatChunk[] {
       if (finished || event.data.trim() === "") return [];
-      let data: unknown;
-      try {
-        data = JSON.parse(event.data);
-      } catch {
-        throw new SyntaxError(`anthropic: invalid JSON in stream: ${truncate(event.data, 200)}`);
-      }
-      if (!isObject(data)) throw new SyntaxError(`anthropic: stream event is not an object`);
+      const data = parseStreamObject("anthropic", event.data);
       // The JSON `type` is authoritative; the SSE `event:` name only fills in when it is missing.
       return handle(typeof data.type === "string" ? data : { ...data, type: event.event });
     },
@@ -375,12 +320,7 @@ function errorInfo(raw: unknown, fallback: string): UpstreamErrorInfo {
 }
 
 function parseError(status: number, bodyText: string): UpstreamErrorInfo {
-  const fallback = truncate(bodyText.trim(), 500) || `HTTP ${status}`;
-  try {
-    return errorInfo(JSON.parse(bodyText), fallback);
-  } catch {
-    return { message: fallback };
-  }
+  return readErrorBody(status, bodyText, errorInfo);
 }
 
 export const anthropicAdapter: ProviderAdapter = {

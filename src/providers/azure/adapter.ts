@@ -20,15 +20,12 @@ import type {
   UpstreamErrorInfo,
   UpstreamRequest,
 } from "../adapter.ts";
+import { isObject, type Json } from "../json.ts";
 import { openaiAdapter } from "../openai/adapter.ts";
 import type { SseEvent } from "../sse.ts";
 
 /** The latest GA data-plane inference api-version when config names none. */
 export const AZURE_DEFAULT_API_VERSION = "2024-10-21";
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 const apiVersion = (ctx: AdapterContext) => ctx.settings.apiVersion ?? AZURE_DEFAULT_API_VERSION;
 

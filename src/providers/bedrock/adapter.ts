@@ -4,12 +4,12 @@
 // API_runtime_ConverseStream.html, API_runtime_ConverseStreamOutput.html, API_runtime_TokenUsage.html.
 // Embeddings: Titan text embeddings through InvokeModel (API_runtime_InvokeModel.html; body per
 // docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-embed-text.html).
+import { assistantMessage, parseDataUrl, toolCall } from "../../openai/messages.ts";
 import type {
   ChatChunk,
   ChatCompletion,
   ChatMessage,
   ChatRequest,
-  ChunkToolCall,
   ContentPart,
   EmbeddingsRequest,
   EmbeddingsResponse,
@@ -25,24 +25,28 @@ import {
   type UpstreamRequest,
   UpstreamStreamError,
 } from "../adapter.ts";
+import { isObject, type Json, num, parseStreamObject, readErrorBody, truncate } from "../json.ts";
 import type { SseEvent } from "../sse.ts";
+import {
+  ChunkWriter,
+  contentBlocks,
+  embeddingTexts,
+  instructionTexts,
+  isInstruction,
+  mergeTurns,
+  textOf,
+  toolArguments,
+  type Turn,
+} from "../translate.ts";
 import { readEventStream, stringHeader } from "./eventstream.ts";
 import { signRequest, uriEncode } from "./sigv4.ts";
 
 /** SigV4 signing name of Bedrock Runtime. */
 export const BEDROCK_SERVICE = "bedrock";
 
-type Json = Record<string, unknown>;
 type Block = Json;
-export interface BedrockMessage {
-  role: "user" | "assistant";
-  content: Block[];
-}
+type BedrockMessage = Turn<Block>;
 
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
-const num = (v: unknown) => (typeof v === "number" ? v : 0);
 const textDecoder = new TextDecoder();
 
 // ---------------------------------------------------------------------------------------------
@@ -63,20 +67,15 @@ const IMAGE_EXTENSIONS: Record<string, string> = {
   webp: "webp",
 };
 
-function textOf(content: ChatMessage["content"]): string {
-  if (typeof content === "string") return content;
-  return (content ?? []).flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
-}
-
 /** Bedrock takes image bytes (base64 in JSON) or an S3 location, never an http URL. */
 function imageBlock(url: string): Block {
-  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  const data = parseDataUrl(url);
   if (data) {
-    const format = IMAGE_FORMATS[data[1].toLowerCase()];
+    const format = IMAGE_FORMATS[data.mediaType.toLowerCase()];
     if (!format) {
-      throw new Error(`bedrock: unsupported image type ${data[1]} (png, jpeg, gif, webp)`);
+      throw new Error(`bedrock: unsupported image type ${data.mediaType} (png, jpeg, gif, webp)`);
     }
-    return { image: { format, source: { bytes: data[2] } } };
+    return { image: { format, source: { bytes: data.base64 } } };
   }
   if (/^s3:\/\//i.test(url)) {
     const format = IMAGE_EXTENSIONS[/\.([a-z]+)$/i.exec(url)?.[1].toLowerCase() ?? ""];
@@ -93,31 +92,14 @@ function partToBlock(part: ContentPart): Block | undefined {
   return imageBlock(part.image_url.url);
 }
 
-/** Bedrock refuses blank text blocks, so empty text is left out. */
-function contentBlocks(content: ChatMessage["content"]): Block[] {
-  if (typeof content === "string") return content === "" ? [] : [{ text: content }];
-  return (content ?? []).flatMap((p): Block[] => {
-    const block = partToBlock(p);
-    return block ? [block] : [];
-  });
-}
-
 function toolUse(call: ToolCall): Block {
-  let input: unknown = {};
-  if (call.function.arguments.trim() !== "") {
-    try {
-      input = JSON.parse(call.function.arguments);
-    } catch {
-      throw new Error(`bedrock: tool call ${call.id} has arguments that are not JSON`);
-    }
-  }
-  if (!isObject(input)) throw new Error(`bedrock: tool call ${call.id} input is not an object`);
+  const input = toolArguments("bedrock", call);
   return { toolUse: { toolUseId: call.id, name: call.function.name, input } };
 }
 
 function toBedrockMessage(m: ChatMessage): BedrockMessage {
   if (m.role === "tool") {
-    const blocks = contentBlocks(m.content);
+    const blocks = contentBlocks(m.content, partToBlock);
     return {
       role: "user",
       content: [{
@@ -128,26 +110,9 @@ function toBedrockMessage(m: ChatMessage): BedrockMessage {
       }],
     };
   }
-  const content = contentBlocks(m.content);
+  const content = contentBlocks(m.content, partToBlock);
   if (m.role === "assistant") content.push(...(m.tool_calls ?? []).map(toolUse));
   return { role: m.role === "assistant" ? "assistant" : "user", content };
-}
-
-/** Converse wants alternating roles, with tool results first in their user turn. */
-export function mergeTurns(messages: BedrockMessage[]): BedrockMessage[] {
-  const out: BedrockMessage[] = [];
-  for (const m of messages) {
-    if (m.content.length === 0) continue;
-    const last = out.at(-1);
-    if (last?.role === m.role) last.content.push(...m.content);
-    else out.push({ role: m.role, content: [...m.content] });
-  }
-  for (const m of out) {
-    if (m.role !== "user") continue;
-    const results = m.content.filter((b) => "toolResult" in b);
-    m.content = [...results, ...m.content.filter((b) => !("toolResult" in b))];
-  }
-  return out;
 }
 
 /**
@@ -187,13 +152,9 @@ function toolConfig(request: ChatRequest, messages: BedrockMessage[]): Json | un
 
 /** The Converse request body (shared with the drop-in route's tests). */
 export function converseBody(request: ChatRequest): Json {
-  const system = request.messages
-    .filter((m) => m.role === "system" || m.role === "developer")
-    .map((m) => textOf(m.content))
-    .filter((t) => t !== "")
-    .map((text) => ({ text }));
-  const turns = request.messages.filter((m) => m.role !== "system" && m.role !== "developer");
-  const messages = mergeTurns(turns.map(toBedrockMessage));
+  const system = instructionTexts(request.messages).map((text) => ({ text }));
+  const turns = request.messages.filter((m) => !isInstruction(m));
+  const messages = mergeTurns(turns.map(toBedrockMessage), (b) => "toolResult" in b);
   const body: Json = { messages };
   if (system.length > 0) body.system = system;
   const inference: Json = {};
@@ -314,16 +275,9 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
   }
   const blocks = message.content.filter(isObject);
   const text = blocks.flatMap((b) => (typeof b.text === "string" ? [b.text] : [])).join("");
-  const toolCalls: ToolCall[] = blocks.flatMap((b) =>
+  const toolCalls = blocks.flatMap((b) =>
     isObject(b.toolUse)
-      ? [{
-        id: String(b.toolUse.toolUseId),
-        type: "function" as const,
-        function: {
-          name: String(b.toolUse.name),
-          arguments: JSON.stringify(b.toolUse.input ?? {}),
-        },
-      }]
+      ? [toolCall(String(b.toolUse.toolUseId), String(b.toolUse.name), b.toolUse.input)]
       : []
   );
   return {
@@ -333,11 +287,7 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
     model: ctx.model,
     choices: [{
       index: 0,
-      message: {
-        role: "assistant",
-        content: text === "" && toolCalls.length > 0 ? null : text,
-        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-      },
+      message: assistantMessage(text, toolCalls),
       finish_reason: finishReason(body.stopReason) ?? "stop",
       logprobs: null,
     }],
@@ -388,27 +338,19 @@ async function* readStream(
 
 function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
   let finished = false;
+  const out = new ChunkWriter(ctx);
   const toolIndex = new Map<number, number>(); // contentBlockIndex → OpenAI tool_calls index
-
-  const chunk = (delta: ChatChunk["choices"][0]["delta"], finish: FinishReason | null = null) => ({
-    id: ctx.id,
-    object: "chat.completion.chunk" as const,
-    created: ctx.nowSec,
-    model: ctx.model,
-    choices: [{ index: 0, delta, finish_reason: finish }],
-  });
-  const toolDelta = (call: ChunkToolCall) => chunk({ tool_calls: [call] });
 
   function handle(event: string, e: Json): ChatChunk[] {
     switch (event) {
       case "messageStart":
-        return [chunk({ role: "assistant", content: "" })];
+        return [out.delta({ role: "assistant", content: "" })];
       case "contentBlockStart": {
         const start = isObject(e.start) ? e.start : {};
         if (!isObject(start.toolUse)) return [];
         const index = toolIndex.size;
         toolIndex.set(num(e.contentBlockIndex), index);
-        return [toolDelta({
+        return [out.tool({
           index,
           id: String(start.toolUse.toolUseId),
           type: "function",
@@ -417,20 +359,22 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
       }
       case "contentBlockDelta": {
         const d = isObject(e.delta) ? e.delta : {};
-        if (typeof d.text === "string") return d.text === "" ? [] : [chunk({ content: d.text })];
+        if (typeof d.text === "string") {
+          return d.text === "" ? [] : [out.delta({ content: d.text })];
+        }
         const index = toolIndex.get(num(e.contentBlockIndex));
         const input = isObject(d.toolUse) ? d.toolUse.input : undefined;
         if (index !== undefined && typeof input === "string" && input !== "") {
-          return [toolDelta({ index, function: { arguments: input } })];
+          return [out.tool({ index, function: { arguments: input } })];
         }
         return []; // reasoningContent, citations: not in OpenAI's shape
       }
       case "messageStop":
-        return [chunk({}, finishReason(e.stopReason) ?? "stop")];
+        return [out.delta({}, finishReason(e.stopReason) ?? "stop")];
       case "metadata":
         // The last event of a ConverseStream answer: usage (and latency metrics).
         finished = true;
-        return [{ ...chunk({}), choices: [], usage: toUsage(e.usage) }];
+        return [out.usage(toUsage(e.usage))];
       case "exception": {
         const type = typeof e.type === "string" ? e.type : "exception";
         const message = typeof e.message === "string" && e.message !== "" ? e.message : type;
@@ -447,14 +391,7 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
     },
     push(event: SseEvent): ChatChunk[] {
       if (finished || event.data.trim() === "") return [];
-      let data: unknown;
-      try {
-        data = JSON.parse(event.data);
-      } catch {
-        throw new SyntaxError(`bedrock: invalid JSON in stream: ${truncate(event.data, 200)}`);
-      }
-      if (!isObject(data)) throw new SyntaxError("bedrock: stream event is not an object");
-      return handle(event.event ?? "", data);
+      return handle(event.event ?? "", parseStreamObject("bedrock", event.data));
     },
   };
 }
@@ -468,19 +405,14 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
  * when present. Classification works from the status and the message.
  */
 function parseError(status: number, bodyText: string): UpstreamErrorInfo {
-  const fallback = truncate(bodyText.trim(), 500) || `HTTP ${status}`;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(bodyText);
-  } catch {
-    return { message: fallback };
-  }
-  if (!isObject(raw)) return { message: fallback };
-  const message = [raw.message, raw.Message].find((m) => typeof m === "string" && m !== "");
-  const info: UpstreamErrorInfo = { message: (message as string | undefined) ?? fallback };
-  const type = [raw.__type, raw.code].find((t) => typeof t === "string" && t !== "");
-  if (typeof type === "string") info.type = type.replace(/^.*#/, "").replace(/:.*$/, "");
-  return info;
+  return readErrorBody(status, bodyText, (raw, fallback) => {
+    if (!isObject(raw)) return { message: fallback };
+    const message = [raw.message, raw.Message].find((m) => typeof m === "string" && m !== "");
+    const info: UpstreamErrorInfo = { message: (message as string | undefined) ?? fallback };
+    const type = [raw.__type, raw.code].find((t) => typeof t === "string" && t !== "");
+    if (typeof type === "string") info.type = type.replace(/^.*#/, "").replace(/:.*$/, "");
+    return info;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -490,9 +422,8 @@ async function buildEmbeddingsRequest(
   request: EmbeddingsRequest,
   ctx: AdapterContext,
 ): Promise<UpstreamRequest> {
-  const input = request.input;
-  const texts = typeof input === "string" ? [input] : input;
-  if (texts.length !== 1 || typeof texts[0] !== "string") {
+  const texts = embeddingTexts(request.input);
+  if (texts?.length !== 1) {
     throw new Error("bedrock: Titan embeddings take exactly one text input per request");
   }
   const payload: Json = { inputText: texts[0] };

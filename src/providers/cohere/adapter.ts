@@ -3,12 +3,12 @@
 // /embed, /errors) and the request/response schemas of the official cohere-ai SDK
 // (cohere-typescript: V2ChatRequest, V2ChatResponse, V2ChatStreamResponse, V2EmbedRequest,
 // EmbedByTypeResponse). Errors are `{"message": "..."}`; the HTTP status says what kind.
+import { assistantMessage } from "../../openai/messages.ts";
 import type {
   ChatChunk,
   ChatCompletion,
   ChatMessage,
   ChatRequest,
-  ChunkToolCall,
   ContentPart,
   EmbeddingsRequest,
   EmbeddingsResponse,
@@ -24,22 +24,14 @@ import {
   type UpstreamErrorInfo,
   UpstreamStreamError,
 } from "../adapter.ts";
+import { isObject, type Json, parseStreamObject, readErrorBody, truncate } from "../json.ts";
 import type { SseEvent } from "../sse.ts";
+import { bearerHeaders, ChunkWriter, embeddingTexts, textOf } from "../translate.ts";
 
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
 const str = (v: unknown) => (typeof v === "string" ? v : undefined);
 
 // ---------------------------------------------------------------------------------------------
 // Request
-
-function textOf(content: ChatMessage["content"]): string {
-  if (typeof content === "string") return content;
-  return (content ?? []).flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
-}
 
 /** User content: a string, or text and image_url parts (Cohere's `Content` union has both). */
 function userContent(content: ChatMessage["content"]): string | Json[] {
@@ -137,17 +129,11 @@ function buildBody(request: ChatRequest, ctx: AdapterContext): Json {
   return body;
 }
 
-function headersFor(ctx: AdapterContext, accept: string): Record<string, string> {
-  const headers: Record<string, string> = { "content-type": "application/json", accept };
-  if (ctx.apiKey !== "") headers.authorization = `Bearer ${ctx.apiKey}`;
-  return headers;
-}
-
 function buildChatRequest(request: ChatRequest, ctx: AdapterContext) {
   return {
     url: `${ctx.baseUrl}/chat`,
     method: "POST" as const,
-    headers: headersFor(ctx, ctx.stream ? "text/event-stream" : "application/json"),
+    headers: bearerHeaders(ctx, ctx.stream ? "text/event-stream" : "application/json"),
     body: JSON.stringify(buildBody(request, ctx)),
   };
 }
@@ -239,11 +225,7 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
     model: ctx.model, // Cohere's answer does not name the model
     choices: [{
       index: 0,
-      message: {
-        role: "assistant",
-        content: text === "" && toolCalls.length > 0 ? null : text,
-        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-      },
+      message: assistantMessage(text, toolCalls),
       finish_reason: finishReason(body.finish_reason),
       logprobs: null,
     }],
@@ -257,32 +239,23 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
 
 function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
   let finished = false;
-  let id = ctx.id;
+  const out = new ChunkWriter(ctx);
   const toolIndex = new Map<number, number>(); // Cohere event index → OpenAI tool_calls index
   let lastTool = -1;
-
-  const chunk = (delta: ChatChunk["choices"][0]["delta"], finish: FinishReason | null = null) => ({
-    id,
-    object: "chat.completion.chunk" as const,
-    created: ctx.nowSec,
-    model: ctx.model,
-    choices: [{ index: 0, delta, finish_reason: finish }],
-  });
-  const toolDelta = (call: ChunkToolCall) => chunk({ tool_calls: [call] });
   const messageOf = (e: Json) =>
     isObject(e.delta) && isObject(e.delta.message) ? e.delta.message : {};
 
   function handle(e: Json): ChatChunk[] {
     switch (e.type) {
       case "message-start":
-        if (typeof e.id === "string") id = e.id;
-        return [chunk({ role: "assistant", content: "" })];
+        if (typeof e.id === "string") out.id = e.id;
+        return [out.delta({ role: "assistant", content: "" })];
       case "content-start":
       case "content-delta": {
         const content = messageOf(e).content;
         const text = isObject(content) ? content.text : undefined;
         // Thinking parts have `thinking`, not `text`: they are not in OpenAI's shape.
-        return typeof text === "string" && text !== "" ? [chunk({ content: text })] : [];
+        return typeof text === "string" && text !== "" ? [out.delta({ content: text })] : [];
       }
       case "tool-call-start": {
         const call = messageOf(e).tool_calls;
@@ -290,7 +263,7 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
         const fn = isObject(call.function) ? call.function : {};
         lastTool = toolIndex.size;
         if (typeof e.index === "number") toolIndex.set(e.index, lastTool);
-        return [toolDelta({
+        return [out.tool({
           index: lastTool,
           id: String(call.id ?? ""),
           type: "function",
@@ -302,7 +275,7 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
         const fn = isObject(call) && isObject(call.function) ? call.function : {};
         const index = typeof e.index === "number" ? toolIndex.get(e.index) ?? lastTool : lastTool;
         const args = str(fn.arguments);
-        return index >= 0 && args ? [toolDelta({ index, function: { arguments: args } })] : [];
+        return index >= 0 && args ? [out.tool({ index, function: { arguments: args } })] : [];
       }
       case "message-end": {
         const d = isObject(e.delta) ? e.delta : {};
@@ -311,8 +284,8 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
         finished = true;
         // The finish, then the trailing usage chunk OpenAI sends with include_usage.
         return [
-          chunk({}, finishReason(d.finish_reason) ?? "stop"),
-          { ...chunk({}), choices: [], usage: toUsage(d.usage) },
+          out.delta({}, finishReason(d.finish_reason) ?? "stop"),
+          out.usage(toUsage(d.usage)),
         ];
       }
       default: // content-end, tool-plan-delta, tool-call-end, citations, debug, newer types
@@ -331,13 +304,7 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
         finished = true;
         return [];
       }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(data);
-      } catch {
-        throw new SyntaxError(`cohere: invalid JSON in stream: ${truncate(data, 200)}`);
-      }
-      if (!isObject(parsed)) throw new SyntaxError(`cohere: stream event is not an object`);
+      const parsed = parseStreamObject("cohere", data);
       // The JSON `type` is authoritative; the SSE `event:` name only fills in when it is missing.
       return handle(typeof parsed.type === "string" ? parsed : { ...parsed, type: event.event });
     },
@@ -350,24 +317,17 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
 // requests, 498 invalid token, 499 cancelled, 5xx); the message is what the classifier reads.
 
 function parseError(status: number, bodyText: string): UpstreamErrorInfo {
-  const fallback = truncate(bodyText.trim(), 500) || `HTTP ${status}`;
-  try {
-    const raw = JSON.parse(bodyText);
-    const message = isObject(raw) ? str(raw.message) : undefined;
-    return { message: message || fallback };
-  } catch {
-    return { message: fallback };
-  }
+  return readErrorBody(status, bodyText, (raw, fallback) => ({
+    message: (isObject(raw) ? str(raw.message) : undefined) || fallback,
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Embeddings: POST {baseUrl}/embed with texts, input_type and embedding_types.
 
 function buildEmbeddingsRequest(request: EmbeddingsRequest, ctx: AdapterContext) {
-  const input = typeof request.input === "string" ? [request.input] : request.input;
-  if (!input.every((x): x is string => typeof x === "string")) {
-    throw new Error("cohere: embeddings take text input; token arrays cannot be sent");
-  }
+  const input = embeddingTexts(request.input);
+  if (!input) throw new Error("cohere: embeddings take text input; token arrays cannot be sent");
   const body: Json = {
     model: ctx.model,
     texts: input,
@@ -378,7 +338,7 @@ function buildEmbeddingsRequest(request: EmbeddingsRequest, ctx: AdapterContext)
   return {
     url: `${ctx.baseUrl}/embed`,
     method: "POST" as const,
-    headers: headersFor(ctx, "application/json"),
+    headers: bearerHeaders(ctx, "application/json"),
     body: JSON.stringify(body),
   };
 }

@@ -2,6 +2,7 @@
 // The wire format follows Google's public reference (https://ai.google.dev/api/generate-content,
 // https://ai.google.dev/api/embeddings, https://ai.google.dev/gemini-api/docs/troubleshooting)
 // and what the official @google/genai SDK (3.3.0, dist/node/index.mjs) sends and parses.
+import { assistantMessage, parseDataUrl, toolCall } from "../../openai/messages.ts";
 import type {
   ChatChunk,
   ChatCompletion,
@@ -21,21 +22,25 @@ import {
   type StreamDecoder,
   UpstreamStreamError,
 } from "../adapter.ts";
+import { isObject, type Json, nonEmptyString, num, parseStreamObject, truncate } from "../json.ts";
 import type { SseEvent } from "../sse.ts";
+import {
+  contentBlocks,
+  embeddingTexts,
+  instructionTexts,
+  isInstruction,
+  joinTurns,
+  textOf,
+  toolArguments,
+  type Turn,
+} from "../translate.ts";
 import { googleErrorInfo, googleErrorStatus, parseGoogleError } from "./errors.ts";
 
-type Json = Record<string, unknown>;
 type Part = Json;
 interface Content {
   role: "user" | "model";
   parts: Part[];
 }
-
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
-const num = (v: unknown) => (typeof v === "number" ? v : 0);
-const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
 
 /**
  * Gemini 3 rejects a functionCall part in the history without the thought signature it issued
@@ -54,11 +59,6 @@ function modelPath(model: string): string {
   return name.split("/").map(encodeURIComponent).join("/");
 }
 
-function textOf(content: ChatMessage["content"]): string {
-  if (typeof content === "string") return content;
-  return (content ?? []).flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
-}
-
 const IMAGE_TYPES: Record<string, string> = {
   png: "image/png",
   jpg: "image/jpeg",
@@ -72,8 +72,8 @@ const IMAGE_TYPES: Record<string, string> = {
 function partOf(part: ContentPart): Part | undefined {
   if (part.type === "text") return part.text === "" ? undefined : { text: part.text };
   const url = part.image_url.url;
-  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-  if (data) return { inlineData: { mimeType: data[1], data: data[2] } };
+  const data = parseDataUrl(url);
+  if (data) return { inlineData: { mimeType: data.mediaType, data: data.base64 } };
   if (/^https?:\/\//i.test(url)) {
     // fileData requires a MIME type; an image part without a known extension is most likely JPEG.
     const ext = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(new URL(url).pathname)?.[1]?.toLowerCase() ?? "";
@@ -82,24 +82,8 @@ function partOf(part: ContentPart): Part | undefined {
   throw new Error(`gemini: unsupported image URL scheme: ${truncate(url, 40)}`);
 }
 
-function partsOf(content: ChatMessage["content"]): Part[] {
-  if (typeof content === "string") return content === "" ? [] : [{ text: content }];
-  return (content ?? []).flatMap((p): Part[] => {
-    const part = partOf(p);
-    return part ? [part] : [];
-  });
-}
-
 function functionCall(call: ToolCall): Part {
-  let args: unknown = {};
-  if (call.function.arguments.trim() !== "") {
-    try {
-      args = JSON.parse(call.function.arguments);
-    } catch {
-      throw new Error(`gemini: tool call ${call.id} has arguments that are not JSON`);
-    }
-  }
-  if (!isObject(args)) throw new Error(`gemini: tool call ${call.id} arguments are not an object`);
+  const args = toolArguments("gemini", call, "arguments are not an object");
   return { functionCall: { name: call.function.name, args } };
 }
 
@@ -119,29 +103,23 @@ function functionResponse(m: ChatMessage, names: Map<string, string>): Part {
 
 function toContents(messages: ChatMessage[]): Content[] {
   const names = new Map<string, string>(); // tool_call_id → function name
-  const turns: Content[] = [];
+  const turns: Turn<Part, Content["role"]>[] = [];
   for (const m of messages) {
-    if (m.role === "system" || m.role === "developer") continue;
+    if (isInstruction(m)) continue;
     if (m.role === "tool") {
-      turns.push({ role: "user", parts: [functionResponse(m, names)] });
+      turns.push({ role: "user", content: [functionResponse(m, names)] });
     } else if (m.role === "assistant") {
       for (const c of m.tool_calls ?? []) names.set(c.id, c.function.name);
       turns.push({
         role: "model",
-        parts: [...partsOf(m.content), ...(m.tool_calls ?? []).map(functionCall)],
+        content: [...contentBlocks(m.content, partOf), ...(m.tool_calls ?? []).map(functionCall)],
       });
     } else {
-      turns.push({ role: "user", parts: partsOf(m.content) });
+      turns.push({ role: "user", content: contentBlocks(m.content, partOf) });
     }
   }
   // Parallel tool results belong in one turn, and empty turns are rejected: merge and drop.
-  const out: Content[] = [];
-  for (const t of turns) {
-    if (t.parts.length === 0) continue;
-    const last = out.at(-1);
-    if (last?.role === t.role) last.parts.push(...t.parts);
-    else out.push({ role: t.role, parts: [...t.parts] });
-  }
+  const out: Content[] = joinTurns(turns).map((t) => ({ role: t.role, parts: t.content }));
   for (const t of out) {
     const first = t.parts.find((p) => "functionCall" in p);
     if (first) first.thoughtSignature = UNSIGNED_CALL;
@@ -181,10 +159,7 @@ function generationConfig(r: ChatRequest): Json {
 }
 
 function buildBody(request: ChatRequest): Json {
-  const system = request.messages
-    .filter((m) => m.role === "system" || m.role === "developer")
-    .map((m) => textOf(m.content))
-    .filter((t) => t !== "");
+  const system = instructionTexts(request.messages);
   const contents = toContents(request.messages);
   if (contents.length === 0) throw new Error("gemini: at least one user message is required");
   const body: Json = { contents };
@@ -281,17 +256,20 @@ const textIn = (parts: Json[]) =>
 /** Gemini's call ids are optional; generated ones are unique within the request. */
 function toolCallsIn(parts: Json[], ctx: AdapterContext, candidate: number, from = 0) {
   return parts.flatMap((p) => (isObject(p.functionCall) ? [p.functionCall] : [])).map(
-    (fc, i): ToolCall => ({
-      id: str(fc.id) ?? `call_${ctx.id}_${candidate}_${from + i}`,
-      type: "function",
-      function: { name: String(fc.name ?? ""), arguments: JSON.stringify(fc.args ?? {}) },
-    }),
+    (fc, i) =>
+      toolCall(
+        nonEmptyString(fc.id) ?? `call_${ctx.id}_${candidate}_${from + i}`,
+        String(fc.name ?? ""),
+        fc.args,
+      ),
   );
 }
 
 /** A 200 whose prompt was refused: the caller has to change it, no other provider will help. */
 function blockedPrompt(body: Json): UpstreamStreamError | undefined {
-  const reason = isObject(body.promptFeedback) ? str(body.promptFeedback.blockReason) : undefined;
+  const reason = isObject(body.promptFeedback)
+    ? nonEmptyString(body.promptFeedback.blockReason)
+    : undefined;
   if (!reason) return undefined;
   return new UpstreamStreamError({
     message: `gemini blocked the prompt (blockReason ${reason})`,
@@ -316,10 +294,10 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
   }
   const usage = toUsage(body.usageMetadata);
   return {
-    id: str(body.responseId) ?? ctx.id,
+    id: nonEmptyString(body.responseId) ?? ctx.id,
     object: "chat.completion",
     created: ctx.nowSec,
-    model: str(body.modelVersion) ?? ctx.model,
+    model: nonEmptyString(body.modelVersion) ?? ctx.model,
     choices: candidates.map((c, i) => {
       const index = typeof c.index === "number" ? c.index : i;
       const parts = partsIn(c);
@@ -327,11 +305,7 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
       const calls = toolCallsIn(parts, ctx, index);
       return {
         index,
-        message: {
-          role: "assistant" as const,
-          content: text === "" && calls.length > 0 ? null : text,
-          ...(calls.length > 0 ? { tool_calls: calls } : {}),
-        },
+        message: assistantMessage(text, calls),
         finish_reason: finishReason(c.finishReason, calls.length > 0) ?? "stop",
         logprobs: null,
       };
@@ -392,21 +366,15 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
     push(event: SseEvent): ChatChunk[] {
       const data = event.data.trim();
       if (finished || data === "") return [];
-      let body: unknown;
-      try {
-        body = JSON.parse(data);
-      } catch {
-        throw new SyntaxError(`gemini: invalid JSON in stream: ${truncate(data, 200)}`);
-      }
-      if (!isObject(body)) throw new SyntaxError(`gemini: stream event is not an object`);
+      const body = parseStreamObject("gemini", data);
       if (isObject(body.error)) {
         throw new UpstreamStreamError(
           googleErrorInfo(body, "upstream stream error"),
           googleErrorStatus(body),
         );
       }
-      id = str(body.responseId) ?? id;
-      model = str(body.modelVersion) ?? model;
+      id = nonEmptyString(body.responseId) ?? id;
+      model = nonEmptyString(body.modelVersion) ?? model;
       usage = toUsage(body.usageMetadata) ?? usage;
       const candidates = candidatesIn(body);
       if (candidates.length === 0) {
@@ -429,10 +397,8 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
 // Embeddings: one batchEmbedContents call for every input.
 
 function buildEmbeddingsRequest(request: EmbeddingsRequest, ctx: AdapterContext) {
-  const inputs = typeof request.input === "string" ? [request.input] : request.input;
-  if (!inputs.every((i): i is string => typeof i === "string")) {
-    throw new Error("gemini: embeddings take text; token-id input is not supported");
-  }
+  const inputs = embeddingTexts(request.input);
+  if (!inputs) throw new Error("gemini: embeddings take text; token-id input is not supported");
   const model = modelPath(ctx.model);
   return {
     url: `${ctx.baseUrl}/${model}:batchEmbedContents`,

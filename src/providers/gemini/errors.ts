@@ -4,13 +4,7 @@
 // every Google API (Vertex AI too) answers errors this way.
 import type { UpstreamErrorInfo } from "../adapter.ts";
 import type { BodyRetryHint } from "../classifier.ts";
-
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
-const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+import { errorCodeStatus, isObject, type Json, nonEmptyString, readErrorBody } from "../json.ts";
 
 /**
  * An error as Google describes it: `type` is the canonical status (RESOURCE_EXHAUSTED, …),
@@ -34,14 +28,14 @@ export function googleErrorInfo(raw: unknown, fallback: string): GoogleErrorInfo
   const top = Array.isArray(raw) ? raw[0] : raw;
   const e = isObject(top) && isObject(top.error) ? top.error : undefined;
   if (!e) return { message: fallback };
-  const info: GoogleErrorInfo = { message: str(e.message) ?? fallback };
-  if (str(e.status)) info.type = String(e.status);
+  const info: GoogleErrorInfo = { message: nonEmptyString(e.message) ?? fallback };
+  if (nonEmptyString(e.status)) info.type = String(e.status);
   const details = Array.isArray(e.details) ? e.details.filter(isObject) : [];
   // ErrorInfo.reason tells e.g. an invalid key (API_KEY_INVALID) from a bad field; a 429's
   // QuotaFailure names the quota hit (per minute, or per day).
-  const reason = details.map((d) => str(d.reason)).find((r) => r);
+  const reason = details.map((d) => nonEmptyString(d.reason)).find((r) => r);
   const quota = details.flatMap((d) => (Array.isArray(d.violations) ? d.violations : []))
-    .map((v) => (isObject(v) ? str(v.quotaId) : undefined)).find((q) => q);
+    .map((v) => (isObject(v) ? nonEmptyString(v.quotaId) : undefined)).find((q) => q);
   const code = reason ?? quota;
   if (code) info.code = code;
   const retry = retryDelayMs(details);
@@ -50,17 +44,9 @@ export function googleErrorInfo(raw: unknown, fallback: string): GoogleErrorInfo
 }
 
 /** The HTTP status an error object inside a 200 (a stream event) stands for, if it says. */
-export function googleErrorStatus(raw: Json): number | undefined {
-  const code = isObject(raw.error) ? Number(raw.error.code) : NaN;
-  return Number.isInteger(code) && code >= 400 && code <= 599 ? code : undefined;
-}
+export const googleErrorStatus: (raw: Json) => number | undefined = errorCodeStatus;
 
 /** ProviderAdapter.parseError for Google APIs: the body of a non-2xx answer. */
 export function parseGoogleError(status: number, bodyText: string): GoogleErrorInfo {
-  const fallback = truncate(bodyText.trim(), 500) || `HTTP ${status}`;
-  try {
-    return googleErrorInfo(JSON.parse(bodyText), fallback);
-  } catch {
-    return { message: fallback }; // an HTML page from a proxy, a plain-text 502, …
-  }
+  return readErrorBody(status, bodyText, googleErrorInfo);
 }

@@ -14,13 +14,18 @@ import {
   type UpstreamErrorInfo,
   UpstreamStreamError,
 } from "../adapter.ts";
+import {
+  errorCodeStatus,
+  isObject,
+  type Json,
+  parseStreamJson,
+  readErrorBody,
+  truncate,
+} from "../json.ts";
 import type { SseEvent } from "../sse.ts";
+import { bearerHeaders } from "../translate.ts";
 
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+/** Ids, types and codes: some compatible servers send numbers where OpenAI sends strings. */
 const str = (v: unknown) =>
   typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
 
@@ -37,35 +42,29 @@ function errorInfo(raw: unknown, fallback: string): UpstreamErrorInfo {
   return info;
 }
 
-/** vLLM and OpenRouter put the HTTP status in `code` of an in-stream error. */
-function statusOf(raw: unknown): number | undefined {
-  const code = isObject(raw) && isObject(raw.error) ? Number(raw.error.code) : NaN;
-  return Number.isInteger(code) && code >= 400 && code <= 599 ? code : undefined;
-}
-
 function buildChatRequest(request: ChatRequest, ctx: AdapterContext) {
   const { fallbacks: _gatewayOnly, stream_options, ...rest } = request;
   const body: Json = { ...rest, model: ctx.model, stream: ctx.stream };
   // Usage only arrives in a stream when asked for; OpenAI rejects stream_options without stream.
   if (ctx.stream) body.stream_options = { ...stream_options, include_usage: true };
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    accept: ctx.stream ? "text/event-stream" : "application/json",
-  };
-  if (ctx.apiKey !== "") headers.authorization = `Bearer ${ctx.apiKey}`;
   return {
     url: `${ctx.baseUrl}/chat/completions`,
     method: "POST" as const,
-    headers,
+    headers: bearerHeaders(ctx, ctx.stream ? "text/event-stream" : "application/json"),
     body: JSON.stringify(body),
   };
 }
 
-function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
-  // Some compatible servers answer 200 with an error body; report it like a stream error.
-  if (isObject(body) && body.error !== undefined && body.choices === undefined) {
-    throw new UpstreamStreamError(errorInfo(body, "upstream error"), statusOf(body));
+/** Some compatible servers answer 200 with an error body (no `answer` field): report it like a
+ * stream error. */
+function throwErrorBody(body: unknown, answer: "choices" | "data"): void {
+  if (isObject(body) && body.error !== undefined && body[answer] === undefined) {
+    throw new UpstreamStreamError(errorInfo(body, "upstream error"), errorCodeStatus(body));
   }
+}
+
+function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
+  throwErrorBody(body, "choices");
   if (!isObject(body) || !Array.isArray(body.choices)) {
     throw new Error(
       `openai: upstream body is not a chat completion: ${truncate(JSON.stringify(body), 200)}`,
@@ -93,15 +92,12 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
         finished = true;
         return [];
       }
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(data);
-      } catch {
-        // SyntaxError: the classifier treats a garbled stream as the upstream's fault.
-        throw new SyntaxError(`openai: invalid JSON in stream: ${truncate(data, 200)}`);
-      }
+      const chunk = parseStreamJson("openai", data);
       if (isObject(chunk) && chunk.error !== undefined) {
-        throw new UpstreamStreamError(errorInfo(chunk, "upstream stream error"), statusOf(chunk));
+        throw new UpstreamStreamError(
+          errorInfo(chunk, "upstream stream error"),
+          errorCodeStatus(chunk),
+        );
       }
       if (!isObject(chunk) || !Array.isArray(chunk.choices)) {
         throw new SyntaxError(`openai: stream event is not a chunk: ${truncate(data, 200)}`);
@@ -118,12 +114,7 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
 }
 
 function parseError(status: number, bodyText: string): UpstreamErrorInfo {
-  const fallback = truncate(bodyText.trim(), 500) || `HTTP ${status}`;
-  try {
-    return errorInfo(JSON.parse(bodyText), fallback);
-  } catch {
-    return { message: fallback }; // an HTML page from a proxy, a plain-text 502, …
-  }
+  return readErrorBody(status, bodyText, errorInfo);
 }
 
 // Embeddings: POST {baseUrl}/embeddings (OpenAI API reference, "Create embeddings"; response shape
@@ -131,23 +122,16 @@ function parseError(status: number, bodyText: string): UpstreamErrorInfo {
 // gateway's own `fallbacks`, with the upstream model name.
 function buildEmbeddingsRequest(request: EmbeddingsRequest, ctx: AdapterContext) {
   const { fallbacks: _gatewayOnly, ...rest } = request;
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    accept: "application/json",
-  };
-  if (ctx.apiKey !== "") headers.authorization = `Bearer ${ctx.apiKey}`;
   return {
     url: `${ctx.baseUrl}/embeddings`,
     method: "POST" as const,
-    headers,
+    headers: bearerHeaders(ctx, "application/json"),
     body: JSON.stringify({ ...rest, model: ctx.model }),
   };
 }
 
 function parseEmbeddingsResponse(body: unknown, ctx: AdapterContext): EmbeddingsResponse {
-  if (isObject(body) && body.error !== undefined && body.data === undefined) {
-    throw new UpstreamStreamError(errorInfo(body, "upstream error"), statusOf(body));
-  }
+  throwErrorBody(body, "data");
   if (!isObject(body) || !Array.isArray(body.data)) {
     throw new Error(
       `openai: upstream body is not an embeddings list: ${truncate(JSON.stringify(body), 200)}`,

@@ -456,3 +456,47 @@ Deno.test("the attempt summary lists every try, skip and failure in order", () =
   ]);
   assert.equal(s.waitedMs, 120, "backoff time is tracked apart");
 });
+
+Deno.test("stop (a plugin ends the chain): plugin.stopped then request.failed, no fallback", () => {
+  const events = when([requestStarted(), failed(0, 1, "transient", { status: 503 })], {
+    kind: "stop",
+    now: T + 1_000,
+    plugin: "no_fallover",
+    reason: "fallbacks are disabled for this tenant",
+    status: 503,
+    errorType: "plugin_stopped",
+  });
+  assert.deepEqual(events.map((e) => e.type), ["plugin.stopped", "request.failed"]);
+  assert.deepEqual(events[0], {
+    type: "plugin.stopped",
+    at: T + 1_000,
+    requestId: "req",
+    plugin: "no_fallover",
+    reason: "fallbacks are disabled for this tenant",
+    status: 503,
+    attempt: 1,
+    ...at(0),
+  });
+  const f = events[1] as EventOf<"request.failed">;
+  assert.deepEqual([f.status, f.errorType, f.message, f.attempts], [
+    503,
+    "plugin_stopped",
+    "fallbacks are disabled for this tenant",
+    1,
+  ]);
+  assert.equal(replay(decider, [requestStarted(), ...events]).phase, "failed");
+});
+
+Deno.test("stop after the request ended decides nothing", () => {
+  const done = [requestStarted(), succeeded(0, 1)];
+  const finished = [...done, ...when(done, next())];
+  const stop: SupervisorCommand = {
+    kind: "stop",
+    now: T + 2_000,
+    plugin: "p",
+    reason: "late",
+    status: 400,
+    errorType: "invalid_request_error",
+  };
+  assert.deepEqual(when(finished, stop), []);
+});

@@ -352,3 +352,32 @@ Deno.test("a client abort between attempts stops with 499 and calls nobody else"
     );
   }
 });
+
+Deno.test("a result carrying `stop` ends the chain: the provider hears the real failure, nobody else is called", async () => {
+  using sys = system(2);
+  const up = upstream({
+    openai: () => ({
+      ...failure("transient", 503),
+      stop: {
+        plugin: "one_shot",
+        reason: "no fallback wanted",
+        status: 503,
+        errorType: "plugin_stopped",
+      },
+    }),
+    anthropic: () => ok("never"),
+  });
+  const res = await supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.ok(!res.ok);
+  assert.deepEqual([res.failure.status, res.failure.message], [503, "no fallback wanted"]);
+  assert.deepEqual(up.calls, ["openai#1"], "no retry and no fallback");
+  assert.deepEqual(trace(sys.published), [
+    "request.started",
+    "attempt.started openai",
+    "attempt.failed openai",
+    "plugin.stopped openai",
+    "request.failed",
+  ]);
+  const window = sys.actor("openai").state().breaker.window;
+  assert.equal(window.reduce((n, b) => n + b.failed, 0), 1, "the 503 still counts against openai");
+});

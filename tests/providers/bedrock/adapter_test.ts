@@ -23,6 +23,7 @@ import {
   type SseEvent,
   UpstreamStreamError,
 } from "../../../src/providers/mod.ts";
+import { concat } from "../fixtures/load.ts";
 
 const credentials = { accessKeyId: "AKIDTEST", secretAccessKey: "secret/key+test" };
 const ctx: AdapterContext = {
@@ -46,16 +47,6 @@ const build = (request: ChatRequest, c: AdapterContext) =>
 async function bodyOf(request: ChatRequest, c: Partial<AdapterContext> = {}) {
   const up = await build(request, { ...ctx, ...c });
   return { up, body: JSON.parse(up.body as string) };
-}
-
-function concat(frames: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f, at);
-    at += f.length;
-  }
-  return out;
 }
 
 async function decodeAll(bytes: Uint8Array): Promise<ChatChunk[]> {

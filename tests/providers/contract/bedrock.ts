@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { eventFrame } from "../../../src/providers/bedrock/eventstream.ts";
 import { signRequest } from "../../../src/providers/bedrock/sigv4.ts";
+import { concat } from "../fixtures/load.ts";
 import { baseCtx, type ContractCase, contractRequest } from "./harness.ts";
 
 const credentials = {
@@ -12,16 +13,6 @@ const credentials = {
 };
 const BASE = "https://bedrock-runtime.us-east-1.amazonaws.com";
 const MODEL = "anthropic.claude-3-haiku-20240307-v1:0";
-
-function concat(frames: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f, at);
-    at += f.length;
-  }
-  return out;
-}
 
 export const contract: ContractCase = {
   family: "bedrock",

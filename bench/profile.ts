@@ -1,0 +1,178 @@
+// Where the gateway spends its CPU under load: starts the mock upstream and the gateway (with
+// `deno run --cpu-prof`), drives closed-loop load at it, stops it so the profile is written, and
+// prints the hottest functions by self time and the share of each file.
+// `deno run -A bench/profile.ts [--stream] [--nats] [--seconds 5] [--concurrency 32] [--top 30]
+//   [--gateway-dir DIR] [--keep DIR]` (--keep saves the .cpuprofile for Chrome DevTools)
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { closedLoop } from "./load.ts";
+import { findNatsServer, startNats } from "./e2e/nats.ts";
+import { canPin, cpuMsOf, freePort, type Server, spawnServer, waitUp } from "./e2e/procs.ts";
+
+const { values: opt } = parseArgs({
+  args: Deno.args,
+  options: {
+    stream: { type: "boolean", default: false },
+    nats: { type: "boolean", default: false },
+    seconds: { type: "string", default: "5" },
+    concurrency: { type: "string", default: "32" },
+    top: { type: "string", default: "30" },
+    "gateway-dir": { type: "string" },
+    keep: { type: "string" },
+  },
+});
+const ROOT = new URL("../", import.meta.url).pathname;
+const gatewayDir = opt["gateway-dir"] ? resolve(opt["gateway-dir"]) : ROOT;
+const cpu = (await canPin()) ? 1 : undefined;
+const tmp = await Deno.makeTempDir({ prefix: "bench-profile-" });
+const deno = Deno.execPath();
+const servers: Server[] = [];
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+try {
+  const mockPort = freePort();
+  const mock = spawnServer("mock", [
+    deno,
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "bench/mock/main.ts",
+    "--port",
+    String(mockPort),
+    "--completion-bytes",
+    "1024",
+    "--chunks",
+    "10",
+  ], { cpu, log: `${tmp}/mock.log`, cwd: ROOT });
+  servers.push(mock);
+  await waitUp(mock, `http://127.0.0.1:${mockPort}/_mock/hits`);
+  let natsUrl = "";
+  if (opt.nats) {
+    const bin = await findNatsServer();
+    if (!bin) throw new Error("nats-server not found");
+    const nats = await startNats(bin, tmp, cpu);
+    servers.push(nats.server);
+    natsUrl = nats.wsUrl;
+  }
+  const config = `${tmp}/gateway.json`;
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      providers: { mock: { type: "openai", baseUrl: `http://127.0.0.1:${mockPort}/t1/v1` } },
+      retries: { max: 0 },
+    }),
+  );
+  const port = freePort();
+  const gw = spawnServer("gateway", [
+    deno,
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    "--cpu-prof",
+    `--cpu-prof-dir=${tmp}/prof`,
+    "src/main.ts",
+  ], {
+    cpu,
+    log: `${tmp}/gateway.log`,
+    cwd: gatewayDir,
+    env: { GATEWAY_CONFIG: config, PORT: String(port), NATS_URL: natsUrl },
+  });
+  servers.push(gw);
+  await waitUp(gw, `http://127.0.0.1:${port}/readyz`, (r) => r.status === 200);
+  const req = {
+    url: `http://127.0.0.1:${port}/v1/chat/completions`,
+    body: JSON.stringify({
+      model: "mock/gpt-4o-mini",
+      messages: [{ role: "user", content: "Say hello" }],
+      ...(opt.stream ? { stream: true } : {}),
+    }),
+    stream: opt.stream,
+  };
+  await closedLoop(req, 16, 1); // warm-up
+  const cpu0 = await cpuMsOf(gw.pid);
+  const r = await closedLoop(req, Number(opt.concurrency), Number(opt.seconds));
+  const cpuUs = ((await cpuMsOf(gw.pid)) - cpu0) * 1000 / Math.max(1, r.ok);
+  console.log(
+    `${opt.stream ? "stream" : "json"}${opt.nats ? " + NATS" : ""}: ${r.rps.toFixed(0)} RPS, ` +
+      `gateway CPU ${cpuUs.toFixed(0)} µs/request, ${r.errors} errors`,
+  );
+  await gw.stop(10_000);
+  const files = [...Deno.readDirSync(`${tmp}/prof`)].map((e) => e.name);
+  if (!files.length) throw new Error("no .cpuprofile written");
+  const path = `${tmp}/prof/${files[0]}`;
+  if (opt.keep) {
+    await Deno.mkdir(opt.keep, { recursive: true });
+    await Deno.copyFile(path, `${opt.keep}/${files[0]}`);
+    console.log(`profile kept: ${opt.keep}/${files[0]}`);
+  }
+  report(JSON.parse(await Deno.readTextFile(path)), Number(opt.top));
+} finally {
+  for (const s of servers.reverse()) await s.stop();
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+}
+
+function report(p: Profile, top: number) {
+  const self = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++) {
+    self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const byFn = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  const short = (url: string) =>
+    url.replace(/^file:\/\/.*?\/(src|actors|bench)\//, "$1/")
+      .replace(/^file:\/\/.*\/node_modules\/\.deno\//, "npm:")
+      .replace(/^file:\/\/.*\/npm\/registry\.npmjs\.org\//, "npm:") || "(native/idle)";
+  for (const n of p.nodes) {
+    const t = self.get(n.id) ?? 0;
+    if (!t) continue;
+    const f = n.callFrame;
+    const key = `${f.functionName || "(anonymous)"}  ${short(f.url)}:${f.lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + t);
+    const file = short(f.url).replace(/:\d+$/, "");
+    byFile.set(file, (byFile.get(file) ?? 0) + t);
+  }
+  // Inclusive time of this repository's functions: self time of the node and all it called.
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const inclusive = new Map<number, number>();
+  const incl = (id: number): number => {
+    const n = byId.get(id)!;
+    let t = self.get(id) ?? 0;
+    for (const c of n.children ?? []) t += incl(c);
+    inclusive.set(id, t);
+    return t;
+  };
+  incl(p.nodes[0].id);
+  const ours = new Map<string, number>();
+  for (const n of p.nodes) {
+    const f = n.callFrame;
+    if (!/\/(src|actors)\//.test(f.url)) continue;
+    const key = `${f.functionName || "(anonymous)"}  ${short(f.url)}:${f.lineNumber + 1}`;
+    // A function on the stack twice (recursion) would count twice; rare in this code base.
+    ours.set(key, (ours.get(key) ?? 0) + (inclusive.get(n.id) ?? 0));
+  }
+  const pct = (t: number) => `${((100 * t) / total).toFixed(1).padStart(5)} %`;
+  console.log(`\ninclusive time of this repository's functions (top ${top}):`);
+  for (const [k, t] of [...ours].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${pct(t)}  ${k}`);
+  }
+  console.log(`\nself time by function (top ${top}):`);
+  for (const [k, t] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${pct(t)}  ${k}`);
+  }
+  console.log(`\nself time by file (top ${top}):`);
+  for (const [k, t] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${pct(t)}  ${k}`);
+  }
+}

@@ -1,0 +1,131 @@
+// The admin API for virtual keys, behind `Authorization: Bearer <GATEWAY_ADMIN_KEY>`:
+//
+//   POST   /admin/keys        create; answers 201 with the secret, the only time it is shown
+//   GET    /admin/keys        every key (declared in gateway.json and created here) with usage
+//   GET    /admin/keys/{id}   one key with its usage this minute and spend this period
+//   PATCH  /admin/keys/{id}   change name, providers, limits, budget (null removes the last two)
+//   DELETE /admin/keys/{id}   revoke (the key answers 401 from then on, on every replica)
+//
+// Without GATEWAY_ADMIN_KEY the whole API answers 404 saying how to turn it on. Answers and
+// errors are OpenAI-shaped; no answer ever carries a secret's digest, and only creation its secret.
+import type { Context, Hono } from "hono";
+import type { z } from "zod";
+import type { Gateway } from "../gateway.ts";
+import { type AdminResult, KeyFieldsSchema, KeyPatchSchema } from "../governance/mod.ts";
+import { constantTimeEqual, saltedDigest } from "../lib/secrets.ts";
+import { readBody } from "./body.ts";
+import { errorResponse } from "./errors.ts";
+
+const fail = (status: number, message: string, code: string, param: string | null = null) =>
+  errorResponse(status, message, "invalid_request_error", code, {
+    param,
+    headers: status === 401 ? { "www-authenticate": 'Bearer realm="failover-gateway admin"' } : {},
+  });
+
+/** null when the caller may use the admin API, else the answer that says why not. */
+async function guard(gw: Gateway, c: Context): Promise<Response | null> {
+  const admin = gw.deps.config.adminKey;
+  if (!admin) {
+    return fail(
+      404,
+      "The admin API is off: start the gateway with GATEWAY_ADMIN_KEY set to manage virtual keys.",
+      "admin_api_disabled",
+    );
+  }
+  const sent = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  // Digests compared, so neither the admin key's length nor its prefix leaks through timing.
+  const ok = sent !== undefined &&
+    constantTimeEqual(await saltedDigest("admin", sent), await saltedDigest("admin", admin));
+  if (!ok) {
+    return fail(
+      401,
+      sent === undefined
+        ? "The admin API needs `Authorization: Bearer <GATEWAY_ADMIN_KEY>`."
+        : "Wrong admin key.",
+      "invalid_admin_key",
+    );
+  }
+  return null;
+}
+
+async function parse<S extends z.ZodType>(
+  gw: Gateway,
+  c: Context,
+  schema: S,
+): Promise<{ ok: true; value: z.output<S> } | { ok: false; response: Response }> {
+  const body = await readBody(c.req.raw, gw.deps.config.limits.maxBodyBytes);
+  if (!body.ok) return { ok: false, response: fail(body.status, body.message, body.code) };
+  let json: unknown;
+  try {
+    json = JSON.parse(body.text);
+  } catch (e) {
+    return {
+      ok: false,
+      response: fail(400, `The body is not valid JSON: ${(e as Error).message}`, "invalid_json"),
+    };
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0];
+  const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+    .join("").replace(/^\./, "");
+  return {
+    ok: false,
+    response: fail(400, `${path || "body"}: ${issue.message}`, "invalid_request", path || null),
+  };
+}
+
+function answer<T>(c: Context, r: AdminResult<T>, status: 200 | 201 = 200): Response {
+  if (!r.ok) return fail(r.status, r.message, r.code);
+  return c.json(r.value as object, status);
+}
+
+const idOf = (c: Context) => c.req.param("id") ?? "";
+
+export function mountAdminKeys(app: Hono, gw: Gateway): void {
+  const g = gw.governor;
+  const guarded = (handler: (c: Context) => Promise<Response>) => async (c: Context) =>
+    (await guard(gw, c)) ?? await handler(c);
+
+  app.post(
+    "/admin/keys",
+    guarded(async (c) => {
+      const input = await parse(gw, c, KeyFieldsSchema);
+      if (!input.ok) return input.response;
+      const created = await g.createKey(input.value);
+      if (!created.ok) return answer(c, created);
+      const { view: { id, ...view }, secret } = created.value;
+      c.header("location", `/admin/keys/${id}`);
+      c.header("cache-control", "no-store");
+      return c.json({ id, key: secret, ...view }, 201);
+    }),
+  );
+  app.get(
+    "/admin/keys",
+    guarded(async (c) => c.json({ object: "list", data: await g.listKeys() })),
+  );
+  app.get("/admin/keys/:id", guarded(async (c) => answer(c, await g.getKey(idOf(c)))));
+  app.patch(
+    "/admin/keys/:id",
+    guarded(async (c) => {
+      const input = await parse(gw, c, KeyPatchSchema);
+      if (!input.ok) return input.response;
+      return answer(c, await g.updateKey(idOf(c), input.value));
+    }),
+  );
+  app.delete(
+    "/admin/keys/:id",
+    guarded(async (c) => answer(c, await g.revokeKey(idOf(c)))),
+  );
+  app.all(
+    "/admin/*",
+    guarded((c) =>
+      Promise.resolve(fail(
+        404,
+        `No admin route for ${c.req.method} ${new URL(c.req.url).pathname}. ` +
+          "The admin API serves /admin/keys and /admin/keys/{id}.",
+        "not_found",
+      ))
+    ),
+  );
+}

@@ -1,0 +1,189 @@
+// GET /v1/gateway/events: the gateway's own events as CloudEvents over Server-Sent Events, for the
+// dashboard and for anyone without NATS at hand (curl -N, EventSource).
+//
+// One bus subscription per gateway feeds a ring of recent events and every connected client, so
+// each event is wrapped once and carries the same id for everyone (the SSE `id:`, which an
+// EventSource sends back as Last-Event-ID when it reconnects: the gap is replayed from the ring).
+// A client that does not read is never allowed to hold the gateway back: past a bound its events
+// are dropped and it is told how many. Heartbeat comments keep proxies from closing an idle
+// stream; a client leaving (or the gateway shutting down) unhooks it at once.
+//
+//   ?types=fallback.taken,breaker.*   only these types (exact, category.* or a bare category)
+//   ?provider=openai                  only events about this provider (fallbacks away included)
+//   ?replay=N                         first the last N matching events from the ring (max: ring size)
+import type { Context } from "hono";
+import { type CloudEvent, toCloudEvent } from "../events/envelope.ts";
+import { concernsProvider, FilterError, typeMatcher } from "../events/filter.ts";
+import type { Gateway } from "../gateway.ts";
+import { errorResponse } from "./errors.ts";
+
+export interface EventsRelayOptions {
+  /** Comment line sent when nothing else was, so idle connections stay open (default 15 s). */
+  heartbeatMs?: number;
+  /** Recent events kept for ?replay and Last-Event-ID (default 500). */
+  backlog?: number;
+  /** Chunks queued for one slow client before its events are dropped (default 1000). */
+  maxQueued?: number;
+  /** EventSource reconnect delay sent to clients (default 2000 ms). */
+  retryMs?: number;
+}
+
+export interface EventsRelay {
+  handler(c: Context): Response;
+  /** Connected SSE clients. */
+  clients(): number;
+  /** Ends every stream and leaves the bus. */
+  close(): void;
+}
+
+interface Client {
+  offer(ce: CloudEvent): void;
+  end(): void;
+}
+
+const encoder = new TextEncoder();
+const frame = (ce: CloudEvent) => encoder.encode(`id: ${ce.id}\ndata: ${JSON.stringify(ce)}\n\n`);
+const comment = (text: string) => encoder.encode(`: ${text}\n\n`);
+
+export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): EventsRelay {
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const backlog = Math.max(0, opts.backlog ?? 500);
+  const maxQueued = Math.max(1, opts.maxQueued ?? 1_000);
+  const retryMs = opts.retryMs ?? 2_000;
+  const { ids, config } = gw.deps;
+  const ring: CloudEvent[] = [];
+  const clients = new Set<Client>();
+
+  const unsubscribe = gw.deps.bus.subscribe((event) => {
+    const ce = toCloudEvent(event, ids.next(), config.instance);
+    ring.push(ce);
+    if (ring.length > backlog) ring.shift();
+    for (const c of clients) c.offer(ce);
+  });
+
+  function handler(c: Context): Response {
+    const q = new URL(c.req.url).searchParams;
+    const filters: ((ce: CloudEvent) => boolean)[] = [];
+    const types = q.get("types");
+    if (types !== null) {
+      try {
+        filters.push(typeMatcher(types));
+      } catch (err) {
+        if (!(err instanceof FilterError)) throw err;
+        return errorResponse(400, err.message, "invalid_request_error", "invalid_types", {
+          param: "types",
+        });
+      }
+    }
+    const provider = q.get("provider");
+    if (provider !== null) {
+      if (!/^[a-z0-9_-]+$/.test(provider)) {
+        return errorResponse(
+          400,
+          `provider "${provider}": provider ids are lowercase [a-z0-9_-]`,
+          "invalid_request_error",
+          "invalid_provider",
+          { param: "provider" },
+        );
+      }
+      filters.push((ce) => concernsProvider(ce, provider));
+    }
+    const replayParam = q.get("replay");
+    const replay = replayParam === null ? 0 : Number(replayParam);
+    if (!Number.isInteger(replay) || replay < 0) {
+      return errorResponse(
+        400,
+        `replay must be a whole number of events, got "${replayParam}"`,
+        "invalid_request_error",
+        "invalid_replay",
+        { param: "replay" },
+      );
+    }
+    const wanted = (ce: CloudEvent) => filters.every((f) => f(ce));
+    // An EventSource reconnecting says where it stopped; ids are time-ordered strings.
+    const lastId = c.req.header("last-event-id");
+    const history = lastId
+      ? ring.filter((ce) => ce.id > lastId && wanted(ce))
+      : replay > 0
+      ? ring.filter(wanted).slice(-replay)
+      : [];
+
+    const signal = c.req.raw.signal;
+    let client: Client | undefined;
+    let heartbeat: ReturnType<typeof setInterval> | undefined;
+    const cleanup = () => {
+      if (client) clients.delete(client);
+      clearInterval(heartbeat);
+      signal.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => client?.end();
+
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        let dropped = 0;
+        let sentSince = false; // anything sent since the last heartbeat tick
+        let open = true;
+        const push = (chunk: Uint8Array) => {
+          controller.enqueue(chunk);
+          sentSince = true;
+        };
+        client = {
+          offer(ce) {
+            if (!open || !wanted(ce)) return;
+            if ((controller.desiredSize ?? 0) <= -maxQueued) {
+              dropped++;
+              return;
+            }
+            if (dropped > 0) {
+              push(comment(`dropped ${dropped} events: this client read too slowly`));
+              dropped = 0;
+            }
+            push(frame(ce));
+          },
+          end() {
+            if (!open) return;
+            open = false;
+            cleanup();
+            try {
+              controller.close();
+            } catch { /* already closed or cancelled */ }
+          },
+        };
+        push(encoder.encode(`retry: ${retryMs}\n: gateway ${config.instance} events\n\n`));
+        for (const ce of history) push(frame(ce));
+        clients.add(client);
+        heartbeat = setInterval(() => {
+          if (!sentSince && (controller.desiredSize ?? 0) > 0) push(comment("heartbeat"));
+          sentSince = false;
+        }, heartbeatMs);
+        if (signal.aborted) client.end();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      },
+      cancel() {
+        client?.end();
+      },
+    }, { highWaterMark: 1 });
+
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  return {
+    handler,
+    clients: () => clients.size,
+    close() {
+      unsubscribe();
+      for (const c of [...clients]) c.end();
+    },
+  };
+}
+
+/** The route handler mounted by createApp. */
+export function eventsSse(gw: Gateway, opts?: EventsRelayOptions): (c: Context) => Response {
+  return createEventsRelay(gw, opts).handler;
+}

@@ -1,0 +1,70 @@
+// The HTTP edge of telemetry: `GET /metrics`, and one middleware that sees every answer. It
+// records what no event carries — method, route pattern and status of each answer (validation
+// errors and 404s included) and the gateway overhead from `x-gateway-overhead-ms` — and wraps the
+// request in its SERVER span. Prefix aliases (/openai/v1/…) re-dispatch into the same app; that
+// inner pass is recognised and counted once, under the alias prefix plus the route that answered.
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
+import type { GatewayMetrics } from "./metrics.ts";
+import { startServerSpan } from "./spans.ts";
+
+/** Set for the outermost pass of a request through the app; an inner pass reports its route. */
+interface Pass {
+  innerRoute?: string;
+}
+const outermost = new AsyncLocalStorage<Pass>();
+
+/** Route label for requests no route matched (only the middleware itself ran). */
+export const UNMATCHED_ROUTE = "unmatched";
+
+function routeOf(c: Context): string {
+  const route = routePath(c);
+  return route === "/*" || route === "*" ? UNMATCHED_ROUTE : route;
+}
+
+/** The route that answered, under the alias prefix it was reached through (if any). */
+function labelOf(c: Context, pass: Pass): string {
+  const route = routeOf(c);
+  if (pass.innerRoute === undefined) return route;
+  return route.endsWith("/*") ? route.slice(0, -2) + pass.innerRoute : pass.innerRoute;
+}
+
+/** The middleware: HTTP metrics and the SERVER span of every request. */
+export function observeHttp(metrics: GatewayMetrics): MiddlewareHandler {
+  return async (c, next) => {
+    const outer = outermost.getStore();
+    if (outer) {
+      // A re-dispatch inside the same request: the outer pass records it.
+      await next();
+      outer.innerRoute = routeOf(c);
+      return;
+    }
+    const pass: Pass = {};
+    const span = startServerSpan(c.req.raw);
+    await outermost.run(pass, () => span.run(next));
+    const route = labelOf(c, pass);
+    const overhead = c.res.headers.get("x-gateway-overhead-ms");
+    metrics.observeHttp(
+      c.req.method,
+      route,
+      c.res.status,
+      overhead === null ? undefined : Number(overhead),
+    );
+    // Only a recording span wraps the body (to end with it); Hono copies any Response assigned.
+    const ended = span.end(c.res, route);
+    if (ended !== c.res) c.res = ended;
+  };
+}
+
+/** `GET /metrics`: the Prometheus text exposition of this gateway's registry. */
+export function metricsEndpoint(metrics: GatewayMetrics) {
+  return async (c: Context) =>
+    c.body(await metrics.scrape(), 200, { "content-type": metrics.contentType });
+}
+
+/** Mounts the middleware (first, so it sees every route) and `GET /metrics`. */
+export function mountTelemetry(app: Hono, gw: { metrics: GatewayMetrics }): void {
+  app.use("*", observeHttp(gw.metrics));
+  app.get("/metrics", metricsEndpoint(gw.metrics));
+}

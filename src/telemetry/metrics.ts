@@ -1,0 +1,318 @@
+// Prometheus metrics of one gateway, fed from its event stream. Every fact about requests,
+// attempts, fallbacks, breakers and limiters arrives as an event on the bus, so this file
+// subscribes once and turns each event into counter, gauge and histogram updates; nothing else
+// in the gateway calls into it. Only what no event carries — the HTTP route and status of every
+// answer (validation errors included) and the gateway's own overhead — comes from the HTTP
+// middleware through `observeHttp`. Each gateway owns a Registry of its own (never prom-client's
+// global one), so several gateways in one process keep separate figures.
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Config } from "../config.ts";
+import type { GatewayEvent } from "../events/catalogue.ts";
+import type { EventBus } from "../ports.ts";
+
+export interface MetricsOptions {
+  bus: EventBus;
+  /** Provider ids; each gets a breaker-state series (closed) from the start. */
+  providers: readonly string[];
+  /** USD per million tokens by "provider/model"; models without a price get no cost series. */
+  pricing: Config["pricing"];
+  /** Requests being served right now (read at scrape time). */
+  inFlight?: () => number;
+}
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** Content-Type of `scrape()`'s text. */
+  readonly contentType: string;
+  /** One HTTP answer: route is the route pattern (not the raw path), overhead from its header. */
+  observeHttp(method: string, route: string, status: number, overheadMs?: number): void;
+  /** The Prometheus text exposition of every metric. */
+  scrape(): Promise<string>;
+  /** Stops listening to the bus. */
+  close(): void;
+}
+
+/** The value of `gateway_breaker_state` for each breaker state. */
+export const BREAKER_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
+type BreakerState = keyof typeof BREAKER_STATE_VALUE;
+
+/** Upstream answers: from a few ms (local mocks, caches) to the two-minute default timeout. */
+const UPSTREAM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const TTFT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** The gateway's own time per request is sub-millisecond when all is well. */
+const OVERHEAD_BUCKETS = [
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+];
+
+const seconds = (ms: number) => ms / 1000;
+
+export function createMetrics(opts: MetricsOptions): GatewayMetrics {
+  const { bus, pricing } = opts;
+  const registry = new Registry();
+  const registers = [registry];
+
+  const httpRequests = new Counter({
+    name: "gateway_http_requests_total",
+    help: "HTTP answers by method, route pattern and status (validation errors included).",
+    labelNames: ["method", "route", "status"] as const,
+    registers,
+  });
+  const overhead = new Histogram({
+    name: "gateway_overhead_seconds",
+    help: "Time spent in the gateway itself per answer (total minus upstream time and backoff).",
+    labelNames: ["route"] as const,
+    buckets: OVERHEAD_BUCKETS,
+    registers,
+  });
+  const requestsStarted = new Counter({
+    name: "gateway_requests_started_total",
+    help: "Requests that entered the failover pipeline.",
+    labelNames: ["stream"] as const,
+    registers,
+  });
+  const requestsServed = new Counter({
+    name: "gateway_requests_served_total",
+    help:
+      "Requests answered successfully, by the provider that served them and its fallback position (0 = primary).",
+    labelNames: ["provider", "fallback_index"] as const,
+    registers,
+  });
+  const requestsFailed = new Counter({
+    name: "gateway_requests_failed_total",
+    help: "Requests that ended in an error after the pipeline ran, by status and error type.",
+    labelNames: ["status", "error_type"] as const,
+    registers,
+  });
+  const attempts = new Counter({
+    name: "gateway_attempts_total",
+    help:
+      "Upstream attempts by outcome (succeeded, failed, aborted, skipped); error_type is the failure kind, or the skip reason.",
+    labelNames: ["provider", "model", "outcome", "error_type"] as const,
+    registers,
+  });
+  const retries = new Counter({
+    name: "gateway_attempt_retries_total",
+    help: "Retries on the same provider after a retryable failure.",
+    labelNames: ["provider", "model", "error_type"] as const,
+    registers,
+  });
+  const fallbacks = new Counter({
+    name: "gateway_fallbacks_total",
+    help:
+      "Fallbacks taken, by the position fallen over to, its provider, the provider left and why.",
+    labelNames: ["fallback_index", "provider", "from_provider", "reason"] as const,
+    registers,
+  });
+  const breakerState = new Gauge({
+    name: "gateway_breaker_state",
+    help: "Circuit breaker state per provider: 0 closed, 1 half_open, 2 open.",
+    labelNames: ["provider"] as const,
+    registers,
+  });
+  const breakerTransitions = new Counter({
+    name: "gateway_breaker_transitions_total",
+    help: "Circuit breaker state changes per provider.",
+    labelNames: ["provider", "from", "to"] as const,
+    registers,
+  });
+  const limiterBlocks = new Counter({
+    name: "gateway_ratelimit_blocks_total",
+    help:
+      "Rate limiter blocks per provider and key: retry_after (upstream 429), rpm or tpm (own buckets).",
+    labelNames: ["provider", "key", "reason"] as const,
+    registers,
+  });
+  const modelUnavailable = new Counter({
+    name: "gateway_model_unavailable_total",
+    help: "Models an upstream reported gone or not allowed (cooled down).",
+    labelNames: ["provider", "model"] as const,
+    registers,
+  });
+  const upstreamLatency = new Histogram({
+    name: "gateway_upstream_latency_seconds",
+    help: "Upstream attempt duration (a stream: until it ended), by outcome.",
+    labelNames: ["provider", "model", "outcome"] as const,
+    buckets: UPSTREAM_BUCKETS,
+    registers,
+  });
+  const ttft = new Histogram({
+    name: "gateway_time_to_first_token_seconds",
+    help: "Streams: time from the start of the attempt to its first content chunk.",
+    labelNames: ["provider", "model"] as const,
+    buckets: TTFT_BUCKETS,
+    registers,
+  });
+  const tokens = new Counter({
+    name: "gateway_tokens_total",
+    help: "Tokens reported by upstreams, type input (prompt) or output (completion).",
+    labelNames: ["provider", "model", "type"] as const,
+    registers,
+  });
+  const cost = new Counter({
+    name: "gateway_cost_usd_total",
+    help: "Cost in USD of the tokens used, from the pricing table in config.",
+    labelNames: ["provider", "model"] as const,
+    registers,
+  });
+  new Counter({
+    name: "gateway_events_published_total",
+    help: "Events handed to the event bus.",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(bus.stats().published);
+    },
+  });
+  new Counter({
+    name: "gateway_events_dropped_total",
+    help: "Events the bus dropped because its buffer was full.",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(bus.stats().dropped);
+    },
+  });
+  new Gauge({
+    name: "gateway_events_buffered",
+    help: "Events waiting in the bus buffer.",
+    registers,
+    collect() {
+      this.set(bus.stats().buffered);
+    },
+  });
+  new Gauge({
+    name: "gateway_event_bus_connected",
+    help: "1 when the event bus is connected (always 1 for the in-process bus).",
+    registers,
+    collect() {
+      this.set(bus.stats().connected ? 1 : 0);
+    },
+  });
+  if (opts.inFlight) {
+    const inFlight = opts.inFlight;
+    new Gauge({
+      name: "gateway_requests_in_flight",
+      help: "Requests and streams being served right now.",
+      registers,
+      collect() {
+        this.set(inFlight());
+      },
+    });
+  }
+
+  const breakers = new Map<string, BreakerState>();
+  for (const p of opts.providers) {
+    breakers.set(p, "closed");
+    breakerState.set({ provider: p }, BREAKER_STATE_VALUE.closed);
+  }
+  const moveBreaker = (provider: string, to: BreakerState) => {
+    const from = breakers.get(provider) ?? "closed";
+    breakers.set(provider, to);
+    breakerState.set({ provider }, BREAKER_STATE_VALUE[to]);
+    breakerTransitions.inc({ provider, from, to });
+  };
+
+  const onEvent = (e: GatewayEvent) => {
+    switch (e.type) {
+      case "request.started":
+        requestsStarted.inc({ stream: String(e.stream) });
+        break;
+      case "request.completed":
+        requestsServed.inc({ provider: e.provider, fallback_index: String(e.fallbackIndex) });
+        break;
+      case "request.failed":
+        requestsFailed.inc({ status: String(e.status), error_type: e.errorType });
+        break;
+      case "attempt.succeeded": {
+        const { provider, model } = e;
+        attempts.inc({ provider, model, outcome: "succeeded" });
+        upstreamLatency.observe({ provider, model, outcome: "succeeded" }, seconds(e.latencyMs));
+        if (e.ttftMs !== undefined) ttft.observe({ provider, model }, seconds(e.ttftMs));
+        if (e.usage) {
+          const { promptTokens, completionTokens } = e.usage;
+          tokens.inc({ provider, model, type: "input" }, promptTokens);
+          tokens.inc({ provider, model, type: "output" }, completionTokens);
+          const ref = `${provider}/${model}`;
+          const price = Object.hasOwn(pricing, ref) ? pricing[ref] : undefined;
+          if (price) {
+            cost.inc(
+              { provider, model },
+              (promptTokens * price.inputPerMTok + completionTokens * price.outputPerMTok) / 1e6,
+            );
+          }
+        }
+        break;
+      }
+      case "attempt.failed": {
+        const { provider, model } = e;
+        attempts.inc({ provider, model, outcome: "failed", error_type: e.errorType });
+        upstreamLatency.observe({ provider, model, outcome: "failed" }, seconds(e.latencyMs));
+        break;
+      }
+      case "attempt.aborted":
+        attempts.inc({ provider: e.provider, model: e.model, outcome: "aborted" });
+        break;
+      case "attempt.skipped":
+        attempts.inc({
+          provider: e.provider,
+          model: e.model,
+          outcome: "skipped",
+          error_type: e.reason,
+        });
+        break;
+      case "attempt.retrying":
+        retries.inc({ provider: e.provider, model: e.model, error_type: e.errorType });
+        break;
+      case "fallback.taken":
+        fallbacks.inc({
+          fallback_index: String(e.fallbackIndex),
+          provider: e.provider,
+          from_provider: e.fromProvider,
+          reason: e.reason,
+        });
+        break;
+      case "breaker.opened":
+        moveBreaker(e.provider, "open");
+        break;
+      case "breaker.half_opened":
+        moveBreaker(e.provider, "half_open");
+        break;
+      case "breaker.closed":
+        moveBreaker(e.provider, "closed");
+        break;
+      case "ratelimit.blocked":
+        limiterBlocks.inc({ provider: e.provider, key: e.key, reason: e.reason });
+        break;
+      case "model.unavailable":
+        modelUnavailable.inc({ provider: e.provider, model: e.model });
+        break;
+      case "attempt.started":
+      case "ratelimit.refilled":
+        break;
+    }
+  };
+  const unsubscribe = bus.subscribe(onEvent);
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    observeHttp(method, route, status, overheadMs) {
+      httpRequests.inc({ method, route, status: String(status) });
+      if (overheadMs !== undefined && Number.isFinite(overheadMs) && overheadMs >= 0) {
+        overhead.observe({ route }, seconds(overheadMs));
+      }
+    },
+    scrape: () => registry.metrics(),
+    close: unsubscribe,
+  };
+}

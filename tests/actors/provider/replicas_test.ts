@@ -1,0 +1,501 @@
+// Provider state shared by replicas: the lease keeper in the actor shell, the decider's
+// `probeLease`, and folding other replicas' events in any order to the same state.
+import assert from "node:assert/strict";
+import type { GatewayEvent } from "../../../src/events/catalogue.ts";
+import { replay } from "../../../actors/runtime/mod.ts";
+import {
+  createLeaseKeeper,
+  type LeaseGrant,
+  leaseKey,
+  type ProbeLeases,
+} from "../../../actors/provider/replicas.ts";
+import {
+  createProviderDecider,
+  nextWakeAt,
+  PROBE_ELSEWHERE_RETRY_MS,
+  probeEpisode,
+  type ProviderActorConfig,
+  type ProviderState,
+  spawnProviderActor,
+} from "../../../actors/provider/mod.ts";
+import { failureStats } from "../../../actors/breaker/mod.ts";
+
+const T = 1_700_000_000_000;
+const P = "openai";
+
+function config(over: Partial<ProviderActorConfig["breaker"]> = {}): ProviderActorConfig {
+  return {
+    id: P,
+    keys: [{ id: "a", weight: 1 }],
+    breaker: {
+      failureRateThreshold: 0.5,
+      minimumRequests: 2,
+      windowMs: 60_000,
+      openMs: 10_000,
+      maxOpenMs: 60_000,
+      halfOpenProbes: 1,
+      probeLeaseMs: 30_000,
+      ...over,
+    },
+    rateLimit: { rpm: 0, tpm: 0 },
+    modelCooldownMs: 300_000,
+    defaultRetryAfterMs: 1_000,
+  };
+}
+
+const opened = (at: number, openMs: number): GatewayEvent => ({
+  type: "breaker.opened",
+  at,
+  provider: P,
+  reason: "failure_rate",
+  openMs,
+  until: at + openMs,
+  failureRate: 1,
+  samples: 2,
+  reopenCount: 0,
+});
+const halfOpened = (at: number): GatewayEvent => ({
+  type: "breaker.half_opened",
+  at,
+  provider: P,
+  probes: 1,
+});
+const closed = (at: number): GatewayEvent => ({ type: "breaker.closed", at, provider: P });
+const outcome = (n: number, at: number, ok: boolean): GatewayEvent =>
+  ok
+    ? {
+      type: "attempt.succeeded",
+      at,
+      requestId: `r${n}`,
+      attempt: 1,
+      provider: P,
+      model: "m",
+      key: "a",
+      probe: false,
+      status: 200,
+      latencyMs: 5,
+      reservedTokens: 0,
+    }
+    : {
+      type: "attempt.failed",
+      at,
+      requestId: `r${n}`,
+      attempt: 1,
+      provider: P,
+      model: "m",
+      key: "a",
+      probe: false,
+      status: 503,
+      errorType: "transient",
+      message: "down",
+      latencyMs: 5,
+      counted: true,
+    };
+
+const admit = (now: number, probeLease?: boolean) => ({
+  kind: "admit" as const,
+  requestId: "req",
+  attempt: 1,
+  model: "m",
+  now,
+  estTokens: 10,
+  rand: 0,
+  probeLease,
+});
+const types = (events: GatewayEvent[]) => events.map((e) => e.type);
+
+// ---- the decider: probeLease ------------------------------------------------------------------
+
+Deno.test("probeLease: only the lease holder half-opens and probes; the others skip, no call", () => {
+  const d = createProviderDecider(config());
+  const due = replay(d, [opened(T, 10_000)]);
+  const at = T + 10_000;
+  const cases: { name: string; lease: boolean | undefined; want: string[] }[] = [
+    { name: "lone gateway (no lease asked)", lease: undefined, want: ["half_opened", "started"] },
+    { name: "holds the lease", lease: true, want: ["half_opened", "started"] },
+    { name: "another replica holds it", lease: false, want: ["skipped"] },
+  ];
+  for (const c of cases) {
+    const events = d.decide(due, admit(at, c.lease));
+    assert.deepEqual(
+      events.map((e) => e.type.replace(/^(breaker|attempt)\./, "")),
+      c.want,
+      c.name,
+    );
+    const skip = events.find((e) => e.type === "attempt.skipped");
+    if (skip?.type === "attempt.skipped") {
+      assert.equal(skip.reason, "circuit_open");
+      assert.equal(skip.retryAfterMs, PROBE_ELSEWHERE_RETRY_MS);
+    }
+  }
+  // Closed or still open: the lease changes nothing.
+  assert.deepEqual(types(d.decide(d.initialState, admit(T, false))), ["attempt.started"]);
+  const open = d.decide(due, admit(T + 5_000, true));
+  assert.deepEqual(types(open), ["attempt.skipped"]);
+});
+
+Deno.test("probeLease on tick: without the lease no half-open is announced, refills still are", () => {
+  const d = createProviderDecider(config());
+  const s = replay(d, [opened(T, 10_000), {
+    type: "ratelimit.blocked",
+    at: T,
+    provider: P,
+    key: "a",
+    reason: "retry_after",
+    until: T + 5_000,
+  }]);
+  const at = T + 10_000;
+  assert.deepEqual(types(d.decide(s, { kind: "tick", now: at, probeLease: false })), [
+    "ratelimit.refilled",
+  ]);
+  assert.deepEqual(types(d.decide(s, { kind: "tick", now: at, probeLease: true })), [
+    "breaker.half_opened",
+    "ratelimit.refilled",
+  ]);
+});
+
+Deno.test("probeEpisode names the opening due a probe; nextWakeAt can skip what is already due", () => {
+  const d = createProviderDecider(config());
+  const open = replay(d, [opened(T, 10_000)]);
+  assert.equal(probeEpisode(d.initialState, T), undefined);
+  assert.equal(probeEpisode(open, T + 9_999), undefined, "open time still running");
+  assert.equal(probeEpisode(open, T + 10_000), T + 10_000);
+  const half = replay(d, [halfOpened(T + 10_000)], open);
+  assert.equal(probeEpisode(half, T + 10_500), T + 10_000, "same opening while half-open");
+  assert.equal(nextWakeAt(open), T + 10_000);
+  assert.equal(nextWakeAt(open, T + 10_000), undefined, "due already: left to the next admit");
+  assert.equal(nextWakeAt(open, T + 9_000), T + 10_000);
+});
+
+// ---- folding other replicas' events -----------------------------------------------------------
+
+/** Every order of `events` folds to the same state. */
+function permutations<T>(xs: T[]): T[][] {
+  if (xs.length <= 1) return [xs];
+  return xs.flatMap((x, i) =>
+    permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])
+  );
+}
+
+Deno.test("two replicas opening at once end with the same, longer opening in any order", () => {
+  const d = createProviderDecider(config());
+  const a = opened(T, 10_000);
+  const b = opened(T + 40, 10_000); // the other replica, 40 ms later
+  for (const order of permutations([a, b])) {
+    const s = replay(d, order);
+    assert.equal(s.breaker.status, "open");
+    assert.equal(s.breaker.until, T + 10_040, JSON.stringify(types(order)));
+  }
+});
+
+Deno.test("late transitions from another replica do not undo a newer opening", () => {
+  const d = createProviderDecider(config());
+  const reopened = opened(T + 12_000, 20_000);
+  const cases: { name: string; given: GatewayEvent[]; status: string; until: number }[] = [
+    {
+      name: "a half-open about the earlier opening arrives after the re-opening",
+      given: [opened(T, 10_000), reopened, halfOpened(T + 10_000)],
+      status: "open",
+      until: T + 32_000,
+    },
+    {
+      name: "a close decided before the re-opening arrives after it",
+      given: [opened(T, 10_000), halfOpened(T + 10_000), reopened, closed(T + 11_000)],
+      status: "open",
+      until: T + 32_000,
+    },
+    {
+      name: "a half-open before the open time is over is ignored",
+      given: [opened(T, 10_000), halfOpened(T + 5_000)],
+      status: "open",
+      until: T + 10_000,
+    },
+    {
+      name: "in order, the same events still half-open and close",
+      given: [opened(T, 10_000), halfOpened(T + 10_000), closed(T + 10_500)],
+      status: "closed",
+      until: 0,
+    },
+  ];
+  for (const c of cases) {
+    const s = replay(d, c.given);
+    assert.equal(s.breaker.status, c.status, c.name);
+    assert.equal(s.breaker.until, c.until, c.name);
+  }
+});
+
+Deno.test("outcomes arriving out of order count in the window as if in order", () => {
+  const cfg = config({ windowMs: 3_000, minimumRequests: 100 });
+  const d = createProviderDecider(cfg);
+  // Buckets are 100 ms wide here: spread outcomes over several, then fold them shuffled.
+  const events = [
+    outcome(1, T + 0, false),
+    outcome(2, T + 150, true),
+    outcome(3, T + 420, false),
+    outcome(4, T + 430, false),
+    outcome(5, T + 990, true),
+  ];
+  const inOrder = replay(d, events);
+  const shuffled = replay(d, [events[4], events[0], events[3], events[1], events[2]]);
+  const now = T + 1_000;
+  assert.deepEqual(failureStats(cfg.breaker, shuffled.breaker, now), {
+    samples: 5,
+    failureRate: 0.6,
+  });
+  assert.deepEqual(shuffled.breaker.window, inOrder.breaker.window);
+  // One far older than the window counts nowhere.
+  const stale = replay(d, [outcome(9, T - 10_000, false)], inOrder);
+  assert.deepEqual(failureStats(cfg.breaker, stale.breaker, now).samples, 5);
+});
+
+Deno.test("a refill announced before the key's latest block, and a shorter model cooldown, are stale", () => {
+  const d = createProviderDecider(config());
+  const s: ProviderState = replay(d, [
+    {
+      type: "ratelimit.blocked",
+      at: T,
+      provider: P,
+      key: "a",
+      reason: "retry_after",
+      until: T + 1_000,
+    },
+    {
+      type: "ratelimit.blocked",
+      at: T + 1_200,
+      provider: P,
+      key: "a",
+      reason: "retry_after",
+      until: T + 5_000,
+    },
+    { type: "ratelimit.refilled", at: T + 1_000, provider: P, key: "a" }, // about the first block
+    {
+      type: "model.unavailable",
+      at: T + 50,
+      provider: P,
+      model: "m",
+      until: T + 300_050,
+      message: "x",
+    },
+    { type: "model.unavailable", at: T, provider: P, model: "m", until: T + 300_000, message: "x" },
+  ]);
+  assert.equal(s.limiters.a.blockedUntil, T + 5_000, "still blocked by the newer block");
+  assert.equal(s.models.m, T + 300_050);
+  const refilled = replay(
+    d,
+    [{ type: "ratelimit.refilled", at: T + 5_000, provider: P, key: "a" }],
+    s,
+  );
+  assert.equal(refilled.limiters.a.blockedUntil, 0);
+});
+
+// ---- the lease keeper (actor shell) -------------------------------------------------------------
+
+/** Leases answered when the test says so, with the create-if-absent rule of the real store. */
+function manualLeases(me: string, store: Map<string, { holder: string; until: number }>) {
+  const calls: string[] = [];
+  const waiting: (() => void)[] = [];
+  const leases: ProbeLeases = {
+    acquire(key, ttlMs) {
+      calls.push(key);
+      return new Promise<LeaseGrant>((resolve) => {
+        waiting.push(() => {
+          const now = clock.now;
+          const cur = store.get(key);
+          if (cur && cur.until > now && cur.holder !== me) {
+            return resolve({ won: false, until: cur.until });
+          }
+          const mine = cur?.holder === me && cur.until > now
+            ? cur
+            : { holder: me, until: now + ttlMs };
+          store.set(key, mine);
+          resolve({ won: true, until: mine.until });
+        });
+      });
+    },
+  };
+  return {
+    leases,
+    calls,
+    /** Lets the store answer everything asked so far. */
+    async answer() {
+      for (const w of waiting.splice(0)) w();
+      await new Promise((r) => setTimeout(r, 0));
+    },
+  };
+}
+const clock = { now: T };
+
+Deno.test("lease keeper: one question per opening, remembers the answer until the lease ends", async () => {
+  clock.now = T;
+  const store = new Map();
+  const a = manualLeases("a", store);
+  const b = manualLeases("b", store);
+  const ka = createLeaseKeeper(P, a.leases, 30_000);
+  const kb = createLeaseKeeper(P, b.leases, 30_000);
+  const ep = T - 1;
+
+  const first = ka.request(ep, T);
+  const again = ka.request(ep, T);
+  assert.equal(a.calls.length, 1, "a question in flight is not asked twice");
+  assert.equal(ka.held(ep, T), false, "not held before the answer");
+  await a.answer();
+  assert.equal(await first, true);
+  assert.equal(await again, true);
+  assert.equal(ka.held(ep, T + 29_999), true);
+  assert.equal(a.calls[0], leaseKey(P, ep));
+
+  const lost = kb.request(ep, T);
+  await b.answer();
+  assert.equal(await lost, false);
+  assert.equal(kb.held(ep, T), false);
+  kb.request(ep, T + 10_000);
+  assert.equal(b.calls.length, 1, "another's lease: not asked again while it runs");
+
+  // The holder's lease ran out: the other may take it, and the old holder no longer has it.
+  clock.now = T + 30_000;
+  assert.equal(ka.held(ep, clock.now), false);
+  const taken = kb.request(ep, clock.now);
+  await b.answer();
+  assert.equal(await taken, true);
+  assert.equal(b.calls.length, 2);
+
+  // A new opening is a new lease.
+  ka.request(ep + 50_000, clock.now);
+  assert.equal(a.calls.at(-1), leaseKey(P, ep + 50_000));
+});
+
+Deno.test("two replicas' actors: only the lease holder probes; the other skips until closed arrives", async () => {
+  clock.now = T;
+  const store = new Map();
+  const la = manualLeases("a", store);
+  const lb = manualLeases("b", store);
+  const published: Record<string, GatewayEvent[]> = { a: [], b: [] };
+  const cfg = config();
+  const now = () => clock.now;
+  const a = spawnProviderActor(cfg, {
+    clock: { now },
+    publish: (e) => published.a.push(e),
+    leases: la.leases,
+  });
+  const b = spawnProviderActor(cfg, {
+    clock: { now },
+    publish: (e) => published.b.push(e),
+    leases: lb.leases,
+  });
+  try {
+    // Replica a opened the breaker; b folds it (as from NATS).
+    const open = opened(T - 10_000, 10_000);
+    a.hydrate([open]);
+    b.hydrate([open]);
+    const req = (n: number) => ({ ...admit(clock.now), requestId: `req-${n}` });
+
+    // Open time over: both are asked at once; neither may probe before the store answers.
+    assert.deepEqual(types(a.ask(req(1))), ["attempt.skipped"]);
+    assert.deepEqual(types(b.ask(req(2))), ["attempt.skipped"]);
+    await la.answer(); // a asked first and wins
+    await lb.answer();
+
+    const probe = a.ask(req(3));
+    assert.deepEqual(types(probe), ["breaker.half_opened", "attempt.started"]);
+    b.hydrate(probe); // b sees a's half-open and probe
+    for (let i = 0; i < 3; i++) assert.deepEqual(types(b.ask(req(10 + i))), ["attempt.skipped"]);
+    assert.deepEqual(types(a.ask(req(4))), ["attempt.skipped"], "one probe slot, in flight");
+
+    const done = a.ask({
+      kind: "report",
+      requestId: "req-3",
+      attempt: 1,
+      model: "m",
+      now: clock.now,
+      key: "a",
+      probe: true,
+      reservedTokens: 0,
+      outcome: { type: "success", status: 200, latencyMs: 5 },
+      rand: 0,
+    });
+    assert.deepEqual(types(done), ["attempt.succeeded", "breaker.closed"]);
+    b.hydrate(done);
+    assert.deepEqual(types(b.ask(req(20))), ["attempt.started"], "b serves again once closed");
+    assert.equal(
+      [...published.a, ...published.b].filter((e) => e.type === "attempt.started" && e.probe)
+        .length,
+      1,
+      "one probe across both replicas",
+    );
+    assert.equal(published.b.some((e) => e.type.startsWith("breaker.")), false);
+  } finally {
+    a.stop();
+    b.stop();
+  }
+});
+
+Deno.test("claimProbe after a replay takes the lease silently, so the next admit probes", async () => {
+  clock.now = T;
+  const store = new Map();
+  const l = manualLeases("b", store);
+  const published: GatewayEvent[] = [];
+  const actor = spawnProviderActor(config(), {
+    clock: { now: () => clock.now },
+    publish: (e) => published.push(e),
+    leases: l.leases,
+  });
+  try {
+    actor.hydrate([opened(T - 20_000, 10_000)]);
+    const claimed = actor.claimProbe();
+    await l.answer();
+    assert.equal(await claimed, true);
+    assert.deepEqual(published, [], "nothing published by replay or by taking the lease");
+    assert.deepEqual(types(actor.ask(admit(clock.now))), [
+      "breaker.half_opened",
+      "attempt.started",
+    ]);
+    // Nothing due: nothing asked.
+    const fresh = spawnProviderActor(config(), {
+      clock: { now: () => clock.now },
+      publish() {},
+      leases: l.leases,
+    });
+    assert.equal(await fresh.claimProbe(), false);
+    assert.equal(l.calls.length, 1);
+    fresh.stop();
+  } finally {
+    actor.stop();
+  }
+});
+
+Deno.test("a replica with traffic asks for the lease when the open time ends and announces the half-open", async () => {
+  const store = new Map();
+  const l = manualLeases("a", store);
+  const published: GatewayEvent[] = [];
+  const start = Date.now();
+  clock.now = start;
+  const actor = spawnProviderActor(config({ openMs: 30 }), {
+    clock: { now: () => Date.now() },
+    publish: (e) => published.push(e),
+    leases: l.leases,
+  });
+  const idle = spawnProviderActor(config({ openMs: 30 }), {
+    clock: { now: () => Date.now() },
+    publish() {},
+    leases: manualLeases("c", store).leases,
+  });
+  try {
+    // Requests were skipped while it was open: this replica wants the provider back.
+    actor.hydrate([opened(start, 30)]);
+    idle.hydrate([opened(start, 30)]);
+    assert.deepEqual(types(actor.ask(admit(Date.now()))), ["attempt.skipped"]);
+    const deadline = Date.now() + 2_000;
+    while (l.calls.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(l.calls.length, 1, "asked when the open time ended, without a request");
+    clock.now = Date.now();
+    await l.answer();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(types(published), ["attempt.skipped", "breaker.half_opened"]);
+    assert.equal(idle.state().breaker.status, "open", "an idle replica neither asks nor announces");
+  } finally {
+    actor.stop();
+    idle.stop();
+  }
+});

@@ -1,0 +1,118 @@
+// Following other replicas: which events are folded (theirs, about our providers, that change
+// state), in stream order, from where replay stopped, and never our own.
+import assert from "node:assert/strict";
+import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { GatewayEvent } from "../../src/events/catalogue.ts";
+import { toCloudEvent } from "../../src/events/envelope.ts";
+import { followReplicas, remoteStateEvent, sourceOf } from "../../src/events/replicas.ts";
+import { silentLogger } from "../../src/lib/logger.ts";
+import { eventually } from "../_support/gateway.ts";
+import { startNatsServer } from "../_support/nats_server.ts";
+import { SAMPLES } from "./_samples.ts";
+
+const providers = new Set(["openai", "anthropic"]);
+
+Deno.test("remoteStateEvent: another replica's state events about our providers, nothing else", () => {
+  const ce = (e: GatewayEvent, instance = "other") => toCloudEvent(e, "id-1", instance);
+  const folded = [
+    "attempt.started",
+    "attempt.succeeded",
+    "attempt.failed",
+    "attempt.aborted",
+    "breaker.opened",
+    "breaker.half_opened",
+    "breaker.closed",
+    "ratelimit.blocked",
+    "ratelimit.refilled",
+    "model.unavailable",
+  ] as const;
+  for (const type of folded) {
+    const e = { ...SAMPLES[type], provider: "openai" } as GatewayEvent;
+    assert.deepEqual(remoteStateEvent(ce(e), "me", providers), e, type);
+    assert.equal(remoteStateEvent(ce(e, "me"), "me", providers), undefined, `own ${type}`);
+  }
+  const ignored: GatewayEvent[] = [
+    SAMPLES["request.started"],
+    SAMPLES["request.completed"],
+    SAMPLES["attempt.skipped"],
+    SAMPLES["attempt.retrying"],
+    SAMPLES["fallback.taken"],
+    { ...SAMPLES["breaker.opened"], provider: "groq" }, // not configured here
+  ];
+  for (const e of ignored) {
+    assert.equal(remoteStateEvent(ce(e), "me", providers), undefined, e.type);
+  }
+  const foreign = { ...ce(SAMPLES["breaker.closed"]), type: "com.example.other" };
+  assert.equal(remoteStateEvent(foreign as never, "me", providers), undefined);
+  assert.equal(sourceOf("gw-1"), "/gateway/gw-1");
+});
+
+async function publish(nc: NatsConnection, events: [GatewayEvent, string][]) {
+  const js = jetstream(nc);
+  let n = 0;
+  for (const [e, instance] of events) {
+    const ce = toCloudEvent(e, `${instance}-${n++}-${Math.random()}`, instance);
+    await js.publish(ce.subject, JSON.stringify(ce));
+  }
+}
+
+const opened = (until: number): GatewayEvent => ({ ...SAMPLES["breaker.opened"], until });
+
+Deno.test("followReplicas: others' events in stream order from the given sequence; own ones skipped", async () => {
+  const nats = await startNatsServer();
+  const nc = await wsconnect({ servers: nats.wsUrl });
+  const got: GatewayEvent[] = [];
+  let follower: ReturnType<typeof followReplicas> | undefined;
+  try {
+    // Before the stream exists: the follower waits for it, then reads it from the start.
+    follower = followReplicas(nc, {
+      stream: "GATEWAY_EVENTS",
+      instance: "me",
+      providers,
+      from: 1,
+      onEvent: (e) => got.push(e),
+      logger: silentLogger,
+      retryMs: 50,
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "GATEWAY_EVENTS", subjects: ["gateway.>"] });
+    await publish(nc, [
+      [opened(1), "a"],
+      [opened(2), "me"],
+      [SAMPLES["request.started"], "a"],
+      [opened(3), "b"],
+      [SAMPLES["breaker.closed"], "a"],
+    ]);
+    await eventually(() => got.length === 3, 5_000, "three remote state events");
+    assert.deepEqual(got.map((e) => e.type === "breaker.opened" ? e.until : e.type), [
+      1,
+      3,
+      "breaker.closed",
+    ]);
+    assert.equal(follower.folded, 3);
+    await follower.stop();
+
+    // Resuming after a replay that read up to sequence 4: only what came after.
+    const resumed: GatewayEvent[] = [];
+    follower = followReplicas(nc, {
+      stream: "GATEWAY_EVENTS",
+      instance: "me",
+      providers,
+      from: 5,
+      onEvent: (e) => resumed.push(e),
+      logger: silentLogger,
+    });
+    await publish(nc, [[opened(6), "b"]]);
+    await eventually(() => resumed.length === 2, 5_000, "two events after sequence 4");
+    assert.deepEqual(resumed.map((e) => e.type === "breaker.opened" ? e.until : e.type), [
+      "breaker.closed",
+      6,
+    ]);
+  } finally {
+    await follower?.stop();
+    await nc.close();
+    await nats.stop();
+  }
+});

@@ -1,0 +1,211 @@
+// The container files, checked as far as a machine without a Docker daemon can: the Dockerfile's
+// pins, lock, user and permissions; its CMD flags and HEALTHCHECK command run for real against
+// the gateway (so a permission the gateway needs but the image lacks fails here, not in
+// production); compose.yaml parsed, its files present, its nats-server config run by a real
+// nats-server that the gateway then publishes to over the websocket, as in the container.
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { spawnGateway } from "../bench/faults/procs.ts";
+import { buildConfig } from "../src/config.ts";
+
+const root = new URL("../", import.meta.url);
+const read = (path: string) => Deno.readTextFile(new URL(path, root));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Dockerfile {
+  from: string[];
+  user?: string;
+  runs: string[];
+  cmd: string[];
+  healthcheck: string[];
+  env: Record<string, string>;
+}
+
+/** The instructions this project's Dockerfile uses (continuation lines joined). */
+async function dockerfile(): Promise<Dockerfile> {
+  const text = (await read("Dockerfile")).replace(/\\\n\s*/g, " ");
+  const out: Dockerfile = { from: [], runs: [], cmd: [], healthcheck: [], env: {} };
+  for (const line of text.split("\n").map((l) => l.trim())) {
+    if (!line || line.startsWith("#")) continue;
+    const [, op, rest] = line.match(/^(\w+)\s+(.*)$/) ?? [];
+    if (op === "FROM") out.from.push(rest);
+    if (op === "USER") out.user = rest;
+    if (op === "RUN") out.runs.push(rest);
+    if (op === "CMD") out.cmd = JSON.parse(rest);
+    if (op === "HEALTHCHECK") out.healthcheck = JSON.parse(rest.slice(rest.indexOf("CMD ") + 4));
+    if (op === "ENV") {
+      for (const [, k, v] of rest.matchAll(/(\w+)=(\S+)/g)) out.env[k] = v;
+    }
+  }
+  return out;
+}
+
+async function natsBinary(): Promise<string> {
+  for (const dir of [...(Deno.env.get("PATH") ?? "").split(":"), "/usr/sbin"]) {
+    try {
+      if ((await Deno.stat(`${dir}/nats-server`)).isFile) return `${dir}/nats-server`;
+    } catch { /* not here */ }
+  }
+  throw new Error("nats-server not found (sudo apt-get install -y nats-server)");
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = l.addr as Deno.NetAddr;
+  l.close();
+  return port;
+}
+
+Deno.test("Dockerfile: pinned Deno, frozen lock, non-root, explicit permissions, health check", async () => {
+  const d = await dockerfile();
+  assert.deepEqual(d.from, [`denoland/deno:${Deno.version.deno}`], "the Deno CI runs, pinned");
+  assert.ok(d.runs.some((r) => /^deno install --frozen\b/.test(r)), "deps from the committed lock");
+  assert.ok(d.user && d.user !== "root" && d.user !== "0", `runs as ${d.user}`);
+  assert.equal(d.cmd.slice(0, 2).join(" "), "deno run");
+  assert.equal(d.cmd.at(-1), "src/main.ts");
+  assert.ok(!d.cmd.some((f) => /^(-A|--allow-all|--allow-run|--allow-write|--allow-ffi)/.test(f)));
+  assert.ok(d.cmd.includes("--allow-net") && d.cmd.includes("--allow-env"));
+  assert.deepEqual(d.cmd.filter((f) => f.startsWith("--allow-read")), [
+    "--allow-read=/etc/gateway",
+  ]);
+  assert.ok(d.cmd.includes("--cached-only"), "nothing is fetched at start-up");
+  assert.match(d.healthcheck.join(" "), /\/healthz/);
+});
+
+Deno.test("Dockerfile: the gateway runs under the image's permissions and its health check tells up from down", async () => {
+  const d = await dockerfile();
+  const dir = await Deno.makeTempDir({ prefix: "gateway-etc-" });
+  // The compose example config, mounted where the image may read it (here: a temp dir).
+  await Deno.writeTextFile(`${dir}/gateway.json`, await read("examples/compose/gateway.json"));
+  const flags = d.cmd.slice(2, -1).map((f) => f.replace("=/etc/gateway", `=${dir}`));
+  const gw = await spawnGateway({
+    GATEWAY_CONFIG: `${dir}/gateway.json`,
+    OPENAI_API_KEY: "sk-test",
+    ANTHROPIC_API_KEY: "sk-ant-test",
+  }, flags);
+  const port = new URL(gw.url).port;
+  const healthcheck = () =>
+    new Deno.Command(Deno.execPath(), {
+      args: d.healthcheck.slice(1),
+      env: { PORT: port },
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  try {
+    assert.match(gw.stdout(), /provider openai: openai .* keys: openai-0 \(env OPENAI_API_KEY\)/);
+    assert.match(gw.stdout(), /provider anthropic: anthropic /);
+    assert.equal((await healthcheck()).code, 0, "healthy while serving");
+    // Reading outside the allowed directory is refused by Deno, not by luck.
+    const outside = await Deno.makeTempFile({ suffix: ".json" });
+    await Deno.writeTextFile(outside, "{}");
+    const denied = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...flags, "src/main.ts"],
+      cwd: root,
+      env: { GATEWAY_CONFIG: outside, PORT: "0" },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    await Deno.remove(outside);
+    assert.equal(denied.code, 2);
+    assert.match(new TextDecoder().decode(denied.stderr), /cannot read GATEWAY_CONFIG|NotCapable/);
+  } finally {
+    const status = await gw.stop("SIGTERM");
+    assert.equal(status.code, 0, gw.stderr());
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal((await healthcheck()).code, 1, "unhealthy once stopped");
+});
+
+Deno.test("compose.yaml: nats-server with JetStream + websocket, the gateway wired to it", async () => {
+  // deno-lint-ignore no-explicit-any
+  const compose = parse(await read("compose.yaml")) as any;
+  const d = await dockerfile();
+  const { nats, gateway } = compose.services;
+
+  assert.match(nats.image, /^nats:\d+\.\d+/, "a pinned nats-server image");
+  const natsMount = nats.volumes.find((v: string) => v.endsWith(":ro") && v.includes(".conf"));
+  const [natsSrc, natsDst] = natsMount.split(":");
+  assert.ok(nats.command.includes(natsDst), "nats-server reads the mounted config");
+  const natsConf = await read(natsSrc.replace(/^\.\//, ""));
+  assert.match(natsConf, /jetstream\s*\{/);
+  const wsPort = natsConf.match(/websocket\s*\{[^}]*port:\s*(\d+)/)?.[1];
+  assert.ok(wsPort, "a websocket listener");
+  assert.ok(nats.healthcheck.test.join(" ").includes("/healthz"));
+
+  assert.equal(gateway.build, ".");
+  assert.equal(gateway.environment.NATS_URL, `ws://nats:${wsPort}`);
+  assert.equal(gateway.depends_on.nats.condition, "service_healthy");
+  const configPath = gateway.environment.GATEWAY_CONFIG as string;
+  const allowed = d.cmd.find((f) => f.startsWith("--allow-read="))!.split("=")[1];
+  assert.ok(configPath.startsWith(`${allowed}/`), "the config sits where the image may read");
+  const mount = gateway.volumes.find((v: string) => v.split(":")[1] === configPath);
+  assert.ok(mount, `${configPath} is mounted`);
+  const config = JSON.parse(await read(mount.split(":")[0].replace(/^\.\//, "")));
+  // Every env: reference in the mounted config is passed through by compose.
+  const env = (n: string) => (n in gateway.environment ? "set" : undefined);
+  assert.deepEqual(Object.keys(buildConfig(config, env, "compose").providers), [
+    "openai",
+    "anthropic",
+  ]);
+  assert.ok(parseInt(gateway.stop_grace_period) >= 15, "docker stop waits for the drain");
+});
+
+Deno.test("compose.yaml: its nats-server config runs, and the gateway stores events through its websocket", async () => {
+  // deno-lint-ignore no-explicit-any
+  const compose = parse(await read("compose.yaml")) as any;
+  const src = compose.services.nats.volumes.find((v: string) => v.includes(".conf")).split(":")[0];
+  const dir = await Deno.makeTempDir({ prefix: "compose-nats-" });
+  const [client, http, ws] = [freePort(), freePort(), freePort()];
+  // The same file with this machine's free ports and a temp store instead of the volume.
+  const conf = (await read(src.replace(/^\.\//, "")))
+    .replace(/0\.0\.0\.0:4222/, `127.0.0.1:${client}`)
+    .replace(/http_port:\s*8222/, `http_port: ${http}`)
+    .replace(/port:\s*9222/, `port: ${ws}`)
+    .replace(/"\/data"/, JSON.stringify(`${dir}/data`));
+  await Deno.writeTextFile(`${dir}/nats.conf`, conf);
+  const nats = new Deno.Command(await natsBinary(), {
+    args: ["--config", `${dir}/nats.conf`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let gw: Awaited<ReturnType<typeof spawnGateway>> | undefined;
+  try {
+    let healthy = false;
+    for (let i = 0; i < 100 && !healthy; i++) {
+      healthy = await fetch(`http://127.0.0.1:${http}/healthz?js-enabled-only=true`)
+        .then(async (r) => (await r.body?.cancel(), r.ok)).catch(() => false);
+      if (!healthy) await sleep(50);
+    }
+    assert.ok(healthy, "the compose health check URL answers 200");
+    await Deno.writeTextFile(
+      `${dir}/gateway.json`,
+      JSON.stringify({
+        providers: { local: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" } },
+      }),
+    );
+    gw = await spawnGateway({
+      GATEWAY_CONFIG: `${dir}/gateway.json`,
+      NATS_URL: `ws://127.0.0.1:${ws}`,
+    });
+    let events: { connected?: boolean; published?: number } = {};
+    for (let i = 0; i < 100 && !(events.connected && events.published); i++) {
+      // A refused upstream still makes events (request, attempt, failure) to publish.
+      if (i % 20 === 0) {
+        await fetch(`${gw.url}/v1/chat/completions`, {
+          method: "POST",
+          body: JSON.stringify({ model: "local/m", messages: [{ role: "user", content: "hi" }] }),
+        }).then((r) => r.body?.cancel());
+      }
+      const r = await fetch(`${gw.url}/readyz`);
+      events = (await r.json()).events ?? {};
+      await sleep(50);
+    }
+    assert.equal(events.connected, true, "the gateway reached nats-server over the websocket");
+    assert.ok((events.published ?? 0) > 0, "JetStream acknowledged the gateway's events");
+  } finally {
+    if (gw) await gw.stop("SIGTERM");
+    nats.kill("SIGTERM");
+    await nats.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
