@@ -10,11 +10,7 @@ import {
   routeTargetPaths,
   toRoutePlan,
 } from "./routing/route_config.ts";
-import {
-  configKeySchema,
-  resolveConfigKeys,
-  type VirtualKeyConfig,
-} from "./governance/mod.ts";
+import { configKeySchema, resolveConfigKeys, type VirtualKeyConfig } from "./governance/mod.ts";
 
 const envRef = z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, {
   message:

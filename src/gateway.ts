@@ -15,7 +15,12 @@ import type { Clock, EventBus, IdGen, ProviderHttp, Random } from "./ports.ts";
 import { adapterFor } from "./providers/mod.ts";
 import { providerTypeInfo } from "./providers/catalogue.ts";
 import type { ProviderTarget } from "./providers/execute.ts";
-import { createGovernor, createMemoryKeyStore, type Governor, type KeyStore } from "./governance/mod.ts";
+import {
+  createGovernor,
+  createMemoryKeyStore,
+  type Governor,
+  type KeyStore,
+} from "./governance/mod.ts";
 import { createMetrics, type GatewayMetrics } from "./telemetry/mod.ts";
 import { actorHealth, type Balancer, createBalancer } from "./routing/mod.ts";
 import {

@@ -144,7 +144,8 @@ export const SAMPLES: { [T in EventType]: EventOf<T> } = {
     attempt: 1,
     provider: "openai",
     model: "gpt-4o",
-  },  "key.denied": {
+  },
+  "key.denied": {
     type: "key.denied",
     at: AT,
     requestId: "req-1",

@@ -355,6 +355,8 @@ Deno.test("restart: gateway B rebuilds A's open breaker from JetStream and never
       0,
       "replay published nothing",
     );
+    const { published, buffered, dropped } = b.bus.stats();
+    assert.equal(published + buffered + dropped, 0, "nothing published, nothing on its way");
 
     const clientB = new OpenAI({ baseURL: `${b.url}/v1`, apiKey: "unused", maxRetries: 0 });
     const { response } = await clientB.chat.completions.create(body).withResponse();
@@ -389,6 +391,8 @@ Deno.test("restart: an opening whose time has passed half-opens on the first req
     assert.match((await b.replayed)!, /: primary breaker open, due a half-open probe$/);
     const stored = await readStream(nats.wsUrl);
     assert.equal(stored.filter((e) => e.source === "/gateway/replay-d").length, 0);
+    const { published, buffered, dropped } = b.bus.stats();
+    assert.equal(published + buffered + dropped, 0, "nothing published, nothing on its way");
 
     const clientB = new OpenAI({ baseURL: `${b.url}/v1`, apiKey: "unused", maxRetries: 0 });
     const { response } = await clientB.chat.completions.create(body).withResponse();
@@ -396,6 +400,7 @@ Deno.test("restart: an opening whose time has passed half-opens on the first req
     assert.equal(mock.hits("primary"), 3);
     const state = await primaryState(b.url);
     assert.equal(state.state, "closed");
+    await b.shutdown(1_000); // flushes its events to JetStream
     const fromB = (await readStream(nats.wsUrl)).filter((e) => e.source === "/gateway/replay-d")
       .map((e) => e.type);
     assert.deepEqual(
