@@ -3,10 +3,12 @@
 // A, B, A, B… under the same closed-loop load. Reports the gateway's CPU time per request (from
 // /proc/<pid>/stat, far steadier on a busy machine than latency) and the throughput.
 // `deno run -A bench/ab.ts --a DIR --b DIR [--stream] [--rounds 4] [--seconds 3] [--concurrency 32]
-//   [--a-v8=FLAGS] [--b-v8=FLAGS]` (e.g. --b-v8=--max-semi-space-size=2; DIR may be the same twice)
+//   [--a-v8=FLAGS] [--b-v8=FLAGS] [--nats]` (e.g. --b-v8=--max-semi-space-size=2; DIR may be the
+//   same twice; --nats gives each side its own nats-server, so neither sees the other's events)
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { closedLoop } from "./load.ts";
+import { findNatsServer, startNats } from "./e2e/nats.ts";
 import {
   canPin,
   cpuMsOf,
@@ -24,6 +26,7 @@ const { values: opt } = parseArgs({
     a: { type: "string" },
     b: { type: "string" },
     stream: { type: "boolean", default: false },
+    nats: { type: "boolean", default: false },
     rounds: { type: "string", default: "4" },
     seconds: { type: "string", default: "3" },
     concurrency: { type: "string", default: "32" },
@@ -67,6 +70,15 @@ try {
     (["a", "b"] as const).map(async (side) => {
       const port = freePort();
       const v8 = opt[`${side}-v8`];
+      let natsUrl = "";
+      if (opt.nats) {
+        const bin = await findNatsServer();
+        if (!bin) throw new Error("nats-server not found");
+        await Deno.mkdir(`${tmp}/nats-${side}`);
+        const nats = await startNats(bin, `${tmp}/nats-${side}`, cpu);
+        servers.push(nats.server);
+        natsUrl = nats.wsUrl;
+      }
       const gw = spawnServer(`gateway-${side}`, [
         deno,
         "run",
@@ -79,10 +91,14 @@ try {
         cpu,
         log: `${tmp}/gateway-${side}.log`,
         cwd: resolve(opt[side]!),
-        env: { GATEWAY_CONFIG: config, PORT: String(port), NATS_URL: "" },
+        env: { GATEWAY_CONFIG: config, PORT: String(port), NATS_URL: natsUrl },
       });
       servers.push(gw);
-      await waitUp(gw, `http://127.0.0.1:${port}/readyz`, (r) => r.status === 200);
+      await waitUp(
+        gw,
+        `http://127.0.0.1:${port}/readyz`,
+        (r, text) => r.status === 200 && (!opt.nats || JSON.parse(text).events?.connected === true),
+      );
       const req = {
         url: `http://127.0.0.1:${port}/v1/chat/completions`,
         body: JSON.stringify({
@@ -103,7 +119,9 @@ try {
       const us = ((await cpuMsOf(s.gw.pid)) - cpu0) * 1000 / Math.max(1, r.ok);
       s.cpuUs.push(us);
       s.rps.push(r.rps);
-      console.error(`round ${round} ${s.side}: ${us.toFixed(0)} µs/request, ${r.rps.toFixed(0)} RPS`);
+      console.error(
+        `round ${round} ${s.side}: ${us.toFixed(0)} µs/request, ${r.rps.toFixed(0)} RPS`,
+      );
       if (r.errors) console.error(`  ${r.errors} errors: ${JSON.stringify(r.errorKinds)}`);
     }
   }
@@ -112,13 +130,13 @@ try {
   const ca = median(a.cpuUs);
   const cb = median(b.cpuUs);
   console.log(
-    `${opt.stream ? "stream" : "json"}: A ${ca.toFixed(0)} µs/request (${
-      median(a.rps).toFixed(0)
-    } RPS) → B ${cb.toFixed(0)} µs/request (${median(b.rps).toFixed(0)} RPS): ${
-      cb <= ca ? "−" : "+"
-    }${Math.abs((100 * (cb - ca)) / ca).toFixed(1)} % CPU per request; RSS after ${
-      a.rss.toFixed(0)
-    } → ${b.rss.toFixed(0)} MB`,
+    `${opt.stream ? "stream" : "json"}${opt.nats ? " + NATS" : ""}: A ${
+      ca.toFixed(0)
+    } µs/request (${median(a.rps).toFixed(0)} RPS) → B ${cb.toFixed(0)} µs/request (${
+      median(b.rps).toFixed(0)
+    } RPS): ${cb <= ca ? "−" : "+"}${
+      Math.abs((100 * (cb - ca)) / ca).toFixed(1)
+    } % CPU per request; RSS after ${a.rss.toFixed(0)} → ${b.rss.toFixed(0)} MB`,
   );
 } finally {
   for (const s of servers.reverse()) await s.stop();

@@ -29,6 +29,7 @@ import {
   freePort,
   memoryOf,
   type Server,
+  settle,
   spawnServer,
   waitUp,
 } from "./e2e/procs.ts";
@@ -84,14 +85,16 @@ const quick = opt.quick;
 const num = (v: string | undefined, d: number) => v === undefined ? d : Number(v);
 const params = {
   rates: (opt.rates ?? (quick ? "500,2000" : "200,500,1000,2000")).split(",").map(Number),
-  seconds: num(opt.seconds, quick ? 0.5 : 2),
+  seconds: num(opt.seconds, quick ? 0.5 : 1.5),
   reps: num(opt.reps, quick ? 1 : 3),
   maxSeconds: num(opt["max-seconds"], quick ? 1 : 2),
   concurrency: num(opt.concurrency, 64),
 };
 const warmSeconds = quick ? 0.3 : 1;
 // Bounds how long an overloaded target can hold a cell open after its last scheduled send.
-const timeoutMs = quick ? 2_000 : 5_000;
+const timeoutMs = quick ? 2_000 : 3_000;
+// …and how long a busy server may take to go quiet before the next target's cell.
+const settleMs = quick ? 1_000 : 2_000;
 const gatewayDir = opt["gateway-dir"] ? resolve(opt["gateway-dir"]) : ROOT;
 const wanted = (opt.targets ?? ALL_TARGETS.join(",")).split(",");
 const scenarios = opt.scenarios
@@ -104,7 +107,15 @@ if (!wanted.includes("direct")) wanted.unshift("direct"); // "added" is measured
 const pin = await canPin();
 if (pin && (await allowedCpus()) !== "0" && !Deno.env.get("BENCH_E2E_PINNED")) {
   const child = new Deno.Command("taskset", {
-    args: ["-c", "0", Deno.execPath(), "run", "-A", new URL(import.meta.url).pathname, ...Deno.args],
+    args: [
+      "-c",
+      "0",
+      Deno.execPath(),
+      "run",
+      "-A",
+      new URL(import.meta.url).pathname,
+      ...Deno.args,
+    ],
     env: { BENCH_E2E_PINNED: "1" },
     stdin: "inherit",
     stdout: "inherit",
@@ -116,7 +127,6 @@ const serverCpu = pin ? 1 : undefined;
 
 const t0 = performance.now();
 const progress = (s: string) => console.error(s);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const host = await machine();
 const loadBefore = await host.loadavg();
 const tmp = await Deno.makeTempDir({ prefix: "bench-e2e-" });
@@ -172,6 +182,13 @@ const versions: Record<string, string> = {
 if (node) versions.node = node;
 if (portkey) {
   versions["@portkey-ai/gateway"] = `${portkey.version} (@hono/node-server ${portkey.nodeServer})`;
+  notes.push(
+    `Portkey ${portkey.version} ran on Node with --headless, @hono/node-server pinned to ` +
+      `${portkey.nodeServer} by an npm override (newer ones fail its streamed answers with ` +
+      "`TypeError: immutable`, Portkey-AI/gateway issues 1389 and 1550), reaching the mock as " +
+      "provider openai with x-portkey-custom-host. Its stream relay waits 25 ms before the " +
+      "first chunk it passes on, which shows in its TTFB.",
+  );
 }
 if (natsBin) versions["nats-server"] = await natsVersion(natsBin);
 if (gatewayDir !== ROOT) notes.push(`the gateway ran from ${gatewayDir}`);
@@ -199,6 +216,18 @@ const data: RunData = {
   notes,
 };
 progress(`${data.pinning}\n${data.machine}; load average ${loadBefore}`);
+{
+  // Load time alone; start-up, warm-up, drains of overloaded targets and settling come on top.
+  const open = scenarios.length * wanted.length * params.rates.length * params.reps *
+    params.seconds;
+  const max = scenarios.filter((s) => s.max).length * wanted.length * params.reps *
+    params.maxSeconds;
+  progress(
+    `load time ${Math.round(open + max)} s; expect about ${
+      Math.round((open + max) * 1.35 + 20)
+    } s in all`,
+  );
+}
 
 // --- one scenario: fresh servers, warm-up, interleaved open-loop reps, closed loop, memory ---
 const deno = Deno.execPath();
@@ -261,7 +290,7 @@ async function runScenario(s: Scenario) {
   const requests = new Map<string, LoadRequest>([
     ["direct", { url: `${upstream}/chat/completions`, body: body("gpt-4o-mini") }],
   ]);
-  const ups: Promise<void>[] = [];
+  const ups: { t: string; up: Promise<void> }[] = [];
   for (const t of wanted) {
     if (t === "direct") continue;
     const port = freePort();
@@ -301,27 +330,41 @@ async function runScenario(s: Scenario) {
     }
     servers.set(t, srv);
     requests.set(t, { ...req, stream: s.stream });
-    ups.push(waitUp(srv, probe, ready, 30_000));
+    ups.push({ t, up: waitUp(srv, probe, ready, 30_000) });
   }
   requests.set("direct", { ...requests.get("direct")!, stream: s.stream });
-  await Promise.all(ups);
+  // A peer that does not start costs its own figures for this scenario, not the whole run.
+  const active: string[] = ["direct"];
+  for (const { t, up } of ups) {
+    try {
+      await up;
+      active.push(t);
+    } catch (e) {
+      const why = (e as Error).message.split("\n").slice(0, 3).join(" / ");
+      notes.push(`${t} did not start for ${s.name}: ${why}`);
+      progress(`  ${t} did not start: ${(e as Error).message}`);
+      await stop(servers.get(t)!);
+      servers.delete(t);
+    }
+  }
 
-  for (const t of wanted) {
+  for (const t of active) {
     const r = await openLoop(requests.get(t)!, 500, warmSeconds, { timeoutMs });
+    await settle(servers.get(t)!.pid, settleMs);
     if (r.errors) progress(`  warm-up ${t}: ${r.errors} errors ${JSON.stringify(r.errorKinds)}`);
   }
 
   for (const rate of params.rates) {
     for (let rep = 1; rep <= params.reps; rep++) {
       const line: string[] = [];
-      for (const t of wanted) {
+      for (const t of active) {
         const pid = servers.get(t)!.pid;
         const cpu0 = await cpuMsOf(pid);
         const r = await openLoop(requests.get(t)!, rate, params.seconds, { timeoutMs });
         const cpuUs = ((await cpuMsOf(pid)) - cpu0) * 1000 / Math.max(1, r.ok);
         data.cells.push({ scenario: s.name, rate, rep, target: t, r, cpuUs });
         line.push(`${t} ${r.p50.toFixed(2)}/${r.p99.toFixed(2)}${r.errors ? ` ✗${r.errors}` : ""}`);
-        await sleep(100);
+        await settle(pid, settleMs);
       }
       progress(`  ${rate} RPS rep ${rep}: p50/p99 ms  ${line.join("  ")}`);
     }
@@ -329,7 +372,7 @@ async function runScenario(s: Scenario) {
   if (s.max) {
     for (let rep = 1; rep <= params.reps; rep++) {
       const line: string[] = [];
-      for (const t of wanted) {
+      for (const t of active) {
         const pid = servers.get(t)!.pid;
         const cpu0 = await cpuMsOf(pid);
         const r = await closedLoop(requests.get(t)!, params.concurrency, params.maxSeconds, {
@@ -337,8 +380,10 @@ async function runScenario(s: Scenario) {
         });
         const cpuUs = ((await cpuMsOf(pid)) - cpu0) * 1000 / Math.max(1, r.ok);
         data.maxCells.push({ scenario: s.name, rep, target: t, r, cpuUs });
-        line.push(`${t} ${r.rps.toFixed(0)} (${cpuUs.toFixed(0)} µs)${r.errors ? ` ✗${r.errors}` : ""}`);
-        await sleep(200);
+        line.push(
+          `${t} ${r.rps.toFixed(0)} (${cpuUs.toFixed(0)} µs)${r.errors ? ` ✗${r.errors}` : ""}`,
+        );
+        await settle(pid, settleMs);
       }
       progress(
         `  max RPS rep ${rep} (${params.concurrency} conns, server CPU per request): ${
@@ -361,9 +406,9 @@ async function runScenario(s: Scenario) {
     notes.push(
       `nats-server after ${s.name}: ${m.rssMb.toFixed(0)} MB RSS (peak ${m.peakMb.toFixed(0)})`,
     );
-    await stop(gwNats);
-    natsStored = natsStored === undefined ? undefined : await streamCount(nats.wsUrl)
-      .then((n) => n === undefined ? undefined : natsStored! + n);
+    await stop(gwNats); // flushes what it still buffers
+    const stored = await streamCount(nats.wsUrl);
+    natsStored = natsStored === undefined || stored === undefined ? undefined : natsStored + stored;
   }
   for (const srv of servers.values()) await stop(srv);
   if (nats) await stop(nats.server);
@@ -394,19 +439,21 @@ async function decisionPath(): Promise<DecisionPath[]> {
   }).output();
   try {
     const json = JSON.parse(new TextDecoder().decode(out.stdout));
-    return json.benches.flatMap((b: { name: string; results: { ok?: Record<string, number> }[] }) => {
-      const r = b.results[0]?.ok;
-      return r
-        ? [{
-          name: b.name,
-          n: r.n,
-          minUs: r.min / 1000,
-          avgUs: r.avg / 1000,
-          p75Us: r.p75 / 1000,
-          p99Us: r.p99 / 1000,
-        }]
-        : [];
-    });
+    return json.benches.flatMap(
+      (b: { name: string; results: { ok?: Record<string, number> }[] }) => {
+        const r = b.results[0]?.ok;
+        return r
+          ? [{
+            name: b.name,
+            n: r.n,
+            minUs: r.min / 1000,
+            avgUs: r.avg / 1000,
+            p75Us: r.p75 / 1000,
+            p99Us: r.p99 / 1000,
+          }]
+          : [];
+      },
+    );
   } catch {
     notes.push("decision path: deno bench produced no JSON");
     return [];

@@ -164,12 +164,14 @@ export async function openLoop(
       continue;
     }
     inFlight++;
-    pending.push(once(req, timeoutMs).then((s) => {
-      inFlight--;
-      if (!s.ok) return void fail(s.kind ?? "error");
-      latencies.push(s.end - at);
-      if (s.firstByte !== undefined) ttfbs.push(s.firstByte - at);
-    }));
+    pending.push(
+      once(req, timeoutMs).then((s) => {
+        inFlight--;
+        if (!s.ok) return void fail(s.kind ?? "error");
+        latencies.push(s.end - at);
+        if (s.firstByte !== undefined) ttfbs.push(s.firstByte - at);
+      }),
+    );
   }
   await Promise.all(pending);
   latencies.sort((a, b) => a - b);

@@ -58,7 +58,10 @@ function freePort(): number {
 
 Deno.test("Dockerfile: pinned Deno, frozen lock, non-root, explicit permissions, health check", async () => {
   const d = await dockerfile();
-  assert.deepEqual(d.from, [`denoland/deno:${Deno.version.deno}`], "the Deno CI runs, pinned");
+  // The image runs the Deno the README tells people to use (`npx -y deno@X.Y.Z task serve`).
+  const documented = (await read("README.md")).match(/deno@(\d+\.\d+\.\d+)/)?.[1];
+  assert.ok(documented, "README names a Deno version");
+  assert.deepEqual(d.from, [`denoland/deno:${documented}`], "pinned to the documented Deno");
   assert.ok(d.runs.some((r) => /^deno install --frozen\b/.test(r)), "deps from the committed lock");
   assert.ok(d.user && d.user !== "root" && d.user !== "0", `runs as ${d.user}`);
   assert.equal(d.cmd.slice(0, 2).join(" "), "deno run");

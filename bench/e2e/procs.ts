@@ -143,3 +143,18 @@ export async function cpuMsOf(pid: number): Promise<number> {
 
 /** Linux reports CPU times in USER_HZ ticks, 100 per second on every mainstream architecture. */
 const CLK_TCK = 100;
+
+/**
+ * Waits (at most `maxMs`) until the process is quiet — under 10 % of a CPU over 100 ms — so an
+ * overloaded server still working off its backlog does not slow the next target's measurement.
+ */
+export async function settle(pid: number, maxMs = 3_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  let before = await cpuMsOf(pid);
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await cpuMsOf(pid);
+    if (!(now - before >= 10)) return;
+    before = now;
+  }
+}

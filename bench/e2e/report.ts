@@ -69,9 +69,9 @@ export function targets(d: RunData): Verdict[] {
       if (present(d, "forwarder")) {
         out.push(verdict(
           ours >= 0.7 * fwd,
-          `${gw} max throughput ≥ 70 % of forwarder's [${s.name}]: ${f0(ours)} vs ${
-            f0(fwd)
-          } RPS (${f0((100 * ours) / fwd)} %)`,
+          `${gw} max throughput ≥ 70 % of forwarder's [${s.name}]: ${f0(ours)} vs ${f0(fwd)} RPS (${
+            f0((100 * ours) / fwd)
+          } %)`,
         ));
       }
       const pk = median(maxRps(d, s.name, "portkey"));

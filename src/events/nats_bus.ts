@@ -96,6 +96,9 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
           maxReconnectAttempts: -1,
           reconnectTimeWait: retryMs,
           timeout: 5_000,
+          // Every JetStream publish is a request; with async traces on, nats-core builds two
+          // Error objects (stack traces included) per publish in case it later fails.
+          noAsyncTraces: true,
         });
         if (!stopped) return c;
         await c.close();

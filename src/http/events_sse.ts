@@ -12,6 +12,7 @@
 //   ?provider=openai                  only events about this provider (fallbacks away included)
 //   ?replay=N                         first the last N matching events from the ring (max: ring size)
 import type { Context } from "hono";
+import type { GatewayEvent } from "../events/catalogue.ts";
 import { type CloudEvent, toCloudEvent } from "../events/envelope.ts";
 import { concernsProvider, FilterError, typeMatcher } from "../events/filter.ts";
 import type { Gateway } from "../gateway.ts";
@@ -51,10 +52,27 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
   const maxQueued = Math.max(1, opts.maxQueued ?? 1_000);
   const retryMs = opts.retryMs ?? 2_000;
   const { ids, config } = gw.deps;
+  // Events are kept raw and wrapped only when a client needs them: with nobody watching, the
+  // relay costs one array push per event instead of an envelope and an id on the hot path.
+  const raw: GatewayEvent[] = [];
   const ring: CloudEvent[] = [];
   const clients = new Set<Client>();
+  const wrapPending = () => {
+    // In arrival order, so ids (time-ordered) stay in event order for Last-Event-ID resumes.
+    for (const event of raw) {
+      ring.push(toCloudEvent(event, ids.next(), config.instance));
+      if (ring.length > backlog) ring.shift();
+    }
+    raw.length = 0;
+  };
 
   const unsubscribe = gw.deps.bus.subscribe((event) => {
+    if (clients.size === 0) {
+      raw.push(event);
+      if (raw.length + ring.length > backlog) (ring.length > 0 ? ring : raw).shift();
+      return;
+    }
+    wrapPending();
     const ce = toCloudEvent(event, ids.next(), config.instance);
     ring.push(ce);
     if (ring.length > backlog) ring.shift();
@@ -100,6 +118,7 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
       );
     }
     const wanted = (ce: CloudEvent) => filters.every((f) => f(ce));
+    wrapPending();
     // An EventSource reconnecting says where it stopped; ids are time-ordered strings.
     const lastId = c.req.header("last-event-id");
     const history = lastId

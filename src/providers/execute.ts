@@ -80,6 +80,14 @@ export function failureOf(err: unknown, now: number): Failure {
 
 type Build = (ctx: AdapterContext) => UpstreamRequest | Promise<UpstreamRequest>;
 
+/** True when `url`, once "." and ".." segments are resolved, is still under `base`. */
+function withinBase(url: string, base: string): boolean {
+  const u = new URL(url);
+  const b = new URL(base);
+  const prefix = b.pathname.endsWith("/") ? b.pathname : `${b.pathname}/`;
+  return u.origin === b.origin && `${u.pathname}/`.startsWith(prefix);
+}
+
 async function send(
   http: ProviderHttp,
   t: ProviderTarget,
@@ -94,6 +102,12 @@ async function send(
   } catch (e) {
     // The adapter cannot express this request in its provider's format: the caller must change it.
     return { kind: "caller_fault", status: 400, message: (e as Error).message };
+  }
+  if (!withinBase(up.url, ctx.baseUrl)) {
+    // A model name is a path segment for some providers (Gemini, Bedrock, Azure): "." and ".."
+    // in it would be resolved away and send the provider's key to another path of its host.
+    const message = `model "${ctx.model}": "." and ".." path segments are not allowed`;
+    return { kind: "caller_fault", status: 400, message };
   }
   const res = await http.fetch(
     new Request(up.url, {
