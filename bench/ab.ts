@@ -16,6 +16,7 @@ import {
   memoryOf,
   type Server,
   spawnServer,
+  startMock,
   waitUp,
 } from "./e2e/procs.ts";
 import { median } from "./e2e/stats.ts";
@@ -42,22 +43,12 @@ const deno = Deno.execPath();
 const servers: Server[] = [];
 
 try {
-  const mockPort = freePort();
-  const mock = spawnServer("mock", [
-    deno,
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "bench/mock/main.ts",
-    "--port",
-    String(mockPort),
-    "--completion-bytes",
-    "1024",
-    "--chunks",
-    "10",
-  ], { cpu, log: `${tmp}/mock.log`, cwd: ROOT });
+  const { server: mock, port: mockPort } = await startMock({
+    cpu,
+    log: `${tmp}/mock.log`,
+    cwd: ROOT,
+  });
   servers.push(mock);
-  await waitUp(mock, `http://127.0.0.1:${mockPort}/_mock/hits`);
   const config = `${tmp}/gateway.json`;
   await Deno.writeTextFile(
     config,

@@ -7,7 +7,15 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { closedLoop } from "./load.ts";
 import { findNatsServer, startNats } from "./e2e/nats.ts";
-import { canPin, cpuMsOf, freePort, type Server, spawnServer, waitUp } from "./e2e/procs.ts";
+import {
+  canPin,
+  cpuMsOf,
+  freePort,
+  type Server,
+  spawnServer,
+  startMock,
+  waitUp,
+} from "./e2e/procs.ts";
 
 const { values: opt } = parseArgs({
   args: Deno.args,
@@ -40,22 +48,12 @@ interface Profile {
 }
 
 try {
-  const mockPort = freePort();
-  const mock = spawnServer("mock", [
-    deno,
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "bench/mock/main.ts",
-    "--port",
-    String(mockPort),
-    "--completion-bytes",
-    "1024",
-    "--chunks",
-    "10",
-  ], { cpu, log: `${tmp}/mock.log`, cwd: ROOT });
+  const { server: mock, port: mockPort } = await startMock({
+    cpu,
+    log: `${tmp}/mock.log`,
+    cwd: ROOT,
+  });
   servers.push(mock);
-  await waitUp(mock, `http://127.0.0.1:${mockPort}/_mock/hits`);
   let natsUrl = "";
   if (opt.nats) {
     const bin = await findNatsServer();

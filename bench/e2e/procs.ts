@@ -158,3 +158,25 @@ export async function settle(pid: number, maxMs = 3_000): Promise<void> {
     before = now;
   }
 }
+
+/** The mock upstream (1 KB completions, 10 stream chunks) on a free port, waited for. */
+export async function startMock(
+  opts: { cpu?: number; log: string; cwd?: string },
+): Promise<{ server: Server; port: number }> {
+  const port = freePort();
+  const server = spawnServer("mock", [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "bench/mock/main.ts",
+    "--port",
+    String(port),
+    "--completion-bytes",
+    "1024",
+    "--chunks",
+    "10",
+  ], opts);
+  await waitUp(server, `http://127.0.0.1:${port}/_mock/hits`);
+  return { server, port };
+}
