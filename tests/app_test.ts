@@ -1,27 +1,14 @@
 import assert from "node:assert/strict";
 import { createApp } from "../src/app.ts";
-import { buildConfig } from "../src/config.ts";
-import { createMemoryBus } from "../src/events/mod.ts";
-import { createGateway, type Gateway } from "../src/gateway.ts";
-import { systemClock } from "../src/lib/clock.ts";
-import { createIdGen } from "../src/lib/ids.ts";
+import type { Gateway } from "../src/gateway.ts";
+import { createTestGateway } from "./_support/gateway.ts";
 import { createLogger } from "../src/lib/logger.ts";
-import { fetchHttp } from "../src/providers/http.ts";
 
 function gatewayWith(logLines: string[] = []): Gateway {
-  return createGateway({
-    config: buildConfig(
-      { providers: { openai: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" } } },
-      () => undefined,
-      "test",
-    ),
-    bus: createMemoryBus(),
-    clock: systemClock,
-    ids: createIdGen(),
-    random: Math.random,
-    http: fetchHttp,
-    logger: createLogger("info", (l) => logLines.push(l)),
-  });
+  return createTestGateway(
+    { providers: { openai: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" } } },
+    createLogger("info", (l) => logLines.push(l)),
+  );
 }
 
 Deno.test("an unknown route is an OpenAI-shaped 404 naming method and path", async () => {

@@ -5,7 +5,7 @@ import { createMemoryBus } from "../../src/events/mod.ts";
 import { createGateway, type Gateway } from "../../src/gateway.ts";
 import { systemClock } from "../../src/lib/clock.ts";
 import { createIdGen } from "../../src/lib/ids.ts";
-import { silentLogger } from "../../src/lib/logger.ts";
+import { type Logger, silentLogger } from "../../src/lib/logger.ts";
 import { fetchHttp } from "../../src/providers/http.ts";
 import { type RunningGateway, startGateway } from "../../src/server.ts";
 
@@ -18,7 +18,7 @@ export function startTestGateway(
 }
 
 /** A gateway that does not listen, from a config object, on the real clock and fetch; stop() it. */
-export function createTestGateway(raw: ConfigFile): Gateway {
+export function createTestGateway(raw: ConfigFile, logger: Logger = silentLogger): Gateway {
   return createGateway({
     config: buildConfig(raw, () => undefined, "test"),
     bus: createMemoryBus(),
@@ -26,7 +26,7 @@ export function createTestGateway(raw: ConfigFile): Gateway {
     ids: createIdGen(),
     random: Math.random,
     http: fetchHttp,
-    logger: silentLogger,
+    logger,
   });
 }
 

@@ -5,29 +5,14 @@ import assert from "node:assert/strict";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 import { createApp } from "../../src/app.ts";
-import { buildConfig } from "../../src/config.ts";
-import { createMemoryBus } from "../../src/events/mod.ts";
-import { createGateway, type Gateway } from "../../src/gateway.ts";
-import { systemClock } from "../../src/lib/clock.ts";
-import { createIdGen } from "../../src/lib/ids.ts";
-import { silentLogger } from "../../src/lib/logger.ts";
-import { fetchHttp } from "../../src/providers/http.ts";
+import type { Gateway } from "../../src/gateway.ts";
+import { createTestGateway } from "../_support/gateway.ts";
 import { installTracing } from "../../src/telemetry/tracing.ts";
 import { parsePrometheus } from "../_support/prometheus.ts";
 
 function gateway(): Gateway {
-  return createGateway({
-    config: buildConfig(
-      { providers: { openai: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" } } },
-      () => undefined,
-      "test",
-    ),
-    bus: createMemoryBus(),
-    clock: systemClock,
-    ids: createIdGen(),
-    random: Math.random,
-    http: fetchHttp,
-    logger: silentLogger,
+  return createTestGateway({
+    providers: { openai: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" } },
   });
 }
 
