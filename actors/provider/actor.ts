@@ -88,7 +88,10 @@ export function spawnProviderActor(
     const t = setTimeout(() => {
       timer = undefined;
       wakeAt = undefined;
-      wake(deps.clock.now());
+      // Timers round to whole milliseconds and may fire a fraction early; the moment armed for
+      // has come, so wake at it at least. Otherwise the due half-open would be seen as not yet
+      // due, and with shared leases (only future moments are armed) never woken for again.
+      wake(Math.max(deps.clock.now(), at));
       queueMicrotask(schedule);
     }, Math.max(0, at - deps.clock.now()));
     // A pending wake-up must never keep the process alive.

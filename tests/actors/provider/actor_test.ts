@@ -198,6 +198,34 @@ Deno.test("without traffic, the wake-up timer publishes breaker.half_opened afte
   }
 });
 
+Deno.test("with shared leases, a wake-up that fires a fraction early still half-opens", async () => {
+  // Timers round to whole milliseconds and may fire just before the armed moment: the first
+  // clock read after the breaker opened answers half a millisecond before its open time ends.
+  let early: number | undefined;
+  const published: GatewayEvent[] = [];
+  const actor = spawnProviderActor(config({ openMs: 30, maxOpenMs: 1_000 }), {
+    clock: {
+      now() {
+        const t = early;
+        early = undefined;
+        return t ?? Date.now();
+      },
+    },
+    publish: (e) => published.push(e),
+    leases: { acquire: (_key, ttlMs) => Promise.resolve({ won: true, until: Date.now() + ttlMs }) },
+  });
+  try {
+    const start = Date.now();
+    for (let n = 0; n < 4; n++) attempt(actor, n, start, fail("transient"));
+    const opened = published.find((e) => e.type === "breaker.opened") as EventOf<"breaker.opened">;
+    early = opened.until - 0.5;
+    await eventually(() => published.some((e) => e.type === "breaker.half_opened"), "half_opened");
+    assert.equal(actor.state().breaker.status, "half_open");
+  } finally {
+    actor.stop();
+  }
+});
+
 Deno.test("without traffic, the wake-up timer announces a key's refill after its Retry-After", async () => {
   const published: GatewayEvent[] = [];
   const actor = spawnProviderActor(config(), {
