@@ -38,7 +38,11 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** The only door to upstream HTTP; tests may substitute it. */
+/**
+ * The only door to upstream HTTP; tests may substitute it. It takes what `fetch` takes rather
+ * than a Request: fetch builds its own Request from its arguments, so a prebuilt one would be
+ * built twice on every attempt.
+ */
 export interface ProviderHttp {
-  fetch(request: Request): Promise<Response>;
+  fetch(url: string, init: RequestInit & { signal: AbortSignal }): Promise<Response>;
 }

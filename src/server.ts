@@ -15,6 +15,7 @@ import { keyStoreFor } from "./governance/mod.ts";
 import { describeTracing, setupTracing } from "./telemetry/mod.ts";
 import type { Plugin } from "./plugins/mod.ts";
 import { describeRoute } from "./routing/mod.ts";
+import type { ServeEnv } from "./http/signal.ts";
 
 export interface RunningGateway {
   gateway: Gateway;
@@ -92,7 +93,9 @@ export function startGateway(
   // Aborted when the shutdown grace period ends: what is still in flight stops as if its client
   // had left (upstream closed, stream ended), else server.shutdown() would wait for it forever.
   const closing = new AbortController();
-  const handler = async (req: Request, info: Deno.ServeHandlerInfo) => {
+  // One env for every request: routes combine its signal with the client's (src/http/signal.ts).
+  const env: ServeEnv = { closing: closing.signal };
+  const handler = async (req: Request) => {
     if (replaying) {
       // Not ready until the provider state is rebuilt; requests wait for it (bounded by replay's
       // own timeout) rather than be decided on a state that is about to change.
@@ -106,10 +109,7 @@ export function startGateway(
       }
       if (path !== "/healthz") await replayed;
     }
-    return app.fetch(
-      new Request(req, { signal: AbortSignal.any([req.signal, closing.signal]) }),
-      info,
-    );
+    return app.fetch(req, env);
   };
   const hostname = opts.hostname ?? "0.0.0.0";
   const server = Deno.serve({ port: config.port, hostname, onListen: () => {} }, handler);

@@ -25,6 +25,7 @@ import {
   SSE_HEADERS,
   sseFrame,
 } from "./stream.ts";
+import { callSignal } from "./signal.ts";
 
 export function mountAnthropic(app: Hono, gw: Gateway): void {
   app.post("/anthropic/v1/messages", messages(gw));
@@ -66,7 +67,7 @@ function messages(gw: Gateway) {
       (json) => anthropicToChat(json, parseFallbacksHeader(c.req.header("x-gateway-fallbacks"))),
     );
     if (!req.ok) return errorAnswer(req);
-    const out = await runChat(gw, start, req.value, c.req.raw.signal, req.length);
+    const out = await runChat(gw, start, req.value, callSignal(c), req.length);
     if (!out.ok) return errorAnswer(out);
     if (out.kind === "json") {
       const headers = withRequestId(out.headers);

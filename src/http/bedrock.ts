@@ -26,6 +26,7 @@ import { jsonErrorResponse } from "./errors.ts";
 import { type CallError, invalid, parseFallbacksHeader, runChat, startCall } from "./pipeline.ts";
 import { readRequest } from "./request.ts";
 import { type CommittedStream, midStreamMessage, relayStream, streamFailureOf } from "./stream.ts";
+import { callSignal } from "./signal.ts";
 
 const PREFIX = "/bedrock/model/";
 const OPERATION = /\/(converse|converse-stream)$/;
@@ -84,7 +85,7 @@ export function converse(gw: Gateway) {
       return validateChatRequest(canonical);
     });
     if (!req.ok) return bedrockError(req);
-    const out = await runChat(gw, start, req.value, c.req.raw.signal, req.length);
+    const out = await runChat(gw, start, req.value, callSignal(c), req.length);
     if (!out.ok) return bedrockError(out);
     const headers = { ...out.headers, "x-amzn-requestid": start.requestId };
     if (out.kind === "json") {

@@ -15,6 +15,7 @@ import {
   sseFrame,
   streamFailureOf,
 } from "./stream.ts";
+import { callSignal } from "./signal.ts";
 
 export function openaiError(e: CallError): Response {
   return errorResponse(e.status, e.message, e.type, e.code, {
@@ -34,7 +35,7 @@ export function chatCompletions(gw: Gateway) {
       const fromHeader = parseFallbacksHeader(c.req.header("x-gateway-fallbacks"));
       if (fromHeader.length) req.fallbacks = fromHeader;
     }
-    const out = await runChat(gw, start, req, c.req.raw.signal, body.length);
+    const out = await runChat(gw, start, req, callSignal(c), body.length);
     if (!out.ok) return openaiError(out);
     if (out.kind === "json") {
       return c.json({ ...out.completion, extra_fields: out.extra }, 200, out.headers);

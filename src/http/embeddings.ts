@@ -6,13 +6,14 @@ import { validateEmbeddingsRequest } from "../openai/validate.ts";
 import { openaiError } from "./chat_completions.ts";
 import { runEmbeddings, startCall } from "./pipeline.ts";
 import { readRequest } from "./request.ts";
+import { callSignal } from "./signal.ts";
 
 export function embeddings(gw: Gateway) {
   return async (c: Context): Promise<Response> => {
     const start = startCall(gw, c.req.header("x-request-id"));
     const body = await readRequest(gw, start, c.req.raw, validateEmbeddingsRequest);
     if (!body.ok) return openaiError(body);
-    const out = await runEmbeddings(gw, start, body.value, c.req.raw.signal, body.length);
+    const out = await runEmbeddings(gw, start, body.value, callSignal(c), body.length);
     if (!out.ok) return openaiError(out);
     return c.json({ ...out.response, extra_fields: out.extra }, 200, out.headers);
   };

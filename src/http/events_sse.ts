@@ -17,6 +17,7 @@ import { type CloudEvent, toCloudEvent } from "../events/envelope.ts";
 import { concernsProvider, FilterError, typeMatcher } from "../events/filter.ts";
 import type { Gateway } from "../gateway.ts";
 import { errorResponse } from "./errors.ts";
+import { callSignal } from "./signal.ts";
 
 export interface EventsRelayOptions {
   /** Comment line sent when nothing else was, so idle connections stay open (default 15 s). */
@@ -127,7 +128,7 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
       ? ring.filter(wanted).slice(-replay)
       : [];
 
-    const signal = c.req.raw.signal;
+    const signal = callSignal(c);
     let client: Client | undefined;
     let heartbeat: ReturnType<typeof setInterval> | undefined;
     const cleanup = () => {

@@ -25,6 +25,7 @@ import {
   sseFrame,
   streamFailureOf,
 } from "./stream.ts";
+import { callSignal } from "./signal.ts";
 
 /** `models/` is followed by the model, which may itself hold "/" (provider/model) or "%2F". */
 const METHOD = /^\/genai\/(v1|v1beta)\/models\/(.+):(generateContent|streamGenerateContent)$/;
@@ -86,7 +87,7 @@ async function generate(gw: Gateway, c: Context): Promise<Response> {
     return validateChatRequest(request);
   });
   if (!req.ok) return googleError(req);
-  const out = await runChat(gw, start, req.value, c.req.raw.signal, req.length);
+  const out = await runChat(gw, start, req.value, callSignal(c), req.length);
   if (!out.ok) return googleError(out);
   if (out.kind === "json") return c.json(toGenaiResponse(out.completion), 200, out.headers);
   return genaiStream(out, url.searchParams.get("alt") === "sse");

@@ -27,6 +27,7 @@ import {
 } from "./classifier.ts";
 import { parseSse } from "./sse.ts";
 import { withTraceContext } from "../telemetry/mod.ts";
+import { deadlines } from "../lib/deadlines.ts";
 
 export interface ProviderTarget {
   adapter: ProviderAdapter;
@@ -80,8 +81,16 @@ export function failureOf(err: unknown, now: number): Failure {
 
 type Build = (ctx: AdapterContext) => UpstreamRequest | Promise<UpstreamRequest>;
 
+// What could make a URL that starts with its base resolve outside it: a "." or ".." segment
+// (also percent-encoded, or after a backslash, which URLs read as "/"), or a query or fragment
+// that the parser would move the path out of.
+const MAY_ESCAPE = /[\\/](?:\.|%2e)|[?#]/i;
+
 /** True when `url`, once "." and ".." segments are resolved, is still under `base`. */
-function withinBase(url: string, base: string): boolean {
+export function withinBase(url: string, base: string): boolean {
+  // The common case, decided without parsing either URL: the base, a "/", then a plain path.
+  const head = base.endsWith("/") ? base : `${base}/`;
+  if (url.startsWith(head) && !MAY_ESCAPE.test(url.slice(head.length - 1))) return true;
   const u = new URL(url);
   const b = new URL(base);
   const prefix = b.pathname.endsWith("/") ? b.pathname : `${b.pathname}/`;
@@ -109,18 +118,16 @@ async function send(
     const message = `model "${ctx.model}": "." and ".." path segments are not allowed`;
     return { kind: "caller_fault", status: 400, message };
   }
-  const res = await http.fetch(
-    new Request(up.url, {
-      method: up.method,
-      // Static headers from config (e.g. OpenRouter attribution) never override the adapter's;
-      // with tracing on, the attempt's span continues upstream as a W3C `traceparent`.
-      headers: withTraceContext(
-        t.settings.headers ? { ...t.settings.headers, ...up.headers } : up.headers,
-      ),
-      body: up.body,
-      signal,
-    }),
-  );
+  const res = await http.fetch(up.url, {
+    method: up.method,
+    // Static headers from config (e.g. OpenRouter attribution) never override the adapter's;
+    // with tracing on, the attempt's span continues upstream as a W3C `traceparent`.
+    headers: withTraceContext(
+      t.settings.headers ? { ...t.settings.headers, ...up.headers } : up.headers,
+    ),
+    body: up.body,
+    signal,
+  });
   if (res.ok) return res;
   const text = await res.text().catch(() => "");
   const error = t.adapter.parseError(res.status, text);
@@ -155,12 +162,12 @@ async function executeJsonCall<T>(
 ): Promise<AttemptResult<T>> {
   const started = deps.clock.now();
   const latency = () => deps.clock.now() - started;
-  // Cleared as soon as the attempt ends: an AbortSignal.timeout() would stay armed for the whole
-  // totalMs after every answer, keeping its signal and everything hanging off it alive.
+  // Cancelled as soon as the attempt ends: an AbortSignal.timeout() would stay armed for the
+  // whole totalMs after every answer, keeping its signal and everything hanging off it alive.
   const total = new AbortController();
-  const timer = setTimeout(
-    () => total.abort(timeoutError("no complete answer", t.timeouts.totalMs)),
+  const cancel = deadlines.after(
     t.timeouts.totalMs,
+    () => total.abort(timeoutError("no complete answer", t.timeouts.totalMs)),
   );
   const signal = AbortSignal.any([a.signal, total.signal]);
   const ctx = context(t, a, false, deps.clock);
@@ -196,7 +203,7 @@ async function executeJsonCall<T>(
       : failureOf(e, deps.clock.now());
     return { type: "failure", failure, latencyMs: latency() };
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
 }
 
@@ -254,17 +261,17 @@ export async function executeStream(
   const started = deps.clock.now();
   const latency = () => deps.clock.now() - started;
   const ctl = new AbortController();
-  const ttft = setTimeout(
-    () => ctl.abort(timeoutError("no first token", t.timeouts.firstTokenMs)),
+  const ttft = deadlines.after(
     t.timeouts.firstTokenMs,
+    () => ctl.abort(timeoutError("no first token", t.timeouts.firstTokenMs)),
   );
-  const total = setTimeout(
-    () => ctl.abort(timeoutError("stream not finished", t.timeouts.totalMs)),
+  const total = deadlines.after(
     t.timeouts.totalMs,
+    () => ctl.abort(timeoutError("stream not finished", t.timeouts.totalMs)),
   );
   const stopTimers = () => {
-    clearTimeout(ttft);
-    clearTimeout(total);
+    ttft();
+    total();
   };
   const signal = AbortSignal.any([a.signal, ctl.signal]);
   const ctx = context(t, a, true, deps.clock);
@@ -301,7 +308,7 @@ export async function executeStream(
     if (!decoder.finished && !first.some(hasContent)) {
       throw new TypeError("upstream stream ended before any content");
     }
-    clearTimeout(ttft);
+    ttft();
     const source = events;
     const rest = async function* () {
       try {

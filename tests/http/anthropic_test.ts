@@ -375,7 +375,8 @@ Deno.test("a stream cut mid-way ends with event: error and no message_stop; the 
 Deno.test("an Anthropic tool conversation reaches an OpenAI upstream as OpenAI messages", async () => {
   const seen: Record<string, unknown>[] = [];
   const http: ProviderHttp = {
-    async fetch(req: Request) {
+    async fetch(url, init) {
+      const req = new Request(url, init);
       seen.push(await req.clone().json());
       return fetch(req);
     },

@@ -387,7 +387,8 @@ async function withRecordingGateway(
   const mock = await startMockUpstream();
   const sent: Record<string, unknown>[] = [];
   const http: ProviderHttp = {
-    async fetch(req) {
+    async fetch(url, init) {
+      const req = new Request(url, init);
       sent.push({ url: req.url, ...(await req.clone().json()) });
       return fetch(req);
     },

@@ -8,6 +8,7 @@ import {
   executeStream,
   type ProviderTarget,
   StreamFailure,
+  withinBase,
 } from "../../src/providers/execute.ts";
 import { fetchHttp } from "../../src/providers/http.ts";
 import { anthropicAdapter, openaiAdapter } from "../../src/providers/mod.ts";
@@ -309,4 +310,22 @@ Deno.test("executeStream: a refused connection is transient", async () => {
   assert.equal(r.type, "failure");
   if (r.type !== "failure") return;
   assert.equal(r.failure.kind, "transient");
+});
+
+Deno.test("withinBase: plain paths pass without parsing; dot segments in any spelling are caught", () => {
+  const base = "https://api.example.com/v1";
+  const cases: [string, boolean][] = [
+    [`${base}/chat/completions`, true],
+    [`${base}/models/gpt-4.1:generateContent?alt=sse`, true],
+    [`${base}/deployments/x/chat/completions?api-version=2024-10-21`, true],
+    [`${base}/../admin`, false],
+    [`${base}/models/%2e%2e/%2E%2E/admin`, false],
+    [`${base}/models/..\\..\\admin`, false],
+    [`${base}/./chat`, true], // resolves to base/chat: still under the base
+    [`${base}x/chat`, false],
+    ["https://other.example.com/v1/chat", false],
+    [`${base}/a?b=/../../x`, true], // a query is not a path
+  ];
+  for (const [url, ok] of cases) assert.equal(withinBase(url, base), ok, url);
+  assert.equal(withinBase(`${base}/chat`, `${base}/`), true, "base with a trailing slash");
 });

@@ -516,8 +516,8 @@ Deno.test("bedrock through executeStream: signed request out, binary stream in, 
     signal: new AbortController().signal,
   };
   const http = {
-    fetch(req: Request) {
-      seen = req;
+    fetch(url: string, init: RequestInit) {
+      seen = new Request(url, init);
       return Promise.resolve(
         new Response(ReadableStream.from([body.subarray(0, 50), body.subarray(50)]), {
           headers: { "content-type": "application/vnd.amazon.eventstream" },
