@@ -16,6 +16,7 @@ import {
   streamFailureOf,
 } from "./stream.ts";
 import { callSignal } from "./signal.ts";
+import { sourceOf } from "../providers/json.ts";
 
 export function openaiError(e: CallError): Response {
   return errorResponse(e.status, e.message, e.type, e.code, {
@@ -48,7 +49,7 @@ export function chatCompletions(gw: Gateway) {
 function openaiSse(out: CommittedStream, wantUsage: boolean): Response {
   const keep = (c: ChatChunk) => wantUsage || c.choices.length > 0;
   const body = relayStream(out, {
-    push: (chunk) => keep(chunk) ? [sseFrame(chunk)] : [],
+    push: (chunk) => keep(chunk) ? [sseFrame(sourceOf(chunk) ?? chunk)] : [],
     end: () => [sseFrame("[DONE]")],
     failed: (e) => {
       const f = streamFailureOf(e);

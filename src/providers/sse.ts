@@ -109,8 +109,12 @@ export async function* parseSse(
   }
 }
 
+const LINE_BREAK = /[\r\n]/;
+
 /** One SSE event as text. Line breaks inside `data` become separate `data:` lines. */
 export function encodeSse(data: string, event?: string): string {
   const head = event === undefined ? "" : `event: ${event}\n`;
+  // The common case (JSON text never holds a raw line break) without splitting.
+  if (!LINE_BREAK.test(data)) return `${head}data: ${data}\n\n`;
   return `${head}${data.split(/\r\n|\r|\n/).map((l) => `data: ${l}\n`).join("")}\n`;
 }

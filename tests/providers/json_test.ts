@@ -6,7 +6,9 @@ import {
   parseStreamJson,
   parseStreamObject,
   readErrorBody,
+  sourceOf,
   truncate,
+  withSource,
 } from "../../src/providers/json.ts";
 
 Deno.test("truncate marks a cut with an ellipsis", () => {
@@ -59,4 +61,11 @@ Deno.test("errorCodeStatus reads an HTTP status from error.code, nothing else", 
   assert.equal(errorCodeStatus({ error: { code: "rate_limited" } }), undefined);
   assert.equal(errorCodeStatus({ error: "x" }), undefined);
   assert.equal(errorCodeStatus([{ error: { code: 500 } }]), undefined);
+});
+
+Deno.test("withSource/sourceOf: the exact text of an unchanged decoded object, per object", () => {
+  const text = '{"a": 1,  "b":[2]}';
+  const value = withSource(JSON.parse(text), text);
+  assert.equal(sourceOf(value), text);
+  assert.equal(sourceOf({ a: 1, b: [2] }), undefined, "an equal object decoded elsewhere has none");
 });

@@ -21,6 +21,7 @@ import {
   parseStreamJson,
   readErrorBody,
   truncate,
+  withSource,
 } from "../json.ts";
 import type { SseEvent } from "../sse.ts";
 import { bearerHeaders } from "../translate.ts";
@@ -101,6 +102,13 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
       }
       if (!isObject(chunk) || !Array.isArray(chunk.choices)) {
         throw new SyntaxError(`openai: stream event is not a chunk: ${truncate(data, 200)}`);
+      }
+      if (
+        chunk.object === "chat.completion.chunk" && typeof chunk.id === "string" &&
+        typeof chunk.created === "number" && typeof chunk.model === "string"
+      ) {
+        // Complete as it came: relayed to OpenAI clients as the upstream's own text.
+        return [withSource(chunk as unknown as ChatChunk, data)];
       }
       return [{
         ...chunk,

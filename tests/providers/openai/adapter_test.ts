@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { openaiAdapter, UpstreamStreamError } from "../../../src/providers/mod.ts";
+import { sourceOf } from "../../../src/providers/json.ts";
 import type { ChatRequest } from "../../../src/openai/types.ts";
 import { build, ctx, decodeTranscript, fixtureJson, fixtureText } from "../fixtures/load.ts";
 
@@ -122,6 +123,18 @@ Deno.test("stream decoder rejects invalid JSON and non-chunks; ignores events af
   assert.deepEqual(decoder.push({ data: "[DONE]" }), []);
   assert.equal(decoder.finished, true);
   assert.deepEqual(decoder.push({ data: "{not json" }), []);
+});
+
+Deno.test("stream decoder keeps the text of complete chunks (sent on as is), none for repaired ones", () => {
+  const decoder = openaiAdapter.createStreamDecoder(ctx);
+  const text =
+    '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"x":1}';
+  const [complete] = decoder.push({ data: text });
+  assert.equal(sourceOf(complete), text);
+  assert.equal(JSON.stringify(complete), text, "the same content either way");
+  const [repaired] = decoder.push({ data: '{"id":7,"created":1,"model":"m","choices":[]}' });
+  assert.equal(repaired.id, "7");
+  assert.equal(sourceOf(repaired), undefined, "changed by the decoder: serialised anew");
 });
 
 Deno.test("parseError reads OpenAI error bodies and falls back to the raw text", async () => {
