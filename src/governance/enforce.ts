@@ -28,6 +28,7 @@ export function credentialOf(req: Request): string | undefined {
   if (bearer) return bearer;
   const header = req.headers.get("x-api-key")?.trim() || req.headers.get("x-goog-api-key")?.trim();
   if (header) return header;
+  if (!req.url.includes("/genai/")) return undefined; // (no URL parsing on every other call)
   const url = new URL(req.url);
   return url.pathname.startsWith("/genai/") ? url.searchParams.get("key") || undefined : undefined;
 }

@@ -4,6 +4,7 @@
 // rewritten, so every /v1 route (present or added later) answers under each prefix with the
 // very same handler, headers, body, abort signal and streaming.
 import type { Hono } from "hono";
+import type { ServeEnv } from "./signal.ts";
 
 interface Alias {
   prefix: string;
@@ -33,7 +34,8 @@ export function mountAliases(app: Hono): void {
       if (target === undefined) return c.notFound();
       url.pathname = target;
       // The original Request as init keeps method, headers, body stream and abort signal.
-      return app.fetch(new Request(url, c.req.raw), c.env);
+      const env: ServeEnv = { ...(c.env as ServeEnv | undefined), outer: c };
+      return app.fetch(new Request(url, c.req.raw), env);
     });
   }
 }

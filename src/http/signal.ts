@@ -7,6 +7,8 @@ import type { Context } from "hono";
 export interface ServeEnv {
   /** Aborted when the shutdown grace period ends. */
   closing?: AbortSignal;
+  /** Set on a re-dispatch through a prefix alias (src/http/aliases.ts): the outer call. */
+  outer?: Context;
 }
 
 export function callSignal(c: Context): AbortSignal {

@@ -3,17 +3,14 @@
 // errors and 404s included) and the gateway overhead from `x-gateway-overhead-ms` — and wraps the
 // request in its SERVER span. Prefix aliases (/openai/v1/…) re-dispatch into the same app; that
 // inner pass is recognised and counted once, under the alias prefix plus the route that answered.
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import type { ServeEnv } from "../http/signal.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { startServerSpan } from "./spans.ts";
 
-/** Set for the outermost pass of a request through the app; an inner pass reports its route. */
-interface Pass {
-  innerRoute?: string;
-}
-const outermost = new AsyncLocalStorage<Pass>();
+/** The route that answered an inner pass, kept for the outer pass's context to record. */
+const innerRoutes = new WeakMap<Context, string>();
 
 /** Route label for requests no route matched (only the middleware itself ran). */
 export const UNMATCHED_ROUTE = "unmatched";
@@ -24,26 +21,26 @@ function routeOf(c: Context): string {
 }
 
 /** The route that answered, under the alias prefix it was reached through (if any). */
-function labelOf(c: Context, pass: Pass): string {
+function labelOf(c: Context): string {
   const route = routeOf(c);
-  if (pass.innerRoute === undefined) return route;
-  return route.endsWith("/*") ? route.slice(0, -2) + pass.innerRoute : pass.innerRoute;
+  const inner = innerRoutes.get(c);
+  if (inner === undefined) return route;
+  return route.endsWith("/*") ? route.slice(0, -2) + inner : inner;
 }
 
 /** The middleware: HTTP metrics and the SERVER span of every request. */
 export function observeHttp(metrics: GatewayMetrics): MiddlewareHandler {
   return async (c, next) => {
-    const outer = outermost.getStore();
+    const outer = (c.env as ServeEnv | undefined)?.outer;
     if (outer) {
       // A re-dispatch inside the same request: the outer pass records it.
       await next();
-      outer.innerRoute = routeOf(c);
+      innerRoutes.set(outer, routeOf(c));
       return;
     }
-    const pass: Pass = {};
     const span = startServerSpan(c.req.raw);
-    await outermost.run(pass, () => span.run(next));
-    const route = labelOf(c, pass);
+    await span.run(next);
+    const route = labelOf(c);
     const overhead = c.res.headers.get("x-gateway-overhead-ms");
     metrics.observeHttp(
       c.req.method,
