@@ -92,8 +92,11 @@ export const ConfigSchema = z.strictObject({
     baseMs: ms(100),
     maxMs: ms(2_000),
   }).default({ max: 1, baseMs: 100, maxMs: 2_000 }),
-  limits: z.strictObject({ maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024) })
-    .default({ maxBodyBytes: 4 * 1024 * 1024 }),
+  limits: z.strictObject({
+    maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
+    // Requests and streams served at once; past it new calls get 503 at once (0: no bound).
+    maxInFlight: z.number().int().min(0).default(1024),
+  }).default({ maxBodyBytes: 4 * 1024 * 1024, maxInFlight: 1024 }),
   nats: z.strictObject({
     url: z.string().optional(),
     stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default("GATEWAY_EVENTS"),

@@ -29,7 +29,7 @@ Deno.test("an empty config gets the documented defaults", () => {
   assert.deepEqual(c.providers, {});
   assert.deepEqual(c.routes, {});
   assert.deepEqual(c.retries, { max: 1, baseMs: 100, maxMs: 2_000 });
-  assert.deepEqual(c.limits, { maxBodyBytes: 4 * 1024 * 1024 });
+  assert.deepEqual(c.limits, { maxBodyBytes: 4 * 1024 * 1024, maxInFlight: 1024 });
   assert.equal(c.nats.url, undefined);
   assert.equal(c.nats.stream, "GATEWAY_EVENTS");
   assert.equal(c.source, "gateway.json");

@@ -138,6 +138,21 @@ export async function readJson(
       retryAfterMs: 1000,
     };
   }
+  const { maxInFlight } = gw.deps.config.limits;
+  if (maxInFlight > 0 && gw.inFlight >= maxInFlight) {
+    // Shed load rather than queue it: past capacity every queued call only adds latency and
+    // memory for all the others. Cheap to refuse, and clients and balancers know to retry.
+    return {
+      ...invalid(
+        start,
+        503,
+        `The gateway is at its limit of ${maxInFlight} requests in flight (limits.maxInFlight); retry shortly.`,
+        "gateway_overloaded",
+      ),
+      type: "unavailable",
+      retryAfterMs: 1000,
+    };
+  }
   // Virtual keys: 401 before the body is even read.
   const denied = await authenticateCall(gw, start, req);
   if (denied) return denied;

@@ -564,3 +564,25 @@ Deno.test("while draining, new requests get 503 with Retry-After and a request i
     assert.equal(mock.hits("p"), 0);
   });
 });
+
+Deno.test("past limits.maxInFlight a call is shed at once: 503 gateway_overloaded with Retry-After", async () => {
+  await withGateway(
+    (url) => ({ ...oneProvider(url), limits: { maxInFlight: 1 } }),
+    async ({ mock, gw, post }) => {
+      mock.setFaults("p", [{ kind: "latency", ms: 300, times: 1 }]);
+      const slow = post({ model: "p/gpt-4o-mini", messages: hello });
+      await eventually(() => gw.gateway.inFlight === 1, 2_000, "the slow call in flight");
+      const shed = await post({ model: "p/gpt-4o-mini", messages: hello });
+      assert.equal(shed.status, 503);
+      assert.equal(shed.headers.get("retry-after"), "1");
+      const body = await shed.json();
+      assert.equal(body.error.code, "gateway_overloaded");
+      assert.match(body.error.message, /limit of 1 requests in flight \(limits\.maxInFlight\)/);
+      assert.equal(mock.hits("p"), 1, "the shed call never reached the upstream");
+      assert.equal((await slow).status, 200, "the call in flight is served");
+      const after = await post({ model: "p/gpt-4o-mini", messages: hello });
+      assert.equal(after.status, 200, "capacity is back once it finished");
+      await after.body?.cancel();
+    },
+  );
+});
