@@ -9,16 +9,8 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { closedLoop } from "./load.ts";
 import { findNatsServer, startNats } from "./e2e/nats.ts";
-import {
-  canPin,
-  cpuMsOf,
-  freePort,
-  memoryOf,
-  type Server,
-  spawnServer,
-  startMock,
-  waitUp,
-} from "./e2e/procs.ts";
+import { cpuMsOf, freePort, memoryOf, spawnServer, waitUp } from "./e2e/procs.ts";
+import { chatLoad, startRig } from "./e2e/rig.ts";
 import { median } from "./e2e/stats.ts";
 
 const { values: opt } = parseArgs({
@@ -36,27 +28,11 @@ const { values: opt } = parseArgs({
   },
 });
 if (!opt.a || !opt.b) throw new Error("--a DIR and --b DIR are required");
-const ROOT = new URL("../", import.meta.url).pathname;
-const cpu = (await canPin()) ? 1 : undefined;
-const tmp = await Deno.makeTempDir({ prefix: "bench-ab-" });
 const deno = Deno.execPath();
-const servers: Server[] = [];
+const rig = await startRig("bench-ab-");
+const { cpu, tmp, servers, config } = rig;
 
 try {
-  const { server: mock, port: mockPort } = await startMock({
-    cpu,
-    log: `${tmp}/mock.log`,
-    cwd: ROOT,
-  });
-  servers.push(mock);
-  const config = `${tmp}/gateway.json`;
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      providers: { mock: { type: "openai", baseUrl: `http://127.0.0.1:${mockPort}/t1/v1` } },
-      retries: { max: 0 },
-    }),
-  );
   const sides = await Promise.all(
     (["a", "b"] as const).map(async (side) => {
       const port = freePort();
@@ -90,15 +66,11 @@ try {
         `http://127.0.0.1:${port}/readyz`,
         (r, text) => r.status === 200 && (!opt.nats || JSON.parse(text).events?.connected === true),
       );
-      const req = {
-        url: `http://127.0.0.1:${port}/v1/chat/completions`,
-        body: JSON.stringify({
-          model: "mock/gpt-4o-mini",
-          messages: [{ role: "user", content: "Say hello" }],
-          ...(opt.stream ? { stream: true } : {}),
-        }),
-        stream: opt.stream,
-      };
+      const req = chatLoad(
+        `http://127.0.0.1:${port}/v1/chat/completions`,
+        "mock/gpt-4o-mini",
+        opt.stream,
+      );
       return { side, gw, req, cpuUs: [] as number[], rps: [] as number[], rss: 0 };
     }),
   );
@@ -130,6 +102,5 @@ try {
     } % CPU per request; RSS after ${a.rss.toFixed(0)} → ${b.rss.toFixed(0)} MB`,
   );
 } finally {
-  for (const s of servers.reverse()) await s.stop();
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await rig.close();
 }

@@ -6,15 +6,8 @@
 // from /proc (far steadier than latency on a busy machine); max RPS follows from it.
 import { parseArgs } from "node:util";
 import { closedLoop } from "./load.ts";
-import {
-  canPin,
-  cpuMsOf,
-  freePort,
-  type Server,
-  spawnServer,
-  startMock,
-  waitUp,
-} from "./e2e/procs.ts";
+import { cpuMsOf, freePort, spawnServer, waitUp } from "./e2e/procs.ts";
+import { chatLoad, startRig } from "./e2e/rig.ts";
 import { median } from "./e2e/stats.ts";
 
 const { values: opt } = parseArgs({
@@ -26,56 +19,32 @@ const { values: opt } = parseArgs({
     concurrency: { type: "string", default: "32" },
   },
 });
-const ROOT = new URL("../", import.meta.url).pathname;
-const cpu = (await canPin()) ? 1 : undefined;
-const tmp = await Deno.makeTempDir({ prefix: "bench-floor-" });
-const deno = Deno.execPath();
-const servers: Server[] = [];
 
+const rig = await startRig("bench-floor-");
 try {
-  const { server: mock, port: mockPort } = await startMock({
-    cpu,
-    log: `${tmp}/mock.log`,
-    cwd: ROOT,
-  });
-  servers.push(mock);
-  const upstream = `http://127.0.0.1:${mockPort}/t1/v1`;
-  const config = `${tmp}/gateway.json`;
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      providers: { mock: { type: "openai", baseUrl: upstream } },
-      retries: { max: 0 },
-    }),
-  );
   const targets = [
-    { name: "forwarder", args: ["bench/forwarder.ts"], model: "gpt-4o-mini" },
-    { name: "forwarder --inspect", args: ["bench/forwarder.ts"], model: "gpt-4o-mini" },
-    { name: "gateway", args: ["src/main.ts"], model: "mock/gpt-4o-mini" },
+    { name: "forwarder", script: "bench/forwarder.ts", flags: [], model: "gpt-4o-mini" },
+    {
+      name: "forwarder --inspect",
+      script: "bench/forwarder.ts",
+      flags: ["--inspect"],
+      model: "gpt-4o-mini",
+    },
+    { name: "gateway", script: "src/main.ts", flags: [], model: "mock/gpt-4o-mini" },
   ];
   const sides = [];
   for (const t of targets) {
     const port = freePort();
-    const extra = t.name === "gateway"
-      ? []
-      : [String(port), upstream, ...(t.name.endsWith("--inspect") ? ["--inspect"] : [])];
-    const server = spawnServer(t.name, [deno, "run", "-A", ...t.args, ...extra], {
-      cpu,
-      cwd: ROOT,
-      log: `${tmp}/${t.name.replaceAll(" ", "")}.log`,
-      env: { GATEWAY_CONFIG: config, PORT: String(port), NATS_URL: "" },
+    const args = t.name === "gateway" ? [] : [String(port), rig.upstream, ...t.flags];
+    const server = spawnServer(t.name, [Deno.execPath(), "run", "-A", t.script, ...args], {
+      cpu: rig.cpu,
+      cwd: rig.root,
+      log: `${rig.tmp}/${t.name.replaceAll(" ", "")}.log`,
+      env: { GATEWAY_CONFIG: rig.config, PORT: String(port), NATS_URL: "" },
     });
-    servers.push(server);
+    rig.servers.push(server);
     await waitUp(server, `http://127.0.0.1:${port}/healthz`, (r) => r.status > 0);
-    const req = {
-      url: `http://127.0.0.1:${port}/v1/chat/completions`,
-      body: JSON.stringify({
-        model: t.model,
-        messages: [{ role: "user", content: "Say hello" }],
-        ...(opt.stream ? { stream: true } : {}),
-      }),
-      stream: opt.stream,
-    };
+    const req = chatLoad(`http://127.0.0.1:${port}/v1/chat/completions`, t.model, opt.stream);
     sides.push({ name: t.name, server, req, cpuUs: [] as number[], rps: [] as number[] });
   }
   for (const s of sides) await closedLoop(s.req, 16, 1); // warm-up
@@ -94,19 +63,20 @@ try {
   console.log(
     `${
       opt.stream ? "SSE, 10 chunks" : "JSON, ~1 KB"
-    } · closed loop, concurrency ${opt.concurrency} · median of ${opt.rounds} rounds`,
+    } · closed loop, concurrency ${opt.concurrency}` +
+      ` · median of ${opt.rounds} rounds`,
   );
   console.log("| server | CPU µs/request | × forwarder | max RPS | rounds (µs) |");
   console.log("|---|---:|---:|---:|---|");
   for (const s of sides) {
     const us = median(s.cpuUs);
+    const rounds = s.cpuUs.map((x) => x.toFixed(0)).join(", ");
     console.log(
-      `| ${s.name} | ${us.toFixed(0)} | ${(us / base).toFixed(2)} | ${median(s.rps).toFixed(0)} | ${
-        s.cpuUs.map((x) => x.toFixed(0)).join(", ")
-      } |`,
+      `| ${s.name} | ${us.toFixed(0)} | ${(us / base).toFixed(2)} | ${
+        median(s.rps).toFixed(0)
+      } | ${rounds} |`,
     );
   }
 } finally {
-  for (const s of servers.reverse()) await s.stop();
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await rig.close();
 }

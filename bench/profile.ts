@@ -7,15 +7,8 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { closedLoop } from "./load.ts";
 import { findNatsServer, startNats } from "./e2e/nats.ts";
-import {
-  canPin,
-  cpuMsOf,
-  freePort,
-  type Server,
-  spawnServer,
-  startMock,
-  waitUp,
-} from "./e2e/procs.ts";
+import { cpuMsOf, freePort, spawnServer, waitUp } from "./e2e/procs.ts";
+import { chatLoad, startRig } from "./e2e/rig.ts";
 
 const { values: opt } = parseArgs({
   args: Deno.args,
@@ -29,12 +22,10 @@ const { values: opt } = parseArgs({
     keep: { type: "string" },
   },
 });
-const ROOT = new URL("../", import.meta.url).pathname;
-const gatewayDir = opt["gateway-dir"] ? resolve(opt["gateway-dir"]) : ROOT;
-const cpu = (await canPin()) ? 1 : undefined;
-const tmp = await Deno.makeTempDir({ prefix: "bench-profile-" });
 const deno = Deno.execPath();
-const servers: Server[] = [];
+const rig = await startRig("bench-profile-");
+const { cpu, tmp, servers, config } = rig;
+const gatewayDir = opt["gateway-dir"] ? resolve(opt["gateway-dir"]) : rig.root;
 
 interface Node {
   id: number;
@@ -48,12 +39,6 @@ interface Profile {
 }
 
 try {
-  const { server: mock, port: mockPort } = await startMock({
-    cpu,
-    log: `${tmp}/mock.log`,
-    cwd: ROOT,
-  });
-  servers.push(mock);
   let natsUrl = "";
   if (opt.nats) {
     const bin = await findNatsServer();
@@ -62,14 +47,6 @@ try {
     servers.push(nats.server);
     natsUrl = nats.wsUrl;
   }
-  const config = `${tmp}/gateway.json`;
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({
-      providers: { mock: { type: "openai", baseUrl: `http://127.0.0.1:${mockPort}/t1/v1` } },
-      retries: { max: 0 },
-    }),
-  );
   const port = freePort();
   const gw = spawnServer("gateway", [
     deno,
@@ -88,15 +65,11 @@ try {
   });
   servers.push(gw);
   await waitUp(gw, `http://127.0.0.1:${port}/readyz`, (r) => r.status === 200);
-  const req = {
-    url: `http://127.0.0.1:${port}/v1/chat/completions`,
-    body: JSON.stringify({
-      model: "mock/gpt-4o-mini",
-      messages: [{ role: "user", content: "Say hello" }],
-      ...(opt.stream ? { stream: true } : {}),
-    }),
-    stream: opt.stream,
-  };
+  const req = chatLoad(
+    `http://127.0.0.1:${port}/v1/chat/completions`,
+    "mock/gpt-4o-mini",
+    opt.stream,
+  );
   await closedLoop(req, 16, 1); // warm-up
   const cpu0 = await cpuMsOf(gw.pid);
   const r = await closedLoop(req, Number(opt.concurrency), Number(opt.seconds));
@@ -116,8 +89,7 @@ try {
   }
   report(JSON.parse(await Deno.readTextFile(path)), Number(opt.top));
 } finally {
-  for (const s of servers.reverse()) await s.stop();
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await rig.close();
 }
 
 function report(p: Profile, top: number) {

@@ -4,14 +4,13 @@
 import { nanos, type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import {
   DiscardPolicy,
-  jetstream,
   JetStreamApiCodes,
   JetStreamApiError,
-  type JetStreamClient,
   jetstreamManager,
   RetentionPolicy,
   StorageType,
 } from "@nats-io/jetstream";
+import { createJetStreamPublisher, type JetStreamPublisher } from "./js_publish.ts";
 import type { BusStats, EventBus, IdGen } from "../ports.ts";
 import type { Logger } from "../lib/logger.ts";
 import { toCloudEvent } from "./envelope.ts";
@@ -96,8 +95,8 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
           maxReconnectAttempts: -1,
           reconnectTimeWait: retryMs,
           timeout: 5_000,
-          // Every JetStream publish is a request; with async traces on, nats-core builds two
-          // Error objects (stack traces included) per publish in case it later fails.
+          // Stream management calls are requests; with async traces on, nats-core builds Error
+          // objects (stack traces included) for each in case it later fails.
           noAsyncTraces: true,
         });
         if (!stopped) return c;
@@ -152,12 +151,10 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
   }
 
   /** Publishes the head of the buffer; what fails stays buffered for the next round. */
-  async function flushBatch(js: JetStreamClient): Promise<boolean> {
+  async function flushBatch(js: JetStreamPublisher): Promise<boolean> {
     const batch = queue.slice(0, BATCH);
     const results = await Promise.allSettled(
-      batch.map((p) =>
-        js.publish(p.subject, p.payload, { msgID: p.id, timeout: PUBLISH_TIMEOUT_MS })
-      ),
+      batch.map((p) => js.publish(p.subject, p.payload, p.id)),
     );
     const acked = new Set(batch.filter((_, i) => results[i].status === "fulfilled"));
     const before = queue.length;
@@ -177,7 +174,8 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
     connected = true;
     log.info("NATS connected", { url: opts.url, stream });
     watchStatus(nc).catch(() => {}); // ends when the connection closes
-    const js = jetstream(nc);
+    const js = createJetStreamPublisher(nc, PUBLISH_TIMEOUT_MS);
+    nc.closed().then(() => js.close());
     while (!stopped && !(closing && queue.length === 0)) {
       if (!connected || queue.length === 0) {
         await pause();

@@ -1,0 +1,76 @@
+// The JetStream publisher against a real nats-server: acks resolve, repeats are dropped by id,
+// refusals and silence reject (so the bus keeps the event and retries it).
+import assert from "node:assert/strict";
+import { headers, type Msg, nanos, wsconnect } from "@nats-io/nats-core";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { ackError, createJetStreamPublisher } from "../../src/events/js_publish.ts";
+import { startNatsServer } from "../_support/nats_server.ts";
+
+Deno.test("publish resolves once JetStream stored the message; a repeated id is stored once", async () => {
+  const nats = await startNatsServer();
+  const nc = await wsconnect({ servers: nats.wsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({
+      name: "T",
+      subjects: ["t.>"],
+      duplicate_window: nanos(60_000),
+    });
+    const pub = createJetStreamPublisher(nc, 2_000);
+    await Promise.all([
+      pub.publish("t.a", '{"n":1}', "id-1"),
+      pub.publish("t.b", '{"n":2}', "id-2"),
+      pub.publish("t.a", '{"n":1}', "id-1"), // a retry after a lost ack
+    ]);
+    const info = await jsm.streams.info("T");
+    assert.equal(info.state.messages, 2);
+    const first = await jsm.streams.getMessage("T", { seq: 1 });
+    assert.equal(first?.header.get("Nats-Msg-Id"), "id-1");
+    assert.deepEqual(first?.json(), { n: 1 });
+
+    // No stream on the subject: the server says "no responders" at once.
+    await assert.rejects(pub.publish("nowhere.x", "{}", "id-3"), /no responders/);
+    pub.close();
+  } finally {
+    await nc.close();
+    await nats.stop();
+  }
+});
+
+Deno.test("publish rejects when no ack comes in time, and close() rejects what still waits", async () => {
+  const nats = await startNatsServer();
+  const nc = await wsconnect({ servers: nats.wsUrl });
+  try {
+    // Something listens on the subject but never answers: no "no responders", no ack.
+    const silent = nc.subscribe("quiet.>");
+    const pub = createJetStreamPublisher(nc, 100);
+    const t0 = Date.now();
+    await assert.rejects(pub.publish("quiet.a", "{}", "q-1"), /no JetStream ack within 100 ms/);
+    assert.ok(Date.now() - t0 >= 100);
+    const waiting = pub.publish("quiet.b", "{}", "q-2");
+    pub.close();
+    await assert.rejects(waiting, /closed before JetStream acknowledged/);
+    silent.unsubscribe();
+  } finally {
+    await nc.close();
+    await nats.stop();
+  }
+});
+
+Deno.test("ackError reads PubAcks, JetStream errors and status replies", () => {
+  const enc = new TextEncoder();
+  const msg = (body: string, status?: [number, string]): Pick<Msg, "data" | "headers" | "json"> => {
+    const h = status ? headers(status[0], status[1]) : undefined;
+    return { data: enc.encode(body), headers: h, json: <T>() => JSON.parse(body) as T };
+  };
+  assert.equal(ackError(msg('{"stream":"T","seq":3}')), undefined);
+  assert.equal(ackError(msg('{"stream":"T","seq":3,"duplicate":true}')), undefined);
+  assert.match(
+    String(ackError(msg('{"error":{"code":400,"err_code":10060,"description":"bad"}}'))),
+    /refused the message: bad/,
+  );
+  assert.match(String(ackError(msg("", [503, "No Responders"]))), /no responders/);
+  assert.match(String(ackError(msg("", [408, "Request Timeout"]))), /answered 408/);
+  assert.match(String(ackError(msg("nope"))), /not a PubAck/);
+  assert.match(String(ackError(msg("{}"))), /without a stream/);
+});
