@@ -5,6 +5,7 @@
 import {
   type Attributes,
   context,
+  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -166,25 +167,12 @@ export function attemptSpans(
 ) {
   let open: Span | undefined;
   return {
-    async run<T>(a: AttemptInput, attempt: () => Promise<AttemptResult<T>>) {
+    run<T>(a: AttemptInput, attempt: () => Promise<AttemptResult<T>>) {
       const name = `${operation} ${a.candidate.model}`;
       const span = tracer().startSpan(name, { kind: SpanKind.CLIENT }, context.active());
-      if (span.isRecording()) span.setAttributes(attemptAttributes(operation, a, facts));
-      try {
-        const result = await context.with(trace.setSpan(context.active(), span), attempt);
-        if (span.isRecording() && result.type === "success") {
-          const model = responseModel(result.value);
-          if (model) span.setAttribute("gen_ai.response.model", model);
-        }
-        if (result.type === "success" && result.pending) open = span;
-        else endAttempt(span, result);
-        return result;
-      } catch (e) {
-        span.setAttribute("error.type", (e as Error)?.name ?? "Error");
-        span.setStatus({ code: SpanStatusCode.ERROR, message: String(e) });
-        span.end();
-        throw e;
-      }
+      // Tracing off (no SDK, no incoming trace): nothing to record or to propagate upstream.
+      if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return attempt();
+      return traced(span, a, attempt);
     },
     /** The supervised result, with `settle` also ending the open stream attempt's span. */
     following<T>(result: Supervised<T>): Supervised<T> {
@@ -200,6 +188,29 @@ export function attemptSpans(
       };
     },
   };
+
+  async function traced<T>(
+    span: Span,
+    a: AttemptInput,
+    attempt: () => Promise<AttemptResult<T>>,
+  ): Promise<AttemptResult<T>> {
+    if (span.isRecording()) span.setAttributes(attemptAttributes(operation, a, facts));
+    try {
+      const result = await context.with(trace.setSpan(context.active(), span), attempt);
+      if (span.isRecording() && result.type === "success") {
+        const model = responseModel(result.value);
+        if (model) span.setAttribute("gen_ai.response.model", model);
+      }
+      if (result.type === "success" && result.pending) open = span;
+      else endAttempt(span, result);
+      return result;
+    } catch (e) {
+      span.setAttribute("error.type", (e as Error)?.name ?? "Error");
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String(e) });
+      span.end();
+      throw e;
+    }
+  }
 }
 
 function attemptAttributes(
