@@ -29,68 +29,86 @@ export function spawn<S, C, E>(
   options: ActorOptions<E>,
   initialState: S = decider.initialState,
 ): ActorRef<S, C, E> {
-  let state = initialState;
-  let restarts = 0;
-  let stopped = false;
-  const mailbox: C[] = [];
-  let draining = false;
+  return new Actor(id, decider, options, initialState);
+}
 
-  const handle = (command: C): E[] => {
+// A class rather than closures: one supervisor actor is spawned per request, and its methods are
+// then shared instead of allocated (and kept alive across the upstream call) for each.
+class Actor<S, C, E> implements ActorRef<S, C, E> {
+  #state: S;
+  #restarts = 0;
+  #stopped = false;
+  #mailbox: C[] = [];
+  #draining = false;
+
+  constructor(
+    readonly id: string,
+    private readonly decider: Decider<S, C, E>,
+    private readonly options: ActorOptions<E>,
+    initialState: S,
+  ) {
+    this.#state = initialState;
+  }
+
+  /** Bound, so it can be handed on as a function (e.g. a supervised result's `state`). */
+  readonly state = (): S => this.#state;
+
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  ask(command: C): E[] {
+    if (this.#stopped) throw new DomainError(`actor ${this.id} is stopped`, "actor_stopped");
+    return this.#handle(command);
+  }
+
+  tell(command: C): void {
+    if (this.#stopped) return;
+    this.#mailbox.push(command);
+    if (this.#mailbox.length === 1) queueMicrotask(() => this.#drain());
+  }
+
+  hydrate(events: Iterable<E>): void {
+    for (const e of events) this.#state = this.decider.evolve(this.#state, e);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#mailbox.length = 0;
+  }
+
+  #handle(command: C): E[] {
     let events: E[];
     try {
-      events = decider.decide(state, command);
-      let next = state;
-      for (const e of events) next = decider.evolve(next, e);
-      state = next;
+      events = this.decider.decide(this.#state, command);
+      let next = this.#state;
+      for (const e of events) next = this.decider.evolve(next, e);
+      this.#state = next;
     } catch (error) {
       if (error instanceof DomainError) throw error;
-      restarts++;
-      options.onCrash?.(error, id);
+      this.#restarts++;
+      this.options.onCrash?.(error, this.id);
       throw error;
     }
     // Publish after folding, so a listener that re-enters the actor sees the new state.
-    for (const e of events) options.publish(e);
+    for (const e of events) this.options.publish(e);
     return events;
-  };
+  }
 
-  const drain = () => {
-    if (draining) return;
-    draining = true;
+  #drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
     try {
-      while (mailbox.length > 0 && !stopped) {
-        const command = mailbox.shift() as C;
+      while (this.#mailbox.length > 0 && !this.#stopped) {
+        const command = this.#mailbox.shift() as C;
         try {
-          handle(command);
+          this.#handle(command);
         } catch {
           // Told commands have no caller to answer; onCrash has already been informed.
         }
       }
     } finally {
-      draining = false;
+      this.#draining = false;
     }
-  };
-
-  return {
-    id,
-    ask(command) {
-      if (stopped) throw new DomainError(`actor ${id} is stopped`, "actor_stopped");
-      return handle(command);
-    },
-    tell(command) {
-      if (stopped) return;
-      mailbox.push(command);
-      if (mailbox.length === 1) queueMicrotask(drain);
-    },
-    hydrate(events) {
-      for (const e of events) state = decider.evolve(state, e);
-    },
-    state: () => state,
-    get restarts() {
-      return restarts;
-    },
-    stop() {
-      stopped = true;
-      mailbox.length = 0;
-    },
-  };
+  }
 }

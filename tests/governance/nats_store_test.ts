@@ -9,8 +9,10 @@ import { storeContract } from "./_store_contract.ts";
 
 storeContract("nats", async () => {
   const nats = await startNatsServer();
+  // A generous first-connect wait: the contract is under test here, not the timeout (below), and
+  // the parallel suite can keep a fresh nats-server busy for more than the default 2 s.
   const open = (instance: string) =>
-    createNatsKeyStore({ url: nats.wsUrl, instance, logger: silentLogger });
+    createNatsKeyStore({ url: nats.wsUrl, instance, logger: silentLogger, timeoutMs: 10_000 });
   const store = open("a");
   const other = open("b");
   return {
