@@ -3,7 +3,9 @@
 // ProviderHttp that hands back a prebuilt OpenAI answer (JSON ~1 KB, or 10 SSE chunks). What is
 // left is exactly the work each app does per call, so the difference is the gateway's own cost,
 // measured with far less noise than over loopback. Run it with `--cpu-prof` to profile that work.
-// `deno run -A bench/inproc.ts [--stream] [--requests 20000] [--concurrency 32] [--only gateway]`
+// `deno run -A bench/inproc.ts [--stream] [--requests 20000] [--concurrency 32] [--rounds 3]
+//   [--only gateway|forwarder] [--upstream-ms 5]` (the delay keeps calls in flight, as over a
+//   network, so what they hold lives through collections; figures are process CPU time per call)
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { Hono } from "hono";
