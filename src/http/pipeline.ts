@@ -119,6 +119,11 @@ export function invalid(
   };
 }
 
+/** A 503 the gateway answers itself (draining, overloaded): retry in a second, elsewhere or here. */
+function unavailable(start: CallStart, message: string, code: string): CallError {
+  return { ...invalid(start, 503, message, code), type: "unavailable", retryAfterMs: 1000 };
+}
+
 /** Reads and JSON-decodes a body under the size limit; errors name what is wrong. */
 export async function readJson(
   gw: Gateway,
@@ -127,31 +132,21 @@ export async function readJson(
 ): Promise<{ ok: true; json: unknown; length: number } | CallError> {
   start.headers = req.headers;
   if (gw.draining) {
-    return {
-      ...invalid(
-        start,
-        503,
-        "The gateway is shutting down; retry on another instance.",
-        "draining",
-      ),
-      type: "unavailable",
-      retryAfterMs: 1000,
-    };
+    return unavailable(
+      start,
+      "The gateway is shutting down; retry on another instance.",
+      "draining",
+    );
   }
   const { maxInFlight } = gw.deps.config.limits;
   if (maxInFlight > 0 && gw.inFlight >= maxInFlight) {
     // Shed load rather than queue it: past capacity every queued call only adds latency and
     // memory for all the others. Cheap to refuse, and clients and balancers know to retry.
-    return {
-      ...invalid(
-        start,
-        503,
-        `The gateway is at its limit of ${maxInFlight} requests in flight (limits.maxInFlight); retry shortly.`,
-        "gateway_overloaded",
-      ),
-      type: "unavailable",
-      retryAfterMs: 1000,
-    };
+    return unavailable(
+      start,
+      `The gateway is at its limit of ${maxInFlight} requests in flight (limits.maxInFlight); retry shortly.`,
+      "gateway_overloaded",
+    );
   }
   // Virtual keys: 401 before the body is even read.
   const denied = await authenticateCall(gw, start, req);
