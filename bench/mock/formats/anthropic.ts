@@ -4,7 +4,15 @@
 // https://docs.anthropic.com/en/api/errors (error shapes and types by status).
 import type { MockErrorSpec, MockFormat } from "./format.ts";
 import { messagesText } from "./openai.ts";
-import { BROKEN_JSON, JSON_HEADERS, jsonReply, SSE_HEADERS, sseEvent } from "./wire.ts";
+import {
+  bodyModel,
+  BROKEN_JSON,
+  JSON_HEADERS,
+  jsonReply,
+  postRoutes,
+  SSE_HEADERS,
+  sseEvent,
+} from "./wire.ts";
 
 const TYPES: Record<number, string> = {
   400: "invalid_request_error",
@@ -34,9 +42,8 @@ export const anthropic: MockFormat = {
   name: "anthropic",
   baseUrl: "",
   routes: ["POST /v1/messages"],
-  match: (method, path) =>
-    method === "POST" && path.join("/") === "v1/messages" ? { operation: "chat" } : undefined,
-  model: (body) => typeof body.model === "string" ? body.model : "unknown",
+  match: postRoutes({ "v1/messages": "chat" }),
+  model: bodyModel,
   streaming: (body) => body.stream === true,
   validate({ body }) {
     if (typeof body.model !== "string") return missing("model");

@@ -10,6 +10,7 @@
 // limit is reached, 429 past a rate limit, 498 invalid token, 499 request cancelled).
 import type { Json, MockCall, MockErrorSpec, MockFormat } from "./format.ts";
 import {
+  bodyModel,
   BROKEN_JSON,
   dimensionsOf,
   embedding,
@@ -17,6 +18,7 @@ import {
   jsonReply,
   list,
   partsText,
+  postRoutes,
   SSE_HEADERS,
   sseEvent,
 } from "./wire.ts";
@@ -82,14 +84,8 @@ export const cohere: MockFormat = {
   name: "cohere",
   baseUrl: "",
   routes: ["POST /v2/chat", "POST /v2/embed"],
-  match(method, path) {
-    if (method !== "POST") return undefined;
-    const route = path.join("/");
-    if (route === "v2/chat") return { operation: "chat" };
-    if (route === "v2/embed") return { operation: "embed" };
-    return undefined;
-  },
-  model: (body) => typeof body.model === "string" ? body.model : "unknown",
+  match: postRoutes({ "v2/chat": "chat", "v2/embed": "embed" }),
+  model: bodyModel,
   streaming: (body, route) => route.operation === "chat" && body.stream === true,
   validate({ body, route }) {
     if (typeof body.model !== "string") return invalid("a model parameter is required.");

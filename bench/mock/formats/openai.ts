@@ -11,12 +11,14 @@ import type {
   MockReply,
 } from "./format.ts";
 import {
+  bodyModel,
   BROKEN_JSON,
   embedding,
   JSON_HEADERS,
   jsonReply,
   list,
   partsText,
+  postRoutes,
   SSE_HEADERS,
   sseData,
 } from "./wire.ts";
@@ -144,14 +146,8 @@ export const openai: MockFormat = {
   name: "openai",
   baseUrl: "/v1",
   routes: ["POST /v1/chat/completions", "POST /v1/embeddings"],
-  match: (method, path) => {
-    if (method !== "POST") return undefined;
-    const route = path.join("/");
-    if (route === "v1/chat/completions") return { operation: "chat" };
-    if (route === "v1/embeddings") return { operation: "embed" };
-    return undefined;
-  },
-  model: (body) => typeof body.model === "string" ? body.model : "unknown",
+  match: postRoutes({ "v1/chat/completions": "chat", "v1/embeddings": "embed" }),
+  model: bodyModel,
   streaming: (body, route) => route.operation === "chat" && body.stream === true,
   validate({ body, route }) {
     if (typeof body.model !== "string") return missingParameter("model");

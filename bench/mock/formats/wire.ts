@@ -1,6 +1,6 @@
 // Small helpers several wire formats share: SSE framing, JSON replies, prompt text, and the
 // deterministic embedding vectors.
-import type { Json, MockReply } from "./format.ts";
+import type { Json, MockReply, MockRoute } from "./format.ts";
 
 export const JSON_HEADERS = { "content-type": "application/json" };
 export const SSE_HEADERS = {
@@ -17,6 +17,20 @@ export const sseData = (data: unknown, eol = "\n") => `data: ${JSON.stringify(da
 /** A named SSE event whose data repeats the name as `type` (Anthropic, Cohere). */
 export const sseEvent = (event: string, data: Json) =>
   `event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`;
+
+/** `match` for formats whose routes are fixed POST paths, each one operation. */
+export const postRoutes =
+  (routes: Record<string, MockRoute["operation"]>) =>
+  (method: string, path: readonly string[]): MockRoute | undefined => {
+    const route = path.join("/");
+    // Own keys only: a path such as "constructor" names no route.
+    return method === "POST" && Object.hasOwn(routes, route)
+      ? { operation: routes[route] }
+      : undefined;
+  };
+
+/** `model` for formats that name it in the body. */
+export const bodyModel = (body: Json) => typeof body.model === "string" ? body.model : "unknown";
 
 /** A one-chunk JSON reply. */
 export function jsonReply(body: string, headers: Record<string, string> = {}): MockReply {
