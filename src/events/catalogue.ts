@@ -15,6 +15,9 @@ export type FailureKind =
   | "quota"
   | "model_unavailable"
   | "caller_fault"
+  /** The model cannot take this request (context too long, max_tokens above its limit, an
+   * unsupported input or assistant prefill): not the provider's fault, but another may serve it. */
+  | "capability"
   | "unknown";
 
 export interface UsageFacts {
@@ -62,6 +65,8 @@ export type GatewayEvent =
     message: string;
     attempts: number;
     retryAfterMs?: number;
+    /** The upstream's own error code when it decided the answer (e.g. context_length_exceeded). */
+    code?: string;
     metadata?: Record<string, string>;
   }
   | (Attempt & {
@@ -91,8 +96,15 @@ export type GatewayEvent =
     message: string;
     latencyMs: number;
     retryAfterMs?: number;
-    /** Whether this failure counts against the provider's breaker window. */
+    /** Whether this failure counts against a breaker window. */
     counted: boolean;
+    /**
+     * Which breaker a counted failure counts against: "provider" for what breaks every model
+     * (connection refused, DNS/TLS, a rejected key), else the model's own.
+     */
+    scope?: "provider" | "model";
+    /** The upstream's error code, when it sent one (e.g. context_length_exceeded). */
+    code?: string;
   })
   | (Attempt & {
     type: "attempt.aborted";
@@ -128,6 +140,8 @@ export type GatewayEvent =
     type: "breaker.opened";
     at: number;
     provider: string;
+    /** The model whose breaker this is; absent for the provider-wide breaker. */
+    model?: string;
     reason: string;
     openMs: number;
     until: number;
@@ -135,17 +149,19 @@ export type GatewayEvent =
     samples: number;
     reopenCount: number;
   }
-  | { type: "breaker.half_opened"; at: number; provider: string; probes: number }
-  | { type: "breaker.closed"; at: number; provider: string }
+  | { type: "breaker.half_opened"; at: number; provider: string; model?: string; probes: number }
+  | { type: "breaker.closed"; at: number; provider: string; model?: string }
   | {
     type: "ratelimit.blocked";
     at: number;
     provider: string;
     key: string;
-    reason: "retry_after" | "rpm" | "tpm";
+    /** The (key, model) pair that is blocked; absent when the whole key is (quota, key limits). */
+    model?: string;
+    reason: "retry_after" | "rpm" | "tpm" | "quota";
     until: number;
   }
-  | { type: "ratelimit.refilled"; at: number; provider: string; key: string }
+  | { type: "ratelimit.refilled"; at: number; provider: string; key: string; model?: string }
   | {
     type: "model.unavailable";
     at: number;
@@ -153,6 +169,25 @@ export type GatewayEvent =
     model: string;
     until: number;
     message: string;
+  }
+  | {
+    /**
+     * A stream that failed after content reached the client goes on with another attempt: the
+     * client receives one answer. `provider`/`model` continue what `from*` started.
+     */
+    type: "stream.continued";
+    at: number;
+    requestId: string;
+    attempt: number;
+    provider: string;
+    model: string;
+    fromProvider: string;
+    fromModel: string;
+    /** "prefill": the partial answer as the assistant's own start; "continue": an explicit turn. */
+    mode: "prefill" | "continue";
+    /** Characters of answer text the client had received before the failure. */
+    sentChars: number;
+    reason: string;
   }
   | {
     /** Answered from the response cache: no upstream call. Provider/model served it originally. */
@@ -229,6 +264,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   "ratelimit.blocked",
   "ratelimit.refilled",
   "model.unavailable",
+  "stream.continued",
   "cache.hit",
   "plugin.stopped",
   "key.denied",
