@@ -32,11 +32,20 @@ async function findNatsServer(): Promise<string> {
   );
 }
 
+/**
+ * A port free now, below the kernel's ephemeral range (32768+): a restarted server binds the same
+ * ports again, and an ephemeral port can meanwhile be taken by any outgoing connection.
+ */
 function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // taken: draw another
+    }
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
