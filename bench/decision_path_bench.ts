@@ -37,6 +37,7 @@ function providerConfig(id: string): ProviderActorConfig {
     rateLimit: { rpm: 0, tpm: 0 },
     modelCooldownMs: 300_000,
     defaultRetryAfterMs: 5_000,
+    quotaCooldownMs: 60_000,
   };
 }
 

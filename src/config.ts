@@ -22,17 +22,25 @@ const BreakerSchema = z.strictObject({
   failureRateThreshold: z.number().gt(0).lte(1).default(0.5),
   minimumRequests: z.number().int().positive().default(5),
   windowMs: z.number().int().positive().default(30_000),
-  openMs: z.number().int().positive().default(30_000),
-  maxOpenMs: z.number().int().positive().default(300_000),
+  // Short and capped, so traffic returns to a recovered model within ~20 s of its recovery
+  // (an openMs above maxOpenMs raises the cap).
+  openMs: z.number().int().positive().default(10_000),
+  maxOpenMs: z.number().int().positive().default(20_000),
   halfOpenProbes: z.number().int().positive().default(1),
 });
 
-const RateLimitSchema = z.strictObject({
+const LimitSchema = z.strictObject({
   rpm: z.number().int().nonnegative().default(0).describe(
     "requests per minute per key, 0 = unlimited",
   ),
   tpm: z.number().int().nonnegative().default(0).describe(
     "tokens per minute per key, 0 = unlimited",
+  ),
+});
+
+const RateLimitSchema = LimitSchema.extend({
+  models: z.record(z.string().min(1), LimitSchema).optional().describe(
+    'per (key, model) limits, e.g. {"gpt-4o": {"rpm": 500, "tpm": 30000}}',
   ),
 });
 
@@ -60,6 +68,9 @@ const ProviderSchema = z.strictObject({
   rateLimit: RateLimitSchema.default(RateLimitSchema.parse({})),
   timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
   modelCooldownMs: ms(300_000),
+  quotaCooldownMs: ms(60_000).describe(
+    "how long a key the upstream says is out of quota or credit is skipped (without Retry-After)",
+  ),
   headers: z.record(z.string(), z.string()).optional().describe(
     "static extra headers sent upstream",
   ),
@@ -97,6 +108,11 @@ export const ConfigSchema = z.strictObject({
     // Requests and streams served at once; past it new calls get 503 at once (0: no bound).
     maxInFlight: z.number().int().min(0).default(1024),
   }).default({ maxBodyBytes: 4 * 1024 * 1024, maxInFlight: 1024 }),
+  streams: z.strictObject({
+    continuation: z.boolean().default(true).describe(
+      "a stream that fails after content reached the client is continued by the next attempt",
+    ),
+  }).default({ continuation: true }),
   nats: z.strictObject({
     url: z.string().optional(),
     stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default("GATEWAY_EVENTS"),
@@ -144,6 +160,8 @@ export interface Config {
   plugins: readonly PluginConfig[];
   retries: Parsed["retries"];
   limits: Parsed["limits"];
+  /** Mid-stream continuation (src/http/continuation.ts). */
+  streams: Parsed["streams"];
   nats: Parsed["nats"];
   /** GET /dashboard: a NATS websocket URL for browsers (else the page uses the SSE relay). */
   dashboard: { natsWsUrl?: string };
@@ -264,6 +282,7 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     plugins: c.plugins,
     retries: c.retries,
     limits: c.limits,
+    streams: c.streams,
     nats: { ...c.nats, url: natsUrl || undefined },
     dashboard: { natsWsUrl: dashboardWsUrl || undefined },
     pricing: c.pricing,

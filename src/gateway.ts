@@ -79,6 +79,7 @@ export function actorConfig(p: ProviderConfig): ProviderActorConfig {
     rateLimit: p.rateLimit,
     modelCooldownMs: p.modelCooldownMs,
     defaultRetryAfterMs: 1_000,
+    quotaCooldownMs: p.quotaCooldownMs,
   };
 }
 

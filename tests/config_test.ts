@@ -51,13 +51,14 @@ Deno.test("a provider gets breaker, rate limit, timeout and base URL defaults", 
     failureRateThreshold: 0.5,
     minimumRequests: 5,
     windowMs: 30_000,
-    openMs: 30_000,
-    maxOpenMs: 300_000,
+    openMs: 10_000,
+    maxOpenMs: 20_000,
     halfOpenProbes: 1,
   });
   assert.deepEqual(p.rateLimit, { rpm: 0, tpm: 0 });
   assert.deepEqual(p.timeouts, { firstTokenMs: 15_000, totalMs: 120_000 });
   assert.equal(p.modelCooldownMs, 300_000);
+  assert.equal(p.quotaCooldownMs, 60_000);
 });
 
 Deno.test("partial sections keep the defaults of the fields left out", () => {
@@ -69,6 +70,7 @@ Deno.test("partial sections keep the defaults of the fields left out", () => {
           baseUrl: "http://localhost:8000/v1//",
           breaker: { openMs: 1_000 },
           timeouts: { firstTokenMs: 500 },
+          rateLimit: { rpm: 60, models: { "gpt-4o": { tpm: 30_000 } } },
         },
       },
       retries: { max: 3 },
@@ -81,6 +83,8 @@ Deno.test("partial sections keep the defaults of the fields left out", () => {
   assert.equal(p.breaker.openMs, 1_000);
   assert.equal(p.breaker.minimumRequests, 5);
   assert.deepEqual(p.timeouts, { firstTokenMs: 500, totalMs: 120_000 });
+  // A per-model limit fills in its own defaults, not the key-wide ones.
+  assert.deepEqual(p.rateLimit, { rpm: 60, tpm: 0, models: { "gpt-4o": { rpm: 0, tpm: 30_000 } } });
   assert.deepEqual(c.retries, { max: 3, baseMs: 100, maxMs: 2_000 });
 });
 

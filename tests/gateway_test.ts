@@ -15,9 +15,10 @@ const config = buildConfig(
         type: "openai",
         keys: [{ value: "env:OPENAI_A" }, { value: "env:OPENAI_B", id: "b", weight: 2 }],
         timeouts: { totalMs: 60_000 },
-        rateLimit: { rpm: 100 },
+        rateLimit: { rpm: 100, models: { "gpt-4o": { tpm: 30_000 } } },
         breaker: { openMs: 5_000 },
         modelCooldownMs: 9_000,
+        quotaCooldownMs: 7_000,
       },
       vllm: { type: "openai", baseUrl: "http://localhost:8000/v1/" },
       claude: { type: "anthropic", keys: [{ value: "env:ANTHROPIC_KEY" }] },
@@ -81,13 +82,14 @@ Deno.test("actorConfig carries breaker, limits and keys, and leases probes past 
       minimumRequests: 5,
       windowMs: 30_000,
       openMs: 5_000,
-      maxOpenMs: 300_000,
+      maxOpenMs: 20_000,
       halfOpenProbes: 1,
       probeLeaseMs: 65_000,
     },
-    rateLimit: { rpm: 100, tpm: 0 },
+    rateLimit: { rpm: 100, tpm: 0, models: { "gpt-4o": { rpm: 0, tpm: 30_000 } } },
     modelCooldownMs: 9_000,
     defaultRetryAfterMs: 1_000,
+    quotaCooldownMs: 7_000,
   });
   assert.equal(actorConfig(config.providers.claude).breaker.probeLeaseMs, 125_000);
   // Secrets never reach the actor (its events are published).

@@ -1,6 +1,7 @@
 // Circuit breaker logic, pure. closed → open (failure rate over a rolling window with a minimum
 // sample, or at once when told to trip) → half_open after the open time (N probe slots) →
 // closed after N probe successes, or open again with a longer, jittered, capped open time.
+// A provider actor holds one per model and one provider-wide; the scope names which in events.
 import type { EventOf, GatewayEvent } from "../../src/events/catalogue.ts";
 
 export interface BreakerConfig {
@@ -53,6 +54,18 @@ export type Gate =
 
 export const attemptKey = (requestId: string, attempt: number) => `${requestId}#${attempt}`;
 
+/** Whose breaker: a provider id (provider-wide), or a provider and one of its models. */
+export type BreakerScope = string | { provider: string; model?: string };
+
+/** The scope as event fields: `model` only when there is one (absent, not undefined). */
+export function scopeFields(scope: BreakerScope): { provider: string; model?: string } {
+  if (typeof scope === "string") return { provider: scope };
+  return scope.model === undefined ? { provider: scope.provider } : scope;
+}
+
+/** Which failures a breaker counts: a model's own, or those that break the whole provider. */
+export type BreakerKind = "model" | "provider";
+
 const bucketMs = (cfg: BreakerConfig) => Math.max(100, Math.floor(cfg.windowMs / 30));
 
 function liveProbes(s: BreakerState, now: number): number[] {
@@ -60,7 +73,7 @@ function liveProbes(s: BreakerState, now: number): number[] {
 }
 
 /** May an attempt go through now? Moves open → half_open once the open time is over. */
-export function gate(cfg: BreakerConfig, s: BreakerState, provider: string, now: number): Gate {
+export function gate(cfg: BreakerConfig, s: BreakerState, scope: BreakerScope, now: number): Gate {
   switch (s.status) {
     case "closed":
       return { ok: true, probe: false };
@@ -69,7 +82,12 @@ export function gate(cfg: BreakerConfig, s: BreakerState, provider: string, now:
       return {
         ok: true,
         probe: true,
-        transition: { type: "breaker.half_opened", at: now, provider, probes: cfg.halfOpenProbes },
+        transition: {
+          type: "breaker.half_opened",
+          at: now,
+          ...scopeFields(scope),
+          probes: cfg.halfOpenProbes,
+        },
       };
     case "half_open": {
       const live = liveProbes(s, now);
@@ -80,8 +98,8 @@ export function gate(cfg: BreakerConfig, s: BreakerState, provider: string, now:
 }
 
 /** Timer-driven transition: announce half-open as soon as the open time is over. */
-export function tick(cfg: BreakerConfig, s: BreakerState, provider: string, now: number) {
-  const g = s.status === "open" ? gate(cfg, s, provider, now) : undefined;
+export function tick(cfg: BreakerConfig, s: BreakerState, scope: BreakerScope, now: number) {
+  const g = s.status === "open" ? gate(cfg, s, scope, now) : undefined;
   return g?.ok && g.transition ? [g.transition] : [];
 }
 
@@ -99,9 +117,11 @@ export function failureStats(cfg: BreakerConfig, s: BreakerState, now: number) {
 
 /** Open time for the next opening: grows ×2 per consecutive re-open, ±20 % jitter, capped. */
 export function nextOpenMs(cfg: BreakerConfig, reopenCount: number, rand: number): number {
-  const base = Math.min(cfg.maxOpenMs, cfg.openMs * 2 ** reopenCount);
+  // An openMs set above the cap raises the cap: the first opening is never cut short.
+  const cap = Math.max(cfg.openMs, cfg.maxOpenMs);
+  const base = Math.min(cap, cfg.openMs * 2 ** reopenCount);
   const jittered = reopenCount === 0 ? base : base * (0.8 + 0.4 * rand);
-  return Math.round(Math.min(cfg.maxOpenMs, jittered));
+  return Math.round(Math.min(cap, jittered));
 }
 
 export interface Judgement {
@@ -120,15 +140,16 @@ export interface Judgement {
 export function judge(
   cfg: BreakerConfig,
   s: BreakerState,
-  provider: string,
+  scope: BreakerScope,
   j: Judgement,
 ): BreakerEvent[] {
+  const ids = scopeFields(scope);
   const open = (reason: string, openMs: number, reopenCount: number): BreakerEvent[] => {
     const { samples, failureRate } = failureStats(cfg, s, j.now);
     return [{
       type: "breaker.opened",
       at: j.now,
-      provider,
+      ...ids,
       reason,
       openMs,
       until: j.now + openMs,
@@ -148,7 +169,7 @@ export function judge(
       return open("probe_failed", nextOpenMs(cfg, reopen, j.rand), reopen);
     }
     if (j.verdict === "success" && s.probeSuccesses >= cfg.halfOpenProbes) {
-      return [{ type: "breaker.closed", at: j.now, provider }];
+      return [{ type: "breaker.closed", at: j.now, ...ids }];
     }
     return [];
   }
@@ -185,10 +206,20 @@ function release(s: BreakerState, key: string): BreakerState {
   return { ...s, probes };
 }
 
-export function evolveBreaker(cfg: BreakerConfig, s: BreakerState, e: GatewayEvent): BreakerState {
+/**
+ * Folds one event. `kind` says which counted failures this breaker records: a model breaker
+ * those without a provider scope, the provider-wide one only those scoped "provider".
+ * Successes count for both. A probe slot is taken only by a breaker that is half-open.
+ */
+export function evolveBreaker(
+  cfg: BreakerConfig,
+  s: BreakerState,
+  e: GatewayEvent,
+  kind: BreakerKind = "model",
+): BreakerState {
   switch (e.type) {
     case "attempt.started":
-      return e.probe
+      return e.probe && s.status === "half_open"
         ? {
           ...s,
           probes: { ...s.probes, [attemptKey(e.requestId, e.attempt)]: e.at + cfg.probeLeaseMs },
@@ -197,11 +228,15 @@ export function evolveBreaker(cfg: BreakerConfig, s: BreakerState, e: GatewayEve
     case "attempt.succeeded":
     case "attempt.failed":
     case "attempt.aborted": {
-      let next = e.probe ? release(s, attemptKey(e.requestId, e.attempt)) : s;
-      if (e.probe && e.type === "attempt.succeeded" && next.status === "half_open") {
+      const held = e.probe && attemptKey(e.requestId, e.attempt) in s.probes;
+      let next = held ? release(s, attemptKey(e.requestId, e.attempt)) : s;
+      if (held && e.type === "attempt.succeeded" && next.status === "half_open") {
         next = { ...next, probeSuccesses: next.probeSuccesses + 1 };
       }
-      const counted = e.type === "attempt.succeeded" || (e.type === "attempt.failed" && e.counted);
+      const counted = e.type === "attempt.succeeded" ||
+        (e.type === "attempt.failed" && e.counted &&
+          // Auth is the key's, whatever an older event without a scope said.
+          (e.scope === "provider" || e.errorType === "auth") === (kind === "provider"));
       if (counted && next.status === "closed") {
         next = record(cfg, next, e.at, e.type === "attempt.succeeded");
       }

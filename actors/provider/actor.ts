@@ -4,10 +4,16 @@
 import type { GatewayEvent } from "../../src/events/catalogue.ts";
 import type { Clock } from "../../src/ports.ts";
 import { type ActorRef, spawn } from "../runtime/mod.ts";
-import { failureStats } from "../breaker/mod.ts";
-import { refill } from "../rate_limiter/mod.ts";
+import {
+  type BreakerConfig,
+  type BreakerState,
+  failureStats,
+  initialBreaker,
+} from "../breaker/mod.ts";
+import { type LimiterConfig, type LimiterState, refill } from "../rate_limiter/mod.ts";
 import {
   createProviderDecider,
+  dueEpisodes,
   nextWakeAt,
   probeEpisode,
   type ProviderActorConfig,
@@ -18,23 +24,48 @@ import { createLeaseKeeper, type ProbeLeases } from "./replicas.ts";
 
 export type { LeaseGrant, ProbeLeases } from "./replicas.ts";
 
+export interface BreakerSnapshot {
+  state: "closed" | "open" | "half_open";
+  failureRate: number;
+  samples: number;
+  openUntil: string | null;
+  reopenCount: number;
+  probesInFlight: number;
+}
+
+export interface LimiterSnapshot {
+  key: string;
+  requestsLeft: number | null;
+  tokensLeft: number | null;
+  blockedUntil: string | null;
+}
+
 export interface ProviderSnapshot {
   provider: string;
-  breaker: {
-    state: "closed" | "open" | "half_open";
-    failureRate: number;
-    samples: number;
-    openUntil: string | null;
-    reopenCount: number;
-    probesInFlight: number;
-  };
-  keys: {
-    key: string;
-    requestsLeft: number | null;
-    tokensLeft: number | null;
-    blockedUntil: string | null;
+  /** The provider-wide breaker: failures that break every model (refused, DNS/TLS, auth). */
+  breaker: BreakerSnapshot;
+  /** Per key: configured limits and key-wide blocks (quota). */
+  keys: LimiterSnapshot[];
+  /** Each model the provider has seen lately: its own breaker, cooldown and (key, model) limits. */
+  models: {
+    model: string;
+    breaker: BreakerSnapshot;
+    unavailableUntil: string | null;
+    keys: LimiterSnapshot[];
   }[];
   unavailableModels: { model: string; until: string }[];
+}
+
+function breakerSnapshot(cfg: BreakerConfig, b: BreakerState, now: number): BreakerSnapshot {
+  const stats = failureStats(cfg, b, now);
+  return {
+    state: b.status,
+    failureRate: Math.round(stats.failureRate * 1000) / 1000,
+    samples: stats.samples,
+    openUntil: b.status === "open" ? new Date(b.until).toISOString() : null,
+    reopenCount: b.reopenCount,
+    probesInFlight: Object.values(b.probes).filter((t) => t > now).length,
+  };
 }
 
 export interface ProviderActor {
@@ -106,16 +137,26 @@ export function spawnProviderActor(
    */
   const wake = (now: number) => {
     if (!keeper) return ref.tell({ kind: "tick", now });
-    const episode = probeEpisode(ref.state(), now);
-    const mine = episode !== undefined && keeper.held(episode, now);
-    ref.tell({ kind: "tick", now, probeLease: mine });
-    const s = ref.state().breaker;
-    if (episode === undefined || mine || lastAdmitAt < s.openedAt - cfg.breaker.windowMs) return;
-    keeper.request(episode, now).then((won) => {
-      if (!won || stopped) return;
-      ref.tell({ kind: "tick", now: deps.clock.now(), probeLease: true });
-      queueMicrotask(schedule);
-    });
+    ref.tell({ kind: "tick", now, probeLease: keeper.heldSet(now) });
+    const s = ref.state();
+    for (const episode of dueEpisodes(s, now)) {
+      if (keeper.held(episode, now)) continue;
+      // Only a replica that had traffic for this provider since just before it opened asks.
+      const openedAt = Math.max(
+        s.breaker.openedAt,
+        ...Object.values(s.models).map((h) => h.breaker.openedAt),
+      );
+      if (lastAdmitAt < openedAt - cfg.breaker.windowMs) continue;
+      keeper.request(episode, now).then((won) => {
+        if (!won || stopped) return;
+        ref.tell({
+          kind: "tick",
+          now: deps.clock.now(),
+          probeLease: keeper.heldSet(deps.clock.now()),
+        });
+        queueMicrotask(schedule);
+      });
+    }
   };
 
   return {
@@ -124,7 +165,7 @@ export function spawnProviderActor(
     ask(command) {
       if (keeper && command.kind === "admit") {
         lastAdmitAt = command.now;
-        const episode = probeEpisode(ref.state(), command.now);
+        const episode = probeEpisode(ref.state(), command.now, command.model);
         if (episode !== undefined) {
           const mine = keeper.held(episode, command.now);
           // Not ours (yet): skip now, and ask, so a later admit may be the probe.
@@ -142,37 +183,50 @@ export function spawnProviderActor(
     },
     async claimProbe() {
       const now = deps.clock.now();
-      const episode = probeEpisode(ref.state(), now);
-      if (!keeper || episode === undefined || stopped) return false;
-      return keeper.held(episode, now) || await keeper.request(episode, now);
+      if (!keeper || stopped) return false;
+      const episodes = dueEpisodes(ref.state(), now);
+      if (episodes.length === 0) return false;
+      const won = await Promise.all(
+        episodes.map((e) => keeper.held(e, now) || keeper.request(e, now)),
+      );
+      return won.some(Boolean);
     },
     state: ref.state,
     snapshot(now) {
       const s = ref.state();
       const iso = (t: number) => (t > now ? new Date(t).toISOString() : null);
-      const stats = failureStats(cfg.breaker, s.breaker, now);
+      const limiter = (key: string, lc: LimiterConfig, l: LimiterState): LimiterSnapshot => {
+        const r = refill(lc, l, now);
+        return {
+          key,
+          requestsLeft: lc.rpm > 0 ? Math.floor(r.requests) : null,
+          tokensLeft: lc.tpm > 0 ? Math.floor(r.tokens) : null,
+          blockedUntil: iso(r.blockedUntil),
+        };
+      };
+      const modelLimit = (m: string) => cfg.rateLimit.models?.[m] ?? { rpm: 0, tpm: 0 };
+      const names = new Set(Object.keys(s.models));
+      for (const byModel of Object.values(s.modelLimiters)) {
+        for (const m of Object.keys(byModel)) names.add(m);
+      }
       return {
         provider: cfg.id,
-        breaker: {
-          state: s.breaker.status,
-          failureRate: Math.round(stats.failureRate * 1000) / 1000,
-          samples: stats.samples,
-          openUntil: s.breaker.status === "open" ? new Date(s.breaker.until).toISOString() : null,
-          reopenCount: s.breaker.reopenCount,
-          probesInFlight: Object.values(s.breaker.probes).filter((t) => t > now).length,
-        },
-        keys: cfg.keys.map((k) => {
-          const l = refill(cfg.rateLimit, s.limiters[k.id], now);
+        breaker: breakerSnapshot(cfg.breaker, s.breaker, now),
+        keys: cfg.keys.map((k) => limiter(k.id, cfg.rateLimit, s.limiters[k.id])),
+        models: [...names].sort().map((model) => {
+          const h = s.models[model];
           return {
-            key: k.id,
-            requestsLeft: cfg.rateLimit.rpm > 0 ? Math.floor(l.requests) : null,
-            tokensLeft: cfg.rateLimit.tpm > 0 ? Math.floor(l.tokens) : null,
-            blockedUntil: iso(l.blockedUntil),
+            model,
+            breaker: breakerSnapshot(cfg.breaker, h?.breaker ?? initialBreaker, now),
+            unavailableUntil: iso(h?.unavailableUntil ?? 0),
+            keys: Object.entries(s.modelLimiters).flatMap(([key, byModel]) =>
+              byModel[model] ? [limiter(key, modelLimit(model), byModel[model])] : []
+            ),
           };
         }),
         unavailableModels: Object.entries(s.models)
-          .filter(([, until]) => until > now)
-          .map(([model, until]) => ({ model, until: new Date(until).toISOString() })),
+          .filter(([, h]) => h.unavailableUntil > now)
+          .map(([model, h]) => ({ model, until: new Date(h.unavailableUntil).toISOString() })),
       };
     },
     stop() {

@@ -18,23 +18,31 @@ export function availability(
   now: number,
   estTokens = 0,
 ): Availability {
-  const modelUntil = s.models[model] ?? 0;
-  if (modelUntil > now) {
-    return { ok: false, reason: "model_unavailable", retryAfterMs: modelUntil - now };
+  const h = s.models[model];
+  if (h && h.unavailableUntil > now) {
+    return { ok: false, reason: "model_unavailable", retryAfterMs: h.unavailableUntil - now };
   }
-  const g = gate(cfg.breaker, s.breaker, cfg.id, now);
-  if (!g.ok) return { ok: false, reason: "circuit_open", retryAfterMs: g.retryAfterMs };
+  // Both breakers may refuse: the model is back only when both let it through.
+  let closedFor = 0;
+  const breakers = [[s.breaker, cfg.id], [h?.breaker, { provider: cfg.id, model }]] as const;
+  for (const [b, scope] of breakers) {
+    const g = b && gate(cfg.breaker, b, scope, now);
+    if (g && !g.ok) closedFor = Math.max(closedFor, g.retryAfterMs);
+  }
+  if (closedFor > 0) return { ok: false, reason: "circuit_open", retryAfterMs: closedFor };
+  const lc = cfg.rateLimit.models?.[model] ?? { rpm: 0, tpm: 0 };
   let soonest = Infinity;
   for (const k of cfg.keys) {
-    const lg = limiterGate(
-      cfg.rateLimit,
-      s.limiters[k.id],
-      { provider: cfg.id, key: k.id },
-      now,
-      estTokens,
-    );
-    if (lg.ok) return { ok: true };
-    soonest = Math.min(soonest, lg.retryAfterMs);
+    const ids = { provider: cfg.id, key: k.id };
+    const kg = limiterGate(cfg.rateLimit, s.limiters[k.id], ids, now, estTokens);
+    let wait = kg.ok ? 0 : kg.retryAfterMs;
+    const ml = s.modelLimiters[k.id]?.[model];
+    if (ml) {
+      const mg = limiterGate(lc, ml, { ...ids, model }, now, estTokens);
+      if (!mg.ok) wait = Math.max(wait, mg.retryAfterMs);
+    }
+    if (wait === 0) return { ok: true };
+    soonest = Math.min(soonest, wait);
   }
   return { ok: false, reason: "rate_limited", retryAfterMs: soonest };
 }

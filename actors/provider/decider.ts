@@ -7,6 +7,7 @@ import {
   type BreakerConfig,
   type BreakerState,
   evolveBreaker,
+  type Gate,
   gate,
   initialBreaker,
   judge,
@@ -25,18 +26,32 @@ export interface ProviderActorConfig {
   id: string;
   keys: readonly { id: string; weight: number }[];
   breaker: BreakerConfig;
-  rateLimit: LimiterConfig;
+  /** Per key; `models` adds limits per (key, model) for the models named. */
+  rateLimit: LimiterConfig & { models?: Readonly<Record<string, LimiterConfig>> };
   /** How long a model the upstream called gone/not allowed is skipped. */
   modelCooldownMs: number;
-  /** Block time for a 429 that came without any retry-after hint. */
+  /** Block time for a 429 that came without any retry-after hint (jittered down to half). */
   defaultRetryAfterMs: number;
+  /** How long a key the upstream called out of quota or credit is skipped, without a hint. */
+  quotaCooldownMs: number;
+}
+
+/** What one model of the provider has shown: its own breaker and cooldown. */
+export interface ModelHealth {
+  breaker: BreakerState;
+  /** The upstream said the model is gone or not allowed: skipped until then (0 = not). */
+  unavailableUntil: number;
 }
 
 export interface ProviderState {
+  /** Provider-wide breaker: only failures that break every model (refused, DNS/TLS, auth). */
   breaker: BreakerState;
+  /** Per key: configured RPM/TPM and key-wide blocks (quota). */
   limiters: Readonly<Record<string, LimiterState>>;
-  /** model → unavailable until. */
-  models: Readonly<Record<string, number>>;
+  /** Per model: its breaker (5xx, timeouts, overload) and its cooldown (model gone). */
+  models: Readonly<Record<string, ModelHealth>>;
+  /** key → model → limiter: per-model RPM/TPM and the 429 blocks the upstream sent for it. */
+  modelLimiters: Readonly<Record<string, Readonly<Record<string, LimiterState>>>>;
 }
 
 /** What the classifier concluded about a failed attempt (structural, see src/providers). */
@@ -45,6 +60,10 @@ export interface FailureFacts {
   status?: number;
   message: string;
   retryAfterMs?: number;
+  /** "provider": it breaks every model (refused connection, DNS/TLS, a rejected key). */
+  scope?: "provider" | "model";
+  /** The upstream's error code, when it sent one. */
+  code?: string;
 }
 
 export type Outcome =
@@ -58,16 +77,20 @@ export interface AttemptRef {
   model: string;
 }
 
+/**
+ * Replicas on NATS share half-open probe slots through leases (./replicas.ts): a boolean answers
+ * for the one opening a command concerns, a set names every opening (see `probeEpisode`) this
+ * replica holds. Absent for a lone gateway, which always may probe.
+ */
+export type ProbeLease = boolean | ReadonlySet<string>;
+
 export type ProviderCommand =
   | (AttemptRef & {
     kind: "admit";
     now: number;
     estTokens: number;
     rand: number;
-    /**
-     * Replicas on NATS share the half-open probe slots through a lease: false when another
-     * replica holds it (this one keeps skipping). Absent for a lone gateway, which always may.
-     */
+    /** False when another replica holds the lease of the opening this admit would probe. */
     probeLease?: boolean;
   })
   | (AttemptRef & {
@@ -82,8 +105,8 @@ export type ProviderCommand =
   | {
     kind: "tick";
     now: number;
-    /** As for admit: false = leave the half-open transition to the replica holding the lease. */
-    probeLease?: boolean;
+    /** As for admit: leave the half-open transitions of openings not held to their holder. */
+    probeLease?: ProbeLease;
   };
 
 export type Admission = EventOf<"attempt.started"> | EventOf<"attempt.skipped">;
@@ -91,8 +114,15 @@ export type Admission = EventOf<"attempt.started"> | EventOf<"attempt.skipped">;
 /** Retry-After for a probe left to another replica: about one probe's round trip. */
 export const PROBE_ELSEWHERE_RETRY_MS = 1_000;
 
-/** Failures that say something about the provider's health. */
+/** Failures that say something about health (which breaker: the failure's scope). */
 const COUNTED: ReadonlySet<FailureKind> = new Set(["transient", "timeout", "unknown", "auth"]);
+
+const UNLIMITED: LimiterConfig = { rpm: 0, tpm: 0 };
+
+/** Tracked models beyond which idle ones (closed, nothing recent, nothing blocked) are dropped. */
+const MAX_IDLE_MODELS = 256;
+
+const CLOSED_GATE: Gate = { ok: true, probe: false };
 
 export function createProviderDecider(
   cfg: ProviderActorConfig,
@@ -100,26 +130,119 @@ export function createProviderDecider(
   const provider = cfg.id;
   const limiters: Record<string, LimiterState> = {};
   for (const k of cfg.keys) limiters[k.id] = initialLimiter(cfg.rateLimit);
-  const initialState: ProviderState = { breaker: initialBreaker, limiters, models: {} };
+  const initialState: ProviderState = {
+    breaker: initialBreaker,
+    limiters,
+    models: {},
+    modelLimiters: {},
+  };
+  const modelLimit = (model: string) => cfg.rateLimit.models?.[model] ?? UNLIMITED;
+  const limited = (l: LimiterConfig) => l.rpm > 0 || l.tpm > 0;
+  const modelScope = (model: string) => ({ provider, model });
+
+  const withModel = (s: ProviderState, model: string, h: ModelHealth): ProviderState => {
+    const models = { ...s.models, [model]: h };
+    return {
+      ...s,
+      models: Object.keys(models).length > MAX_IDLE_MODELS ? prune(models, h) : models,
+    };
+  };
+
+  /** Drops models whose state is as good as fresh, keeping `keep` (the one just written). */
+  const prune = (models: Record<string, ModelHealth>, keep: ModelHealth) => {
+    const newest = keep.breaker.window[keep.breaker.window.length - 1]?.start ?? 0;
+    const out: Record<string, ModelHealth> = {};
+    for (const [m, h] of Object.entries(models)) {
+      const last = h.breaker.window[h.breaker.window.length - 1]?.start ?? -Infinity;
+      const idle = h.breaker.status === "closed" && h.unavailableUntil <= newest &&
+        last < newest - cfg.breaker.windowMs;
+      if (h === keep || !idle) out[m] = h;
+    }
+    return out;
+  };
+
+  const withModelLimiter = (
+    s: ProviderState,
+    key: string,
+    model: string,
+    l: LimiterState | undefined,
+  ): ProviderState => {
+    const { [model]: _, ...rest } = s.modelLimiters[key] ?? {};
+    const byModel = l ? { ...rest, [model]: l } : rest;
+    return { ...s, modelLimiters: { ...s.modelLimiters, [key]: byModel } };
+  };
+
+  const evolveModelLimiter = (s: ProviderState, key: string, model: string, e: GatewayEvent) => {
+    const lc = modelLimit(model);
+    const current = s.modelLimiters[key]?.[model];
+    if (!current && !limited(lc) && e.type !== "ratelimit.blocked") return s;
+    // A refill announced before the latest block (another replica's, arriving late) is stale.
+    if (e.type === "ratelimit.refilled" && current && e.at < current.blockedUntil) return s;
+    const next = evolveLimiter(lc, current ?? initialLimiter(lc), e);
+    // An unlimited model's limiter only holds a block: once refilled there is nothing to keep.
+    if (e.type === "ratelimit.refilled" && !limited(lc)) {
+      return withModelLimiter(s, key, model, undefined);
+    }
+    return next === current ? s : withModelLimiter(s, key, model, next);
+  };
 
   const evolve = (s: ProviderState, e: GatewayEvent): ProviderState => {
     if (!("provider" in e) || e.provider !== provider) return s;
-    const breaker = evolveBreaker(cfg.breaker, s.breaker, e);
-    let next: ProviderState = breaker === s.breaker ? s : { ...s, breaker };
-    // A refill announced before the key's latest block (another replica's, arriving late) is stale.
-    const stale = e.type === "ratelimit.refilled" && e.key in next.limiters &&
-      e.at < next.limiters[e.key].blockedUntil;
-    if ("key" in e && e.key in next.limiters && !stale) {
-      const l = evolveLimiter(cfg.rateLimit, next.limiters[e.key], e);
-      if (l !== next.limiters[e.key]) {
-        next = { ...next, limiters: { ...next.limiters, [e.key]: l } };
+    switch (e.type) {
+      case "breaker.opened":
+      case "breaker.half_opened":
+      case "breaker.closed": {
+        if (e.model === undefined) {
+          const breaker = evolveBreaker(cfg.breaker, s.breaker, e, "provider");
+          return breaker === s.breaker ? s : { ...s, breaker };
+        }
+        const h = s.models[e.model] ?? { breaker: initialBreaker, unavailableUntil: 0 };
+        const breaker = evolveBreaker(cfg.breaker, h.breaker, e, "model");
+        return breaker === h.breaker ? s : withModel(s, e.model, { ...h, breaker });
       }
+      case "attempt.started":
+      case "attempt.succeeded":
+      case "attempt.failed":
+      case "attempt.aborted": {
+        let next = s;
+        const breaker = evolveBreaker(cfg.breaker, s.breaker, e, "provider");
+        if (breaker !== s.breaker) next = { ...next, breaker };
+        const h = next.models[e.model];
+        // A model is tracked from its first outcome (started only matters to a half-open one).
+        if (h || e.type !== "attempt.started") {
+          const cur = h ?? { breaker: initialBreaker, unavailableUntil: 0 };
+          const mb = evolveBreaker(cfg.breaker, cur.breaker, e, "model");
+          if (mb !== cur.breaker || !h) next = withModel(next, e.model, { ...cur, breaker: mb });
+        }
+        if (e.type === "attempt.started" || e.type === "attempt.succeeded") {
+          const l = next.limiters[e.key];
+          if (l) {
+            const nl = evolveLimiter(cfg.rateLimit, l, e);
+            if (nl !== l) next = { ...next, limiters: { ...next.limiters, [e.key]: nl } };
+          }
+          next = evolveModelLimiter(next, e.key, e.model, e);
+        }
+        return next;
+      }
+      case "ratelimit.blocked":
+      case "ratelimit.refilled": {
+        if (e.model !== undefined) return evolveModelLimiter(s, e.key, e.model, e);
+        const l = s.limiters[e.key];
+        if (!l) return s;
+        if (e.type === "ratelimit.refilled" && e.at < l.blockedUntil) return s;
+        const nl = evolveLimiter(cfg.rateLimit, l, e);
+        return nl === l ? s : { ...s, limiters: { ...s.limiters, [e.key]: nl } };
+      }
+      case "model.unavailable": {
+        const h = s.models[e.model] ?? { breaker: initialBreaker, unavailableUntil: 0 };
+        const until = Math.max(h.unavailableUntil, e.until);
+        return until === h.unavailableUntil
+          ? s
+          : withModel(s, e.model, { ...h, unavailableUntil: until });
+      }
+      default:
+        return s;
     }
-    if (e.type === "model.unavailable") {
-      const until = Math.max(next.models[e.model] ?? 0, e.until);
-      next = { ...next, models: { ...next.models, [e.model]: until } };
-    }
-    return next;
   };
 
   const admit = (s: ProviderState, c: Extract<ProviderCommand, { kind: "admit" }>) => {
@@ -136,33 +259,53 @@ export function createProviderDecider(
       reason,
       retryAfterMs,
     });
-    const modelUntil = s.models[c.model] ?? 0;
-    if (modelUntil > c.now) return [skip("model_unavailable", modelUntil - c.now)];
-    const g = gate(cfg.breaker, s.breaker, provider, c.now);
-    if (!g.ok) return [skip("circuit_open", g.retryAfterMs)];
-    if (g.probe && c.probeLease === false) return [skip("circuit_open", PROBE_ELSEWHERE_RETRY_MS)];
-    const events: GatewayEvent[] = g.transition ? [g.transition] : [];
+    const h = s.models[c.model];
+    if (h && h.unavailableUntil > c.now) {
+      return [skip("model_unavailable", h.unavailableUntil - c.now)];
+    }
+    const pg = gate(cfg.breaker, s.breaker, provider, c.now);
+    const mg = h ? gate(cfg.breaker, h.breaker, modelScope(c.model), c.now) : CLOSED_GATE;
+    // Both may refuse: the model is back only when both let it through.
+    if (!pg.ok || !mg.ok) {
+      return [
+        skip("circuit_open", Math.max(pg.ok ? 0 : pg.retryAfterMs, mg.ok ? 0 : mg.retryAfterMs)),
+      ];
+    }
+    const probe = pg.probe || mg.probe;
+    if (probe && c.probeLease === false) return [skip("circuit_open", PROBE_ELSEWHERE_RETRY_MS)];
+    const events: GatewayEvent[] = [];
+    if (pg.transition) events.push(pg.transition);
+    if (mg.transition) events.push(mg.transition);
+    const lc = modelLimit(c.model);
     const open: { id: string; weight: number }[] = [];
     let soonest = Infinity;
     for (const k of cfg.keys) {
-      const lg = limiterGate(
+      const kg = limiterGate(
         cfg.rateLimit,
         s.limiters[k.id],
         { provider, key: k.id },
         c.now,
         c.estTokens,
       );
-      events.push(...lg.transitions);
-      if (lg.ok) open.push(k);
-      else soonest = Math.min(soonest, lg.retryAfterMs);
+      events.push(...kg.transitions);
+      let wait = kg.ok ? 0 : kg.retryAfterMs;
+      const ml = s.modelLimiters[k.id]?.[c.model];
+      if (ml || limited(lc)) {
+        const ids = { provider, key: k.id, model: c.model };
+        const g = limiterGate(lc, ml ?? initialLimiter(lc), ids, c.now, c.estTokens);
+        events.push(...g.transitions);
+        if (!g.ok) wait = Math.max(wait, g.retryAfterMs);
+      }
+      if (wait === 0) open.push(k);
+      else soonest = Math.min(soonest, wait);
     }
     if (open.length === 0) return [...events, skip("rate_limited", soonest)];
     events.push({
       type: "attempt.started",
       ...base,
       key: pickWeighted(open, c.rand).id,
-      probe: g.probe,
-      reservedTokens: cfg.rateLimit.tpm > 0 ? c.estTokens : 0,
+      probe,
+      reservedTokens: cfg.rateLimit.tpm > 0 || lc.tpm > 0 ? c.estTokens : 0,
     });
     return events;
   };
@@ -180,10 +323,9 @@ export function createProviderDecider(
     };
     const o = c.outcome;
     const events: GatewayEvent[] = [];
-    let verdict: "success" | "failure" | "neutral" = "neutral";
-    let trip: { reason: string; openMs?: number } | undefined;
+    let verdict: { provider: Verdict; model: Verdict } = { provider: "neutral", model: "neutral" };
     if (o.type === "success") {
-      verdict = "success";
+      verdict = { provider: "success", model: "success" };
       events.push({
         type: "attempt.succeeded",
         ...base,
@@ -197,7 +339,8 @@ export function createProviderDecider(
     } else {
       const f = o.failure;
       const counted = COUNTED.has(f.kind);
-      if (counted) verdict = "failure";
+      const scope = f.scope === "provider" || f.kind === "auth" ? "provider" : "model";
+      if (counted) verdict = { ...verdict, [scope]: "failure" };
       events.push({
         type: "attempt.failed",
         ...base,
@@ -206,19 +349,31 @@ export function createProviderDecider(
         message: f.message,
         retryAfterMs: f.retryAfterMs,
         counted,
+        ...(counted && { scope }),
+        ...(f.code !== undefined && { code: f.code }),
       });
       if (f.kind === "rate_limit") {
-        const until = c.now + (f.retryAfterMs ?? cfg.defaultRetryAfterMs);
+        // The upstream throttles this (key, model); the key's other models are not blocked.
+        const wait = f.retryAfterMs ?? Math.round(cfg.defaultRetryAfterMs * (0.5 + c.rand / 2));
         events.push({
           type: "ratelimit.blocked",
           at: c.now,
           provider,
           key: c.key,
+          model: c.model,
           reason: "retry_after",
-          until,
+          until: c.now + wait,
         });
       } else if (f.kind === "quota") {
-        trip = { reason: "quota", openMs: f.retryAfterMs };
+        // Out of quota or credit: the whole key, whatever the model.
+        events.push({
+          type: "ratelimit.blocked",
+          at: c.now,
+          provider,
+          key: c.key,
+          reason: "quota",
+          until: c.now + (f.retryAfterMs ?? cfg.quotaCooldownMs),
+        });
       } else if (f.kind === "model_unavailable") {
         events.push({
           type: "model.unavailable",
@@ -233,24 +388,41 @@ export function createProviderDecider(
     // Judge on the state that already holds this outcome.
     let folded = s;
     for (const e of events) folded = evolve(folded, e);
+    const judged = { now: c.now, probe: c.probe, rand: c.rand };
     events.push(
-      ...judge(cfg.breaker, folded.breaker, provider, {
-        now: c.now,
-        verdict,
-        probe: c.probe,
-        trip,
-        rand: c.rand,
-      }),
+      ...judge(cfg.breaker, folded.breaker, provider, { ...judged, verdict: verdict.provider }),
     );
+    const h = folded.models[c.model];
+    if (h) {
+      events.push(
+        ...judge(cfg.breaker, h.breaker, modelScope(c.model), {
+          ...judged,
+          verdict: verdict.model,
+        }),
+      );
+    }
     return events;
   };
 
-  const tick = (s: ProviderState, now: number, probeLease?: boolean): GatewayEvent[] => {
-    const events: GatewayEvent[] = probeLease === false
-      ? []
-      : breakerTick(cfg.breaker, s.breaker, provider, now);
+  const tick = (s: ProviderState, now: number, lease?: ProbeLease): GatewayEvent[] => {
+    const may = (episode: string) =>
+      lease === undefined || lease === true || (lease !== false && lease.has(episode));
+    const events: GatewayEvent[] = [];
+    if (may(episodeKey(s.breaker.until))) {
+      events.push(...breakerTick(cfg.breaker, s.breaker, provider, now));
+    }
+    for (const [model, h] of Object.entries(s.models)) {
+      if (h.breaker.status === "open" && may(episodeKey(h.breaker.until, model))) {
+        events.push(...breakerTick(cfg.breaker, h.breaker, modelScope(model), now));
+      }
+    }
     for (const k of cfg.keys) {
       events.push(...limiterTick(s.limiters[k.id], { provider, key: k.id }, now));
+    }
+    for (const [key, byModel] of Object.entries(s.modelLimiters)) {
+      for (const [model, l] of Object.entries(byModel)) {
+        events.push(...limiterTick(l, { provider, key, model }, now));
+      }
     }
     return events;
   };
@@ -271,6 +443,8 @@ export function createProviderDecider(
   };
 }
 
+type Verdict = "success" | "failure" | "neutral";
+
 /** Weighted choice with an injected draw in [0, 1). */
 export function pickWeighted<T extends { weight: number }>(items: readonly T[], rand: number): T {
   const total = items.reduce((sum, i) => sum + Math.max(0, i.weight), 0);
@@ -284,22 +458,54 @@ export function pickWeighted<T extends { weight: number }>(items: readonly T[], 
 }
 
 /**
- * The next time a timer tick could change something (open time over, block passed). With
+ * The next time a timer tick could change something (an open time over, a block passed). With
  * `after`, only moments later than it: what is already due waits for the next admit.
  */
 export function nextWakeAt(s: ProviderState, after = -Infinity): number | undefined {
-  const times: number[] = [];
-  if (s.breaker.status === "open") times.push(s.breaker.until);
-  for (const l of Object.values(s.limiters)) if (l.blockedUntil !== 0) times.push(l.blockedUntil);
-  const due = times.filter((t) => t > after);
-  return due.length ? Math.min(...due) : undefined;
+  let next = Infinity;
+  const consider = (t: number) => {
+    if (t > after && t < next) next = t;
+  };
+  if (s.breaker.status === "open") consider(s.breaker.until);
+  for (const h of Object.values(s.models)) {
+    if (h.breaker.status === "open") consider(h.breaker.until);
+  }
+  for (const l of Object.values(s.limiters)) if (l.blockedUntil !== 0) consider(l.blockedUntil);
+  for (const byModel of Object.values(s.modelLimiters)) {
+    for (const l of Object.values(byModel)) if (l.blockedUntil !== 0) consider(l.blockedUntil);
+  }
+  return next === Infinity ? undefined : next;
 }
 
 /**
- * The opening (its `until`, the same on every replica that folded it) whose half-open probe an
- * admit at `now` would be: open with the open time over, or half-open. Undefined otherwise.
+ * Names one opening of one breaker, the same on every replica that folded it: its `until`, and
+ * the model for a model's breaker (encoded to letters, digits, "_", "-" and "=").
  */
-export function probeEpisode(s: ProviderState, now: number): number | undefined {
-  const b = s.breaker;
-  return (b.status === "open" && now >= b.until) || b.status === "half_open" ? b.until : undefined;
+export function episodeKey(until: number, model?: string): string {
+  const at = String(Math.floor(until));
+  if (model === undefined) return at;
+  return `${at}.${model.replace(/[^A-Za-z0-9_-]/g, (c) => `=${c.charCodeAt(0).toString(16)}`)}`;
+}
+
+const due = (b: BreakerState, now: number) =>
+  (b.status === "open" && now >= b.until) || b.status === "half_open";
+
+/**
+ * The opening whose half-open probe an admit for `model` at `now` would be (open with the open
+ * time over, or half-open): the provider-wide breaker's first, else the model's. Undefined when
+ * there is none.
+ */
+export function probeEpisode(s: ProviderState, now: number, model?: string): string | undefined {
+  if (due(s.breaker, now)) return episodeKey(s.breaker.until);
+  const h = model === undefined ? undefined : s.models[model];
+  return h && due(h.breaker, now) ? episodeKey(h.breaker.until, model) : undefined;
+}
+
+/** Every opening due a probe at `now` (see probeEpisode), provider-wide and per model. */
+export function dueEpisodes(s: ProviderState, now: number): string[] {
+  const out = due(s.breaker, now) ? [episodeKey(s.breaker.until)] : [];
+  for (const [model, h] of Object.entries(s.models)) {
+    if (due(h.breaker, now)) out.push(episodeKey(h.breaker.until, model));
+  }
+  return out;
 }

@@ -20,24 +20,29 @@ export interface ProbeLeases {
   acquire(key: string, ttlMs: number): Promise<LeaseGrant>;
 }
 
-/** The lease of one opening of one provider: the same name on every replica that folded it. */
-export function leaseKey(provider: string, episode: number): string {
-  return `${provider}.${Math.floor(episode)}`;
+/**
+ * The lease of one opening (an `episodeKey`: its until, and the model for a model's breaker):
+ * the same name on every replica that folded it.
+ */
+export function leaseKey(provider: string, episode: string): string {
+  return `${provider}.${episode}`;
 }
 
-/** One provider actor's view of its leases: at most one opening at a time matters. */
+/** One provider actor's view of its leases: one per opening (provider-wide or a model's). */
 export interface LeaseKeeper {
   /** Does this replica hold the lease of `episode` at `now`? */
-  held(episode: number, now: number): boolean;
+  held(episode: string, now: number): boolean;
+  /** The openings whose lease this replica holds at `now`. */
+  heldSet(now: number): ReadonlySet<string>;
   /**
    * Asks for the lease of `episode` unless it is already held, being asked for, or known to be
    * another replica's until a time still to come. Resolves to whether this replica holds it.
    */
-  request(episode: number, now: number): Promise<boolean>;
+  request(episode: string, now: number): Promise<boolean>;
 }
 
 interface Lease {
-  episode: number;
+  episode: string;
   state: "asking" | "held" | "theirs";
   until: number;
   answer: Promise<boolean>;
@@ -48,18 +53,26 @@ export function createLeaseKeeper(
   leases: ProbeLeases,
   ttlMs: number,
 ): LeaseKeeper {
-  let lease: Lease | undefined;
-  const current = (episode: number, now: number) =>
-    lease?.episode === episode && (lease.state === "asking" || now < lease.until)
-      ? lease
-      : undefined;
+  const byEpisode = new Map<string, Lease>();
+  const live = (l: Lease | undefined, now: number) =>
+    l && (l.state === "asking" || now < l.until) ? l : undefined;
+  const current = (episode: string, now: number) => live(byEpisode.get(episode), now);
   return {
     held(episode, now) {
       return current(episode, now)?.state === "held";
     },
+    heldSet(now) {
+      const out = new Set<string>();
+      for (const l of byEpisode.values()) {
+        if (l.state === "held" && now < l.until) out.add(l.episode);
+      }
+      return out;
+    },
     request(episode, now) {
       const known = current(episode, now);
       if (known) return known.answer;
+      // Ended leases are forgotten, so the map holds only openings still in play.
+      for (const [k, l] of byEpisode) if (!live(l, now)) byEpisode.delete(k);
       const asked: Lease = {
         episode,
         state: "asking",
@@ -70,7 +83,7 @@ export function createLeaseKeeper(
           return grant.won;
         }),
       };
-      lease = asked;
+      byEpisode.set(episode, asked);
       return asked.answer;
     },
   };

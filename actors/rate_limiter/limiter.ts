@@ -1,5 +1,7 @@
-// Per-key rate limiter logic, pure: two token buckets (requests and tokens per minute) that
-// refill continuously, plus a hard block until an upstream Retry-After has passed.
+// Rate limiter logic, pure: two token buckets (requests and tokens per minute) that refill
+// continuously, plus a hard block until an upstream Retry-After has passed. A provider actor
+// keeps one per key (configured limits, key-wide blocks such as quota) and one per (key, model)
+// (per-model limits, and the 429 blocks the upstream sent for that model).
 import type { EventOf, GatewayEvent } from "../../src/events/catalogue.ts";
 
 export interface LimiterConfig {
@@ -42,11 +44,18 @@ export function refill(cfg: LimiterConfig, s: LimiterState, now: number): Limite
   };
 }
 
+/** Whose limiter: a key, or a key for one model (`model` absent, not undefined, for the key). */
+export interface LimiterIds {
+  provider: string;
+  key: string;
+  model?: string;
+}
+
 /** Can this key take one request of about `cost` tokens now? */
 export function limiterGate(
   cfg: LimiterConfig,
   s: LimiterState,
-  ids: { provider: string; key: string },
+  ids: LimiterIds,
   now: number,
   cost: number,
 ): LimiterGate {
@@ -75,7 +84,7 @@ export function limiterGate(
 }
 
 /** Timer-driven transition: announce the refill once a block has passed. */
-export function limiterTick(s: LimiterState, ids: { provider: string; key: string }, now: number) {
+export function limiterTick(s: LimiterState, ids: LimiterIds, now: number) {
   return s.blockedUntil !== 0 && s.blockedUntil <= now
     ? [{ type: "ratelimit.refilled" as const, at: now, ...ids }]
     : [];

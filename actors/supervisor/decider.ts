@@ -17,6 +17,17 @@ export interface ChainStop {
   errorType: string;
 }
 
+/** Who failed mid-stream, and how the current attempt continues that answer. */
+export interface ContinuedInfo {
+  fromProvider: string;
+  fromModel: string;
+  mode: "prefill" | "continue";
+  /** Characters of answer text the client had when the stream failed. */
+  sentChars: number;
+  /** The failure kind that ended the first stream. */
+  reason: string;
+}
+
 export interface SupervisorConfig {
   maxRetries: number;
   backoffBaseMs: number;
@@ -64,8 +75,14 @@ export type SupervisorCommand =
     candidates: Candidate[];
     stream: boolean;
   }
-  /** Decide after the current attempt's events were folded. `committed`: a stream already reached the client. */
-  | { kind: "next"; now: number; rand: number; committed: boolean }
+  /**
+   * Decide after the current attempt's events were folded. `committed`: a stream already reached
+   * the client. `continuable`: the answer may be continued by another attempt (mid-stream
+   * continuation), so a committed failure, or a continuation attempt's own refusal, runs on.
+   */
+  | { kind: "next"; now: number; rand: number; committed: boolean; continuable?: boolean }
+  /** A continuation attempt's stream has taken over the answer. */
+  | ({ kind: "continued"; now: number } & ContinuedInfo)
   /** The client went away between attempts. */
   | { kind: "abort"; now: number }
   /** The current candidate cannot serve this request at all (e.g. an unsupported parameter). */
@@ -132,6 +149,20 @@ export function createSupervisorDecider(
           ]
           : [];
       }
+      if (c.kind === "continued") {
+        const current = s.candidates[s.index];
+        if (s.phase !== "running" || !current) return [];
+        const { kind: _, now, ...info } = c;
+        return [{
+          type: "stream.continued",
+          at: now,
+          requestId: s.requestId,
+          attempt: s.attempt,
+          provider: current.provider,
+          model: current.model,
+          ...info,
+        }];
+      }
       if (c.kind === "stop") {
         const current = s.candidates[s.index];
         if (s.phase !== "running" || !current) return [];
@@ -181,10 +212,12 @@ function next(
     return [fail(base, s, 499, "client_abort", "The client closed the request.")];
   }
   if (last.type === "failed") {
-    if (last.kind === "caller_fault") {
+    // While continuing an answer the client already has, a refusal (e.g. of the continuation's
+    // prefill) is that candidate's, not the caller's: the next candidate may still continue.
+    if (last.kind === "caller_fault" && !c.continuable) {
       return [fail(base, s, last.status ?? 400, "caller_fault", last.message)];
     }
-    if (c.committed) {
+    if (c.committed && !c.continuable) {
       return [
         fail(base, s, 502, last.kind, `${current.provider} failed mid-stream: ${last.message}`),
       ];
@@ -216,7 +249,9 @@ function next(
       reason,
     }];
   }
-  return [exhausted(base, s)];
+  const end = exhausted(base, s);
+  // A continued answer is already a 200 stream: what ends it is the upstreams' failure.
+  return [c.continuable && end.status < 500 ? { ...end, status: 502 } : end];
 }
 
 function fail(

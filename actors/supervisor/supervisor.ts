@@ -10,6 +10,7 @@ import type { Outcome, ProviderActor } from "../provider/mod.ts";
 import {
   type Candidate,
   type ChainStop,
+  type ContinuedInfo,
   createSupervisorDecider,
   type SupervisorConfig,
   type SupervisorState,
@@ -26,6 +27,8 @@ export interface AttemptInput {
   probe: boolean;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** Set once a committed stream failed: this attempt continues an answer already begun. */
+  continuation?: boolean;
 }
 
 /**
@@ -66,6 +69,14 @@ export type Supervised<T> =
     state(): SupervisorState;
     /** For pending successes: report how the stream ended (idempotent). */
     settle(outcome: Outcome): void;
+    /**
+     * For a pending success whose stream failed after reaching the client: report `outcome`
+     * (the failure) and run the chain on, so another attempt can continue the same answer.
+     * Every later attempt runs with `AttemptInput.continuation` set. Settles this one.
+     */
+    resume(outcome: Outcome): Promise<Supervised<T>>;
+    /** This (continuation) attempt's stream has taken over: publishes `stream.continued`. */
+    continued(info: ContinuedInfo): void;
   }
   | { ok: false; failure: EventOf<"request.failed">; state: SupervisorState };
 
@@ -86,124 +97,162 @@ export async function supervise<T>(
     candidates: input.candidates,
     stream: input.stream,
   });
-
-  while (true) {
-    if (input.signal.aborted) {
-      // The client is gone: never start (another) upstream call for it.
-      sup.ask({ kind: "abort", now: clock.now() });
-      const o = sup.state().outcome;
-      if (o?.type === "request.failed") return { ok: false, failure: o, state: sup.state() };
-    }
-    const s = sup.state();
-    const candidate = s.candidates[s.index];
-    const actor = deps.provider(candidate.provider);
-    if (!actor) throw new Error(`no actor for provider ${candidate.provider}`);
-    const ref = { requestId: input.requestId, attempt: s.attempt, model: candidate.model };
-    const unfit = input.precheck?.(candidate);
-    if (unfit !== undefined) {
-      sup.ask({ kind: "skip", now: clock.now(), message: unfit });
-      const decided = sup.ask({
-        kind: "next",
-        now: clock.now(),
-        rand: deps.random(),
-        committed: false,
-      });
-      const o = sup.state().outcome;
-      if (o?.type === "request.failed") return { ok: false, failure: o, state: sup.state() };
-      if (decided.length === 0) throw new Error(`supervisor ${input.requestId} made no decision`);
-      continue;
-    }
-    const admitted = actor.ask({
-      kind: "admit",
-      now: clock.now(),
-      estTokens: input.estTokens,
-      rand: deps.random(),
-      ...ref,
-    });
-    sup.hydrate(admitted);
-    const started = admitted.find((e): e is EventOf<"attempt.started"> =>
-      e.type === "attempt.started"
-    );
-
-    if (started) {
-      const report = (outcome: Outcome, into = sup) => {
-        const events = actor.ask({
-          kind: "report",
-          now: clock.now(),
-          key: started.key,
-          probe: started.probe,
-          reservedTokens: started.reservedTokens,
-          outcome,
-          rand: deps.random(),
-          ...ref,
-        });
-        into.hydrate(events);
-      };
-      let result: AttemptResult<T> | undefined;
-      try {
-        result = await run({
-          candidate,
-          key: started.key,
-          requestId: input.requestId,
-          attempt: s.attempt,
-          fallbackIndex: s.index,
-          probe: started.probe,
-          signal: input.signal,
-        });
-      } finally {
-        if (!result) {
-          report({
-            type: "failure",
-            failure: { kind: "unknown", message: "attempt crashed" },
-            latencyMs: 0,
-          });
-        }
-      }
-      if (result.type === "success" && result.pending) {
-        let settled = false;
-        return {
-          ok: true,
-          value: result.value,
-          candidate,
-          state: sup.state,
-          settle(outcome) {
-            if (settled) return;
-            settled = true;
-            report(outcome);
-            sup.ask({ kind: "next", now: clock.now(), rand: deps.random(), committed: true });
-          },
-        };
-      }
-      if (result.type === "success") {
-        const { value, ...outcome } = result;
-        report(outcome as Outcome);
-        sup.ask({ kind: "next", now: clock.now(), rand: deps.random(), committed: false });
-        return { ok: true, value, candidate, state: sup.state, settle() {} };
-      }
-      const { stop, ...outcome } = result;
-      report(outcome);
-      if (stop) {
-        // The provider actor heard the real outcome; the chain ends here all the same.
-        sup.ask({ kind: "stop", now: clock.now(), ...stop });
-        const o = sup.state().outcome;
-        if (o?.type === "request.failed") return { ok: false, failure: o, state: sup.state() };
-      }
-    }
-
+  const failed = (): Supervised<T> | undefined => {
+    const o = sup.state().outcome;
+    return o?.type === "request.failed" ? { ok: false, failure: o, state: sup.state() } : undefined;
+  };
+  /** Decides after an attempt; waits out a retry's backoff. Undefined: run on. */
+  const decide = async (continuation: boolean): Promise<Supervised<T> | undefined> => {
     const decided = sup.ask({
       kind: "next",
       now: clock.now(),
       rand: deps.random(),
       committed: false,
+      continuable: continuation,
     });
     if (decided.length === 0) throw new Error(`supervisor ${input.requestId} made no decision`);
     const retrying = decided.find((e) => e.type === "attempt.retrying");
     if (retrying?.type === "attempt.retrying" && retrying.delayMs > 0) {
       await deps.sleep(retrying.delayMs, input.signal).catch(() => {});
     }
-    const outcome = sup.state().outcome;
-    if (outcome?.type === "request.failed") {
-      return { ok: false, failure: outcome, state: sup.state() };
+    return failed();
+  };
+
+  /** Walks the chain from where the supervisor stands until an answer or the end. */
+  const drive = async (continuation: boolean): Promise<Supervised<T>> => {
+    while (true) {
+      if (input.signal.aborted) {
+        // The client is gone: never start (another) upstream call for it.
+        sup.ask({ kind: "abort", now: clock.now() });
+        const gone = failed();
+        if (gone) return gone;
+      }
+      const s = sup.state();
+      const candidate = s.candidates[s.index];
+      const actor = deps.provider(candidate.provider);
+      if (!actor) throw new Error(`no actor for provider ${candidate.provider}`);
+      const ref = { requestId: input.requestId, attempt: s.attempt, model: candidate.model };
+      const unfit = input.precheck?.(candidate);
+      if (unfit !== undefined) {
+        sup.ask({ kind: "skip", now: clock.now(), message: unfit });
+        const end = await decide(continuation);
+        if (end) return end;
+        continue;
+      }
+      const admitted = actor.ask({
+        kind: "admit",
+        now: clock.now(),
+        estTokens: input.estTokens,
+        rand: deps.random(),
+        ...ref,
+      });
+      sup.hydrate(admitted);
+      const started = admitted.find((e): e is EventOf<"attempt.started"> =>
+        e.type === "attempt.started"
+      );
+
+      if (started) {
+        const report = (outcome: Outcome) => {
+          const events = actor.ask({
+            kind: "report",
+            now: clock.now(),
+            key: started.key,
+            probe: started.probe,
+            reservedTokens: started.reservedTokens,
+            outcome,
+            rand: deps.random(),
+            ...ref,
+          });
+          sup.hydrate(events);
+        };
+        let result: AttemptResult<T> | undefined;
+        try {
+          result = await run({
+            candidate,
+            key: started.key,
+            requestId: input.requestId,
+            attempt: s.attempt,
+            fallbackIndex: s.index,
+            probe: started.probe,
+            signal: input.signal,
+            continuation,
+          });
+        } finally {
+          if (!result) {
+            report({
+              type: "failure",
+              failure: { kind: "unknown", message: "attempt crashed" },
+              latencyMs: 0,
+            });
+          }
+        }
+        if (result.type === "success" && result.pending) {
+          let settled = false;
+          const settleOnce = (outcome: Outcome) => {
+            if (settled) return false;
+            settled = true;
+            report(outcome);
+            return true;
+          };
+          return {
+            ok: true,
+            value: result.value,
+            candidate,
+            state: sup.state,
+            settle(outcome) {
+              if (!settleOnce(outcome)) return;
+              sup.ask({ kind: "next", now: clock.now(), rand: deps.random(), committed: true });
+            },
+            async resume(outcome) {
+              if (!settleOnce(outcome)) throw new Error("resume after the attempt was settled");
+              const decided = sup.ask({
+                kind: "next",
+                now: clock.now(),
+                rand: deps.random(),
+                committed: true,
+                continuable: true,
+              });
+              if (decided.length === 0) {
+                throw new Error(`supervisor ${input.requestId} made no decision`);
+              }
+              const retrying = decided.find((e) => e.type === "attempt.retrying");
+              if (retrying?.type === "attempt.retrying" && retrying.delayMs > 0) {
+                await deps.sleep(retrying.delayMs, input.signal).catch(() => {});
+              }
+              return failed() ?? drive(true);
+            },
+            continued(info) {
+              sup.ask({ kind: "continued", now: clock.now(), ...info });
+            },
+          };
+        }
+        if (result.type === "success") {
+          const { value, ...outcome } = result;
+          report(outcome as Outcome);
+          sup.ask({ kind: "next", now: clock.now(), rand: deps.random(), committed: false });
+          const settled = () => Promise.reject(new Error("a complete answer cannot be resumed"));
+          return {
+            ok: true,
+            value,
+            candidate,
+            state: sup.state,
+            settle() {},
+            resume: settled,
+            continued() {},
+          };
+        }
+        const { stop, ...outcome } = result;
+        report(outcome);
+        if (stop) {
+          // The provider actor heard the real outcome; the chain ends here all the same.
+          sup.ask({ kind: "stop", now: clock.now(), ...stop });
+          const end = failed();
+          if (end) return end;
+        }
+      }
+      const end = await decide(continuation);
+      if (end) return end;
     }
-  }
+  };
+  return await drive(false);
 }

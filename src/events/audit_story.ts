@@ -136,20 +136,22 @@ function describe(e: GatewayEvent, entry: AuditEntry, requestId: string): string
       return `completed by ${e.provider}/${e.model}`;
     case "request.failed":
       return `failed: ${e.status} ${e.errorType}  ${quote(e.message)}`;
+    case "stream.continued":
+      return `  ⤷ continued on ${e.provider}/${e.model} (${e.mode}) after ${e.fromProvider}/${e.fromModel} failed mid-stream: ${e.reason}, ${e.sentChars} chars already sent`;
     case "breaker.opened":
-      return `[${e.provider}] breaker opened: ${e.reason}, ${Math.round(e.failureRate * 100)}% of ${
+      return `[${who(e)}] breaker opened: ${e.reason}, ${Math.round(e.failureRate * 100)}% of ${
         plural(e.samples, "sample")
       }; open ${secs(e.openMs)} until ${clock(e.until)}${
         e.reopenCount > 0 ? ` (re-opened ${e.reopenCount}×)` : ""
       }${cause}`;
     case "breaker.half_opened":
-      return `[${e.provider}] breaker half-open: ${plural(e.probes, "probe")} allowed${cause}`;
+      return `[${who(e)}] breaker half-open: ${plural(e.probes, "probe")} allowed${cause}`;
     case "breaker.closed":
-      return `[${e.provider}] breaker closed${cause}`;
+      return `[${who(e)}] breaker closed${cause}`;
     case "ratelimit.blocked":
-      return `[${e.provider}] key ${e.key} blocked until ${clock(e.until)} (${e.reason})${cause}`;
+      return `[${who(e)}] key ${e.key} blocked until ${clock(e.until)} (${e.reason})${cause}`;
     case "ratelimit.refilled":
-      return `[${e.provider}] key ${e.key} refilled${cause}`;
+      return `[${who(e)}] key ${e.key} refilled${cause}`;
     case "model.unavailable":
       return `[${e.provider}] model ${e.model} unavailable until ${clock(e.until)}: ${
         quote(e.message)
@@ -159,6 +161,11 @@ function describe(e: GatewayEvent, entry: AuditEntry, requestId: string): string
       return `${String(type)} ${JSON.stringify(data)}`;
     }
   }
+}
+
+/** "openai" for the provider-wide breaker or a whole key, "openai/gpt-4o" for one model's. */
+function who(e: { provider: string; model?: string }): string {
+  return e.model ? `${e.provider}/${e.model}` : e.provider;
 }
 
 /** The readable story of a selected request. */

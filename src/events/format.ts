@@ -73,6 +73,7 @@ function facts(e: GatewayEvent): string[] {
       ];
     case "breaker.opened":
       return [
+        e.model ? `model=${e.model}` : "",
         `reason=${e.reason}`,
         `until=${clock(e.until)}`,
         `open=${secs(e.openMs)}`,
@@ -81,13 +82,26 @@ function facts(e: GatewayEvent): string[] {
         e.reopenCount > 0 ? `reopen=${e.reopenCount}` : "",
       ];
     case "breaker.half_opened":
-      return [`probes=${e.probes}`];
+      return [e.model ? `model=${e.model}` : "", `probes=${e.probes}`];
     case "breaker.closed":
-      return [];
+      return [e.model ? `model=${e.model}` : ""];
     case "ratelimit.blocked":
-      return [`key=${e.key}`, `reason=${e.reason}`, `until=${clock(e.until)}`];
+      return [
+        `key=${e.key}`,
+        e.model ? `model=${e.model}` : "",
+        `reason=${e.reason}`,
+        `until=${clock(e.until)}`,
+      ];
     case "ratelimit.refilled":
-      return [`key=${e.key}`];
+      return [`key=${e.key}`, e.model ? `model=${e.model}` : ""];
+    case "stream.continued":
+      return [
+        `#${e.attempt}`,
+        `${e.fromProvider}/${e.fromModel} → ${e.provider}/${e.model}`,
+        `mode=${e.mode}`,
+        `sent=${e.sentChars} chars`,
+        `reason=${e.reason}`,
+      ];
     case "model.unavailable":
       return [`model=${e.model}`, `until=${clock(e.until)}`, quote(e.message)];
     default: {

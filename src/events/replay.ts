@@ -220,21 +220,33 @@ export function formatSpan(ms: number): string {
 
 const clockTime = (iso: string) => `${iso.slice(11, 19)} UTC`;
 
-/** What the replayed state means for traffic, one phrase per provider that is not fully open. */
+/** What the replayed state means for traffic, one phrase per breaker or block that matters. */
 export function describeState(snapshots: readonly ProviderSnapshot[], now: number): string {
   const parts: string[] = [];
-  for (const s of snapshots) {
-    const b = s.breaker;
+  const breaker = (who: string, b: ProviderSnapshot["breaker"]) => {
     if (b.state === "open") {
       parts.push(
         b.openUntil && Date.parse(b.openUntil) > now
-          ? `${s.provider} breaker open until ${clockTime(b.openUntil)}`
-          : `${s.provider} breaker open, due a half-open probe`,
+          ? `${who} breaker open until ${clockTime(b.openUntil)}`
+          : `${who} breaker open, due a half-open probe`,
       );
-    } else if (b.state === "half_open") parts.push(`${s.provider} breaker half-open`);
+    } else if (b.state === "half_open") parts.push(`${who} breaker half-open`);
+  };
+  for (const s of snapshots) {
+    breaker(s.provider, s.breaker);
     for (const k of s.keys) {
       if (k.blockedUntil) {
         parts.push(`${s.provider} key ${k.key} blocked until ${clockTime(k.blockedUntil)}`);
+      }
+    }
+    for (const m of s.models ?? []) {
+      breaker(`${s.provider}/${m.model}`, m.breaker);
+      for (const k of m.keys) {
+        if (k.blockedUntil) {
+          parts.push(
+            `${s.provider}/${m.model} key ${k.key} blocked until ${clockTime(k.blockedUntil)}`,
+          );
+        }
       }
     }
     for (const m of s.unavailableModels) {

@@ -103,7 +103,7 @@ export async function admitCall(
       }
       return r;
     },
-    settle: (result) => {
+    settle: function settle<T>(result: Supervised<T>): Supervised<T> {
       if (!result.ok) return result;
       return {
         ...result,
@@ -114,6 +114,8 @@ export async function admitCall(
           }
           result.settle(outcome);
         },
+        // A continued stream is charged when the attempt that finishes it succeeds.
+        resume: async (outcome) => settle(await result.resume(outcome)),
       };
     },
   };

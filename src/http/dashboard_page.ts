@@ -119,6 +119,11 @@ async function refreshProviders() {
   renderProviders();
 }
 
+// "openai" for the provider-wide breaker or a whole key, "openai/gpt-4o" for one model's.
+function scopeOf(d) {
+  return d.model ? d.provider + "/" + d.model : d.provider;
+}
+
 function renderProviders() {
   const body = $("providers-body");
   body.replaceChildren();
@@ -143,6 +148,26 @@ function renderProviders() {
     }
     for (const m of p.unavailableModels || []) {
       keys.append(el("div", { class: "blocked" }, "model " + m.model + " unavailable " + untilText(m.until)));
+    }
+    // Model-scoped health: each model's own breaker and its (key, model) blocks.
+    const models = new Map((p.models || []).map((m) => [m.model, m]));
+    for (const [id, b] of liveBreaker) {
+      if (id.startsWith(p.provider + "/") && !models.has(id.slice(p.provider.length + 1))) {
+        models.set(id.slice(p.provider.length + 1), { model: id.slice(p.provider.length + 1), breaker: { state: b.state, openUntil: b.until }, keys: [] });
+      }
+    }
+    for (const m of models.values()) {
+      const lb = liveBreaker.get(p.provider + "/" + m.model);
+      const ms = lb ? lb.state : m.breaker.state;
+      const mu = lb ? lb.until : m.breaker.openUntil;
+      if (ms !== "closed") {
+        keys.append(el("div", { class: "model-breaker", "data-model": m.model, "data-state": ms },
+          el("span", { class: "badge " + ms }, ms.replace("_", "-")), " model " + m.model,
+          mu && ms === "open" ? " " + untilText(mu) : ""));
+      }
+      for (const k of m.keys || []) {
+        if (k.blockedUntil) keys.append(el("div", { class: "blocked" }, m.model + " on " + k.key + " blocked " + untilText(k.blockedUntil)));
+      }
     }
     body.append(el("tr", { "data-provider": p.provider },
       el("td", {}, p.provider, el("div", { class: "type" }, p.type || "")),
@@ -211,23 +236,27 @@ function onEvent(ce) {
         "fallback #" + d.fallbackIndex + " because " + d.reason + " · " + req);
       break;
     case "breaker.opened":
-      liveBreaker.set(d.provider, { state: "open", until: new Date(d.until).toISOString() });
-      addFeed("breaker-open", at, d.provider + " breaker opened",
+      liveBreaker.set(scopeOf(d), { state: "open", until: new Date(d.until).toISOString() });
+      addFeed("breaker-open", at, scopeOf(d) + " breaker opened",
         d.reason + " · " + Math.round(d.failureRate * 100) + "% of " + d.samples + " samples · open " + Math.round(d.openMs / 1000) + " s");
       renderProviders();
       break;
     case "breaker.half_opened":
-      liveBreaker.set(d.provider, { state: "half_open", until: null });
-      addFeed("breaker-half", at, d.provider + " breaker half-open", d.probes + " probe(s) allowed");
+      liveBreaker.set(scopeOf(d), { state: "half_open", until: null });
+      addFeed("breaker-half", at, scopeOf(d) + " breaker half-open", d.probes + " probe(s) allowed");
       renderProviders();
       break;
     case "breaker.closed":
-      liveBreaker.set(d.provider, { state: "closed", until: null });
-      addFeed("breaker-ok", at, d.provider + " breaker closed", "");
+      liveBreaker.set(scopeOf(d), { state: "closed", until: null });
+      addFeed("breaker-ok", at, scopeOf(d) + " breaker closed", "");
       renderProviders();
       break;
     case "ratelimit.blocked":
-      addFeed("limit", at, d.provider + " key " + d.key + " rate-limited", d.reason + " until " + clock(d.until));
+      addFeed("limit", at, scopeOf(d) + " key " + d.key + " rate-limited", d.reason + " until " + clock(d.until));
+      break;
+    case "stream.continued":
+      addFeed("fallback", at, d.fromProvider + "/" + d.fromModel + " ⤷ " + d.provider + "/" + d.model,
+        "stream continued (" + d.mode + ") after " + d.reason + " · " + d.sentChars + " chars sent · " + req);
       break;
     case "model.unavailable":
       addFeed("limit", at, d.provider + "/" + d.model + " unavailable", d.message);

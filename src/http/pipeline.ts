@@ -34,6 +34,13 @@ import { attemptSpans, type GenAiOperation } from "../telemetry/mod.ts";
 import { answeredState, type CanonicalRequest, withUpstreamHeaders } from "../plugins/mod.ts";
 import type { RouteChoice } from "../routing/mod.ts";
 import { readBody } from "./body.ts";
+import {
+  continuationMode,
+  continuationRequest,
+  isPrefillRefusal,
+  SentAnswer,
+  Stitcher,
+} from "./continuation.ts";
 import { extraFields, gatewayHeaders, type Served } from "./gateway_headers.ts";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -247,6 +254,8 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
         candidate,
         state: () => state,
         settle() {},
+        resume: () => Promise.reject(new Error("a cached answer cannot be resumed")),
+        continued() {},
       },
       served: { requestId, requested: run.model, candidate, state, overheadMs: clock.now() - t0 },
       extraHeaders: plugins.responseHeaders,
@@ -324,6 +333,10 @@ export async function runChat(
   const { clock, http } = gw.deps;
   const exec = { http, clock };
   const stream = req.stream === true;
+  // Mid-stream continuation (streams.continuation, default on) keeps what the client was sent.
+  const continuing: Continuing | undefined = stream && gw.deps.config.streams.continuation
+    ? { sent: new SentAnswer() }
+    : undefined;
   gw.inFlight++;
   let handedOver = false;
   try {
@@ -341,7 +354,7 @@ export async function runChat(
       attempt: (target, spec, r) => {
         const body = r.body as ChatRequest;
         return stream
-          ? executeStream(exec, target, body, spec)
+          ? streamAttempt(gw, target, body, spec, continuing?.partial)
           : executeJson(exec, target, body, spec);
       },
     });
@@ -381,7 +394,7 @@ export async function runChat(
         }),
         ...ran.extraHeaders,
       },
-      ...relay(gw, r, signal, ttft),
+      ...relay(gw, r, signal, ttft, continuing),
     };
   } finally {
     if (!handedOver) gw.inFlight--;
@@ -441,15 +454,26 @@ export async function runEmbeddings(
   }
 }
 
-/** Wraps a committed stream so that however it ends, the attempt is settled exactly once. */
+/**
+ * Wraps a committed stream so that however it ends, each attempt is settled exactly once. With
+ * continuation on, a stream that fails after content reached the client resumes the chain: the
+ * next attempt continues the same answer (see ./continuation.ts) and its chunks are stitched on,
+ * so the client receives one answer. A tool call, several choices, or no candidate left end it
+ * with the failure as before.
+ */
 function relay(
   gw: Gateway,
-  r: Extract<Supervised<StartedStream>, { ok: true }>,
+  first: Extract<Supervised<StartedStream>, { ok: true }>,
   signal: AbortSignal,
   ttftMs: number,
+  continuing: Continuing | undefined,
 ) {
   const { clock } = gw.deps;
-  const s = r.value;
+  let r = first;
+  let s = r.value;
+  let stitch: Stitcher | undefined;
+  const sent = continuing?.sent;
+  const from: { provider: string; model: string; sent_chars: number; reason: string }[] = [];
   let ended = false;
   const end = (outcome: Parameters<typeof r.settle>[0]) => {
     if (ended) return;
@@ -458,27 +482,83 @@ function relay(
     r.settle(outcome);
   };
   const latency = () => clock.now() - s.startedAt;
+  /** The chunk as the client gets it; the final one of a continued answer names every part. */
+  const out = (c: ChatChunk): ChatChunk | undefined => {
+    if (!stitch) {
+      sent?.record(c);
+      return c;
+    }
+    const joined = stitch.push(c);
+    if (!joined || !joined.choices.some((ch) => ch.finish_reason !== null)) return joined;
+    const extra = {
+      provider: r.candidate.provider,
+      model: r.candidate.model,
+      fallback_index: r.state().index,
+      continued_from: from,
+    };
+    return { ...joined, extra_fields: extra } as ChatChunk;
+  };
   async function* chunks(): AsyncGenerator<ChatChunk, void, undefined> {
     try {
-      yield* s.first;
       while (true) {
-        const n = await s.rest.next();
-        if (n.done) break;
-        yield n.value;
+        try {
+          for (const c of s.first) {
+            const o = out(c);
+            if (o) yield o;
+          }
+          while (true) {
+            const n = await s.rest.next();
+            if (n.done) break;
+            const o = out(n.value);
+            if (o) yield o;
+          }
+          end({
+            type: "success",
+            status: 200,
+            latencyMs: latency(),
+            usage: usageFacts(s.usage()),
+            ttftMs: stitch ? undefined : ttftMs,
+          });
+          return;
+        } catch (e) {
+          // The client (or the gateway shutting down) ended it: not the provider's failure.
+          if (signal.aborted) end({ type: "aborted", latencyMs: latency() });
+          const failure = failureOf(e, clock.now());
+          if (ended || !continuing || !sent!.continuable || sent!.text === "") {
+            end({ type: "failure", failure, latencyMs: latency() });
+            throw new StreamFailure(failure);
+          }
+          // Go on with the same answer on the next attempt (retry or fallback, as decided).
+          const failed = r.candidate;
+          continuing.partial = sent!.text;
+          const resumed = await r.resume({ type: "failure", failure, latencyMs: latency() });
+          if (!resumed.ok) {
+            ended = true;
+            gw.inFlight--;
+            throw new StreamFailure({
+              ...failure,
+              message:
+                `${failure.message}; no candidate could continue the answer (${resumed.failure.message})`,
+            });
+          }
+          from.push({
+            provider: failed.provider,
+            model: failed.model,
+            sent_chars: sent!.text.length,
+            reason: failure.kind,
+          });
+          resumed.continued({
+            fromProvider: failed.provider,
+            fromModel: failed.model,
+            mode: resumed.value.continuation ?? "continue",
+            sentChars: sent!.text.length,
+            reason: failure.kind,
+          });
+          r = resumed;
+          s = resumed.value;
+          stitch = new Stitcher(sent!);
+        }
       }
-      end({
-        type: "success",
-        status: 200,
-        latencyMs: latency(),
-        usage: usageFacts(s.usage()),
-        ttftMs,
-      });
-    } catch (e) {
-      // The client (or the gateway shutting down) ended it: not the provider's failure.
-      if (signal.aborted) end({ type: "aborted", latencyMs: latency() });
-      const failure = failureOf(e, clock.now());
-      end({ type: "failure", failure, latencyMs: latency() });
-      throw new StreamFailure(failure);
     } finally {
       if (!ended) {
         end({ type: "aborted", latencyMs: latency() });
@@ -495,6 +575,45 @@ function relay(
       await s.rest.return(undefined).catch(() => {});
     },
   };
+}
+
+/** A stream's continuation state: what was sent, and the partial answer the next attempt gets. */
+interface Continuing {
+  sent: SentAnswer;
+  /** Set when a committed stream failed: every later attempt continues this text. */
+  partial?: string;
+}
+
+/** Runs one streaming attempt, as a continuation of `partial` when there is one. */
+async function streamAttempt(
+  gw: Gateway,
+  target: ProviderTarget,
+  body: ChatRequest,
+  spec: AttemptSpec,
+  partial: string | undefined,
+): Promise<AttemptResult<StartedStream>> {
+  const exec = { http: gw.deps.http, clock: gw.deps.clock };
+  if (partial === undefined) return executeStream(exec, target, body, spec);
+  const refused = prefillRefused(gw);
+  const id = `${target.adapter.family}\n${spec.model}`;
+  let mode = continuationMode(target.adapter.family, spec.model, refused.has(`${id}`));
+  let res = await executeStream(exec, target, continuationRequest(body, partial, mode), spec);
+  if (mode === "prefill" && res.type === "failure" && isPrefillRefusal(res.failure)) {
+    // This model will not take a prefill: remember, and ask it with a "continue" turn at once.
+    refused.add(id);
+    mode = "continue";
+    res = await executeStream(exec, target, continuationRequest(body, partial, mode), spec);
+  }
+  if (res.type === "success") res.value.continuation = mode;
+  return res;
+}
+
+/** (family, model) pairs seen refusing an assistant prefill, per gateway. */
+const refusedPrefill = new WeakMap<Gateway, Set<string>>();
+function prefillRefused(gw: Gateway): Set<string> {
+  let set = refusedPrefill.get(gw);
+  if (!set) refusedPrefill.set(gw, set = new Set());
+  return set;
 }
 
 /** OpenAI's base64 embeddings: the little-endian float32 bytes of each vector. */

@@ -10,6 +10,8 @@ export interface Failure {
   type?: string;
   code?: string;
   retryAfterMs?: number;
+  /** "provider": it breaks every model (refused connection, DNS/TLS). Else the model's own. */
+  scope?: "provider" | "model";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,7 +249,34 @@ const TRANSIENT_CODES =
  */
 export function classifyNetworkError(err: unknown): Failure {
   const message = err instanceof Error ? err.message : String(err);
-  return { kind: networkKind(err, 0), message };
+  const failure: Failure = { kind: networkKind(err, 0), message };
+  if (unreachable(err, 0)) failure.scope = "provider";
+  return failure;
+}
+
+const UNREACHABLE_NAMES = new Set(["ConnectionRefused", "AddrNotAvailable"]);
+const UNREACHABLE_CODES = /^(?:ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/;
+const UNREACHABLE_TEXT =
+  /connection refused|dns error|failed to lookup|name or service not known|certificate|tls|ssl|no route to host|network is unreachable/i;
+
+/**
+ * The host cannot be reached at all (refused, DNS, TLS, no route): every model of the provider
+ * fails alike. A reset or an early EOF happens per call after the connection was accepted, so
+ * it stays the model's.
+ */
+function unreachable(err: unknown, depth: number): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (
+    UNREACHABLE_NAMES.has(err.name) || (typeof code === "string" && UNREACHABLE_CODES.test(code))
+  ) {
+    return true;
+  }
+  if (UNREACHABLE_TEXT.test(err.message) && !/reset|broken pipe|eof/i.test(err.message)) {
+    return true;
+  }
+  const cause = (err as { cause?: unknown }).cause;
+  return cause !== undefined && depth < 3 && unreachable(cause, depth + 1);
 }
 
 function networkKind(err: unknown, depth: number): FailureKind {

@@ -52,6 +52,8 @@ export interface StartedStream {
   first: ChatChunk[];
   rest: AsyncGenerator<ChatChunk, void, undefined>;
   usage(): Usage | undefined;
+  /** Set when this stream continues an answer another attempt began, and how it was asked. */
+  continuation?: "prefill" | "continue";
 }
 
 /** Thrown by StartedStream.rest when the upstream fails after the stream was committed. */

@@ -115,21 +115,29 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
   });
   const breakerState = new Gauge({
     name: "gateway_breaker_state",
-    help: "Circuit breaker state per provider: 0 closed, 1 half_open, 2 open.",
-    labelNames: ["provider"] as const,
+    help:
+      'Circuit breaker state: 0 closed, 1 half_open, 2 open. model="" is the provider-wide breaker (refused connections, DNS/TLS, auth); a model label is that model\'s own.',
+    labelNames: ["provider", "model"] as const,
     registers,
   });
   const breakerTransitions = new Counter({
     name: "gateway_breaker_transitions_total",
-    help: "Circuit breaker state changes per provider.",
-    labelNames: ["provider", "from", "to"] as const,
+    help: 'Circuit breaker state changes (model="" for the provider-wide breaker).',
+    labelNames: ["provider", "model", "from", "to"] as const,
     registers,
   });
   const limiterBlocks = new Counter({
     name: "gateway_ratelimit_blocks_total",
     help:
-      "Rate limiter blocks per provider and key: retry_after (upstream 429), rpm or tpm (own buckets).",
-    labelNames: ["provider", "key", "reason"] as const,
+      'Rate limiter blocks per provider, key and model (model="" when the whole key is blocked): retry_after (upstream 429), quota, rpm or tpm (own buckets).',
+    labelNames: ["provider", "key", "model", "reason"] as const,
+    registers,
+  });
+  const continuations = new Counter({
+    name: "gateway_stream_continuations_total",
+    help:
+      "Streams that failed after content reached the client and were continued by another attempt, by who continued, who failed and how (prefill or continue).",
+    labelNames: ["provider", "model", "from_provider", "from_model", "mode"] as const,
     registers,
   });
   const modelUnavailable = new Counter({
@@ -210,16 +218,19 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
     });
   }
 
+  // provider + "\n" + model ("" = the provider-wide breaker) → state.
   const breakers = new Map<string, BreakerState>();
   for (const p of opts.providers) {
-    breakers.set(p, "closed");
-    breakerState.set({ provider: p }, BREAKER_STATE_VALUE.closed);
+    breakers.set(`${p}\n`, "closed");
+    breakerState.set({ provider: p, model: "" }, BREAKER_STATE_VALUE.closed);
   }
-  const moveBreaker = (provider: string, to: BreakerState) => {
-    const from = breakers.get(provider) ?? "closed";
-    breakers.set(provider, to);
-    breakerState.set({ provider }, BREAKER_STATE_VALUE[to]);
-    breakerTransitions.inc({ provider, from, to });
+  const moveBreaker = (e: { provider: string; model?: string }, to: BreakerState) => {
+    const labels = { provider: e.provider, model: e.model ?? "" };
+    const id = `${labels.provider}\n${labels.model}`;
+    const from = breakers.get(id) ?? "closed";
+    breakers.set(id, to);
+    breakerState.set(labels, BREAKER_STATE_VALUE[to]);
+    breakerTransitions.inc({ ...labels, from, to });
   };
 
   const onEvent = (e: GatewayEvent) => {
@@ -282,19 +293,33 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
         });
         break;
       case "breaker.opened":
-        moveBreaker(e.provider, "open");
+        moveBreaker(e, "open");
         break;
       case "breaker.half_opened":
-        moveBreaker(e.provider, "half_open");
+        moveBreaker(e, "half_open");
         break;
       case "breaker.closed":
-        moveBreaker(e.provider, "closed");
+        moveBreaker(e, "closed");
         break;
       case "ratelimit.blocked":
-        limiterBlocks.inc({ provider: e.provider, key: e.key, reason: e.reason });
+        limiterBlocks.inc({
+          provider: e.provider,
+          key: e.key,
+          model: e.model ?? "",
+          reason: e.reason,
+        });
         break;
       case "model.unavailable":
         modelUnavailable.inc({ provider: e.provider, model: e.model });
+        break;
+      case "stream.continued":
+        continuations.inc({
+          provider: e.provider,
+          model: e.model,
+          from_provider: e.fromProvider,
+          from_model: e.fromModel,
+          mode: e.mode,
+        });
         break;
       case "attempt.started":
       case "ratelimit.refilled":

@@ -179,11 +179,17 @@ export function attemptSpans(
       if (!result.ok || !open) return result;
       const span = open;
       open = undefined;
+      const follow = this.following.bind(this);
       return {
         ...result,
         settle(outcome) {
           endAttempt(span, outcome);
           result.settle(outcome);
+        },
+        // A continued stream: this attempt's span ends with its failure, the next one's follows.
+        async resume(outcome) {
+          endAttempt(span, outcome);
+          return follow(await result.resume(outcome));
         },
       };
     },

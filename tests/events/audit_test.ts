@@ -27,7 +27,12 @@ Deno.test("audit tells a failover's whole story: attempts, the breaker it opened
     retries: { max: 0 },
     providers: {
       primary: mockProvider(url, "primary", "openai", {
-        breaker: { minimumRequests: 1, failureRateThreshold: 0.5, openMs: 60_000 },
+        breaker: {
+          minimumRequests: 1,
+          failureRateThreshold: 0.5,
+          openMs: 60_000,
+          maxOpenMs: 120_000,
+        },
       }),
       backup: mockProvider(url, "backup"),
     },
@@ -54,9 +59,10 @@ Deno.test("audit tells a failover's whole story: attempts, the breaker it opened
       story,
       /✗ #1 primary\/gpt-4o-mini failed {2}transient {2}status 503 {2}[\d.]+ms {2}"[^"]*503[^"]*"/,
     );
+    // A 503 is the model's failure: the opening is the model's breaker, named with its model.
     assert.match(
       story,
-      /\[primary\] breaker opened: failure_rate, 100% of 1 sample; open 60s until \d\d:\d\d:\d\d\.\d{3} {2}← caused by attempt #1 of this request/,
+      /\[primary\/gpt-4o-mini\] breaker opened: failure_rate, 100% of 1 sample; open 60s until \d\d:\d\d:\d\d\.\d{3} {2}← caused by attempt #1 of this request/,
     );
     assert.match(story, /fallback #1 → backup\/b-model {2}because primary\/gpt-4o-mini: transient/);
     assert.match(story, /✓ #2 backup\/b-model succeeded {2}status 200/);
@@ -92,7 +98,12 @@ Deno.test("audit tells a failover's whole story: attempts, the breaker it opened
     const events = text(j.stdout).trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(events[0].type, "gateway.request.started");
     assert.equal(events.at(-1).type, "gateway.request.completed");
-    assert.ok(events.some((e) => e.type === "gateway.breaker.opened"));
+    assert.ok(
+      events.some((e) =>
+        e.type === "gateway.breaker.opened" && e.data.provider === "primary" &&
+        e.data.model === "gpt-4o-mini"
+      ),
+    );
     assert.ok(events.every((e) => e.data.requestId === id || e.data.requestId === undefined));
   });
 });

@@ -82,6 +82,7 @@ const snap = (over: Partial<ProviderSnapshot> & { provider: string }): ProviderS
     probesInFlight: 0,
   },
   keys: [{ key: "k", requestsLeft: null, tokensLeft: null, blockedUntil: null }],
+  models: [],
   unavailableModels: [],
   ...over,
 });
@@ -108,6 +109,17 @@ Deno.test("the start-up line says what the replayed state means for traffic", ()
       tokensLeft: null,
       blockedUntil: "2026-03-01T12:01:02.000Z",
     }],
+    models: [{
+      model: "claude-3",
+      breaker: { ...open.breaker, openUntil: "2026-03-01T12:00:30.000Z" },
+      unavailableUntil: null,
+      keys: [{
+        key: "anthropic-0",
+        requestsLeft: null,
+        tokensLeft: null,
+        blockedUntil: "2026-03-01T12:00:10.000Z",
+      }],
+    }],
     unavailableModels: [{ model: "claude-2", until: "2026-03-01T12:05:00.000Z" }],
   });
   assert.equal(
@@ -121,6 +133,8 @@ Deno.test("the start-up line says what the replayed state means for traffic", ()
   assert.equal(
     describeState([due, blocked], now),
     "groq breaker open, due a half-open probe; anthropic key anthropic-0 blocked until 12:01:02 UTC; " +
+      "anthropic/claude-3 breaker open until 12:00:30 UTC; " +
+      "anthropic/claude-3 key anthropic-0 blocked until 12:00:10 UTC; " +
       "anthropic model claude-2 unavailable until 12:05:00 UTC",
   );
   assert.equal(
@@ -312,10 +326,14 @@ function gatewayConfig(mockUrl: string, natsUrl: string, instance: string, openM
   } satisfies ConfigFile;
 }
 
+/** The breakers of primary: provider-wide, and gpt-4o-mini's own (a 503 counts against it). */
 async function primaryState(url: string) {
   const res = await fetch(`${url}/v1/gateway/providers`);
   const body = await res.json() as { data: ProviderSnapshot[] };
-  return body.data.find((p) => p.provider === "primary")!.breaker;
+  const p = body.data.find((p) => p.provider === "primary")!;
+  const model = p.models.find((m) => m.model === "gpt-4o-mini");
+  assert.ok(model, `gpt-4o-mini is tracked: ${JSON.stringify(p.models)}`);
+  return { provider: p.breaker, model: model.breaker };
 }
 
 Deno.test("restart: gateway B rebuilds A's open breaker from JetStream and never calls the dead upstream", async () => {
@@ -327,13 +345,15 @@ Deno.test("restart: gateway B rebuilds A's open breaker from JetStream and never
     running.push(a);
     await a.replayed;
     const clientA = new OpenAI({ baseURL: `${a.url}/v1`, apiKey: "unused", maxRetries: 0 });
-    mock.setFaults("primary", [{ kind: "status", status: 503 }]);
+    // gpt-4o-mini answers 503 twice; the upstream itself (its other models) stays fine.
+    mock.setFaults("primary", [{ kind: "status", status: 503, times: 2 }]);
     for (let i = 0; i < 2; i++) {
       const { response } = await clientA.chat.completions.create(body).withResponse();
       assert.equal(response.headers.get("x-gateway-provider"), "backup");
     }
     const before = await primaryState(a.url);
-    assert.equal(before.state, "open");
+    assert.equal(before.model.state, "open");
+    assert.equal(before.provider.state, "closed", "a 503 is the model's, not the provider's");
     await a.shutdown(1_000); // flushes its events to JetStream
     const hits = mock.hits("primary");
     assert.equal(hits, 2);
@@ -343,12 +363,13 @@ Deno.test("restart: gateway B rebuilds A's open breaker from JetStream and never
     const line = await b.replayed;
     assert.match(
       line!,
-      /^replayed \d+ events from GATEWAY_EVENTS \(last 5m\): primary breaker open until \d\d:\d\d:\d\d UTC$/,
+      /^replayed \d+ events from GATEWAY_EVENTS \(last 5m\): primary\/gpt-4o-mini breaker open until \d\d:\d\d:\d\d UTC$/,
     );
     assert.equal((await fetch(`${b.url}/readyz`)).status, 200);
     const after = await primaryState(b.url);
-    assert.equal(after.state, "open");
-    assert.equal(after.openUntil, before.openUntil, "the same opening, not a new one");
+    assert.equal(after.model.state, "open");
+    assert.equal(after.model.openUntil, before.model.openUntil, "the same opening, not a new one");
+    assert.equal(after.provider.state, "closed");
     const stored = await readStream(nats.wsUrl);
     assert.equal(
       stored.filter((e) => e.source === "/gateway/replay-b").length,
@@ -362,7 +383,14 @@ Deno.test("restart: gateway B rebuilds A's open breaker from JetStream and never
     const { response } = await clientB.chat.completions.create(body).withResponse();
     assert.equal(response.headers.get("x-gateway-provider"), "backup");
     assert.match(response.headers.get("x-gateway-fallback-errors")!, /circuit_open/);
-    assert.equal(mock.hits("primary"), hits, "no call to the dead upstream");
+    assert.equal(mock.hits("primary"), hits, "no call to the dead model");
+
+    // The replayed opening is gpt-4o-mini's alone: another model of primary is still called.
+    const other = await clientB.chat.completions.create({ ...body, model: "primary/gpt-4o" })
+      .withResponse();
+    assert.equal(other.response.headers.get("x-gateway-provider"), "primary");
+    assert.equal(other.response.headers.get("x-gateway-fallback-index"), "0");
+    assert.equal(mock.hits("primary"), hits + 1);
   } finally {
     for (const g of running) await g.shutdown(1_000);
     await mock.close();
@@ -381,14 +409,17 @@ Deno.test("restart: an opening whose time has passed half-opens on the first req
     const clientA = new OpenAI({ baseURL: `${a.url}/v1`, apiKey: "unused", maxRetries: 0 });
     mock.setFaults("primary", [{ kind: "status", status: 503 }]);
     for (let i = 0; i < 2; i++) await clientA.chat.completions.create(body);
-    assert.equal((await primaryState(a.url)).state, "open");
+    assert.equal((await primaryState(a.url)).model.state, "open");
     await a.shutdown(1_000);
     mock.clearFaults("primary");
     await sleep(400); // the open time ends while no gateway runs
 
     const b = startTestGateway(gatewayConfig(mock.url, nats.wsUrl, "replay-d", 300));
     running.push(b);
-    assert.match((await b.replayed)!, /: primary breaker open, due a half-open probe$/);
+    assert.match(
+      (await b.replayed)!,
+      /: primary\/gpt-4o-mini breaker open, due a half-open probe$/,
+    );
     const stored = await readStream(nats.wsUrl);
     assert.equal(stored.filter((e) => e.source === "/gateway/replay-d").length, 0);
     const { published, buffered, dropped } = b.bus.stats();
@@ -399,13 +430,14 @@ Deno.test("restart: an opening whose time has passed half-opens on the first req
     assert.equal(response.headers.get("x-gateway-provider"), "primary", "the first request probes");
     assert.equal(mock.hits("primary"), 3);
     const state = await primaryState(b.url);
-    assert.equal(state.state, "closed");
+    assert.equal(state.model.state, "closed");
+    assert.equal(state.provider.state, "closed");
     await b.shutdown(1_000); // flushes its events to JetStream
-    const fromB = (await readStream(nats.wsUrl)).filter((e) => e.source === "/gateway/replay-d")
-      .map((e) => e.type);
+    const fromB = (await readStream(nats.wsUrl)).filter((e) => e.source === "/gateway/replay-d");
     assert.deepEqual(
-      fromB.filter((t) => t.startsWith("gateway.breaker.")),
-      ["gateway.breaker.half_opened", "gateway.breaker.closed"],
+      fromB.filter((e) => e.type.startsWith("gateway.breaker."))
+        .map((e) => [e.type, (e.data as { model?: string }).model]),
+      [["gateway.breaker.half_opened", "gpt-4o-mini"], ["gateway.breaker.closed", "gpt-4o-mini"]],
     );
   } finally {
     for (const g of running) await g.shutdown(1_000);

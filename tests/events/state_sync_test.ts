@@ -30,10 +30,12 @@ function freePort(): number {
   return port;
 }
 
-async function breakerOf(url: string): Promise<string> {
+/** The provider-wide breaker's state, or with `model` that model's own ("untracked" if unseen). */
+async function breakerOf(url: string, model?: string): Promise<string> {
   const res = await fetch(`${url}/v1/gateway/providers`);
   const { data } = await res.json() as { data: ProviderSnapshot[] };
-  return data[0].breaker.state;
+  if (model === undefined) return data[0].breaker.state;
+  return data[0].models.find((m) => m.model === model)?.breaker.state ?? "untracked";
 }
 
 Deno.test("NATS down at start: the gateway starts with fresh provider state and says so", async () => {
@@ -120,13 +122,15 @@ Deno.test("NATS back after a fresh start: the gateway follows the other replicas
       body: JSON.stringify({ model: "primary/m", messages: hello }),
     });
     await res.body?.cancel();
-    assert.equal(await breakerOf(other.url), "open");
+    // A 503 opens the model's breaker; the late gateway learns of it from the other's events.
+    assert.equal(await breakerOf(other.url, "m"), "open");
     let state = "";
     for (let i = 0; i < 50 && state !== "open"; i++) {
-      state = await breakerOf(late.url);
+      state = await breakerOf(late.url, "m");
       if (state !== "open") await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(state, "open");
+    assert.equal(await breakerOf(late.url), "closed", "the provider-wide breaker is untouched");
   } finally {
     await other?.shutdown(500);
     await late.shutdown(500);

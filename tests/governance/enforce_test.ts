@@ -186,6 +186,8 @@ Deno.test("a stream is charged when it ends successfully, not when aborted", asy
     candidate: { provider: "openai", model: "m" },
     state: () => ({}) as never,
     settle: (o) => void settled.push(o.type),
+    resume: () => Promise.reject(new Error("unused")),
+    continued() {},
   });
   const aborted = gate.settle(supervised());
   assert.ok(aborted.ok);

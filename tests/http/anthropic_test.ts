@@ -281,15 +281,36 @@ Deno.test("a rate-limited upstream is the SDK's RateLimitError with Retry-After"
 
 Deno.test("every candidate unavailable (open breaker) is 529 overloaded_error, without a call", async () => {
   await withGateway(async ({ client, mock }) => {
-    // A quota error opens the breaker at once; the next request finds no provider available.
-    mock.setFaults("oai", [{ kind: "quota" }]);
+    // Five 503s (the breaker's minimum sample) open the model's breaker; the next request finds
+    // no candidate available.
+    mock.setFaults("oai", [{ kind: "status", status: 503 }]);
     const params = { model: "oai/gpt-4o-mini", max_tokens: 64, messages: hello };
-    await client.messages.create(params).then(() => assert.fail("expected an error"), () => {});
+    for (let i = 0; i < 5; i++) {
+      const e = await client.messages.create(params).then(() => undefined, (e) => e);
+      assert.ok(e instanceof Anthropic.APIError && e.status !== 529, `call ${i + 1}: ${e}`);
+    }
+    assert.equal(mock.hits("oai"), 5);
     const err = await client.messages.create(params).then(() => undefined, (e) => e);
     assert.ok(err instanceof Anthropic.OverloadedError, String(err));
     assert.equal(err.status, 529);
     assert.equal(err.type, "overloaded_error");
     assert.ok(Number(err.headers?.get("retry-after")) >= 1);
+    assert.equal(mock.hits("oai"), 5, "no call while the breaker is open");
+  });
+});
+
+Deno.test("a key out of quota is skipped: the next request is 429 rate_limit_error, without a call", async () => {
+  await withGateway(async ({ client, mock }) => {
+    // Quota blocks the key (for quotaCooldownMs, 60 s by default), not the breaker.
+    mock.setFaults("oai", [{ kind: "quota" }]);
+    const params = { model: "oai/gpt-4o-mini", max_tokens: 64, messages: hello };
+    await client.messages.create(params).then(() => assert.fail("expected an error"), () => {});
+    const err = await client.messages.create(params).then(() => undefined, (e) => e);
+    assert.ok(err instanceof Anthropic.RateLimitError, String(err));
+    assert.equal(err.status, 429);
+    assert.equal(err.type, "rate_limit_error");
+    const retryAfter = Number(err.headers?.get("retry-after"));
+    assert.ok(retryAfter > 50 && retryAfter <= 60, `retry-after ${retryAfter}`);
     assert.equal(mock.hits("oai"), 1);
   });
 });

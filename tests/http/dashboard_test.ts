@@ -144,8 +144,14 @@ Deno.test("the dashboard shows a failover as it happens, then the primary's brea
     );
 
     await failover(gw.url); // the second failure opens it
-    await waitText(s.page, "#feed li .what", /^primary breaker opened$/, 1_500);
-    await waitText(s.page, 'tr[data-provider="primary"] td.breaker', /^openfor \d+ s more$/);
+    // The model's own breaker: the provider-wide one (refused connections, auth) stays closed.
+    await waitText(s.page, "#feed li .what", /^primary\/gpt-4o-mini breaker opened$/, 1_500);
+    await waitText(
+      s.page,
+      'tr[data-provider="primary"] .model-breaker[data-model="gpt-4o-mini"]',
+      /^open model gpt-4o-mini for \d+ s more$/,
+    );
+    await waitText(s.page, 'tr[data-provider="primary"] td.breaker', /^closed$/);
     await waitText(s.page, 'tr[data-provider="backup"] td.breaker', /^closed$/);
     await waitText(s.page, "#t-requests", /^2$/);
     // Newest first: the second request's failure opened the breaker, then it fell over.
@@ -157,7 +163,7 @@ Deno.test("the dashboard shows a failover as it happens, then the primary's brea
     const feed = await s.page.evaluate(feedWhat) as string[];
     assert.deepEqual(feed, [
       "primary/gpt-4o-mini → backup/b-model",
-      "primary breaker opened",
+      "primary/gpt-4o-mini breaker opened",
       "primary/gpt-4o-mini → backup/b-model",
     ]);
 

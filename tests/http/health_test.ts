@@ -115,6 +115,12 @@ Deno.test("/v1/gateway/providers shows breaker and key state per provider, never
   }
 });
 
+const chat = (url: string, model: string) =>
+  fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+  });
+
 Deno.test("/v1/gateway/providers shows a key blocked by an upstream 429 until its Retry-After", async () => {
   const mock = await startMockUpstream();
   const gw = startTestGateway({
@@ -122,17 +128,61 @@ Deno.test("/v1/gateway/providers shows a key blocked by an upstream 429 until it
     providers: { p: mockProvider(mock.url, "p") },
   });
   try {
-    mock.setFaults("p", [{ kind: "rate_limit", retryAfterSec: 30 }]);
-    const chat = await fetch(`${gw.url}/v1/chat/completions`, {
-      method: "POST",
-      body: JSON.stringify({ model: "p/m", messages: [{ role: "user", content: "hi" }] }),
-    });
-    assert.equal(chat.status, 429);
-    await chat.body?.cancel();
+    mock.setFaults("p", [{ kind: "rate_limit", retryAfterSec: 30, times: 1 }]);
+    const limited = await chat(gw.url, "p/m");
+    assert.equal(limited.status, 429);
+    await limited.body?.cancel();
+    const { data } = await (await fetch(`${gw.url}/v1/gateway/providers`)).json();
+    // The 429 blocks the (key, model) pair: the model's entry shows it, the key-wide one does not.
+    assert.deepEqual(data[0].keys, [
+      { key: "p-nokey", requestsLeft: null, tokensLeft: null, blockedUntil: null },
+    ]);
+    const m = data[0].models.find((x: { model: string }) => x.model === "m");
+    assert.ok(m, JSON.stringify(data[0].models));
+    assert.equal(m.keys.length, 1);
+    assert.equal(m.keys[0].key, "p-nokey");
+    const until = Date.parse(m.keys[0].blockedUntil);
+    assert.ok(until > Date.now() + 20_000 && until <= Date.now() + 31_000, String(until));
+    assert.equal(m.breaker.state, "closed", "a 429 blocks the key, not the model's breaker");
+    assert.equal(data[0].breaker.state, "closed", "nor the provider's");
+
+    // While blocked, the model is not called; the key's other models still are.
+    const again = await chat(gw.url, "p/m");
+    assert.equal(again.status, 429);
+    await again.body?.cancel();
+    assert.equal(mock.hits("p"), 1);
+    const other = await chat(gw.url, "p/other");
+    assert.equal(other.status, 200);
+    await other.body?.cancel();
+    assert.equal(mock.hits("p"), 2);
+  } finally {
+    await gw.shutdown();
+    await mock.close();
+  }
+});
+
+Deno.test("/v1/gateway/providers shows a key out of quota blocked for every model, for quotaCooldownMs", async () => {
+  const mock = await startMockUpstream();
+  const gw = startTestGateway({
+    retries: { max: 0 },
+    providers: { p: mockProvider(mock.url, "p", "openai", { quotaCooldownMs: 45_000 }) },
+  });
+  try {
+    mock.setFaults("p", [{ kind: "quota", times: 1 }]);
+    const res = await chat(gw.url, "p/m");
+    assert.equal(res.status, 502);
+    assert.equal((await res.json()).error.type, "quota");
     const { data } = await (await fetch(`${gw.url}/v1/gateway/providers`)).json();
     const until = Date.parse(data[0].keys[0].blockedUntil);
-    assert.ok(until > Date.now() + 20_000 && until <= Date.now() + 31_000, String(until));
-    assert.equal(data[0].breaker.state, "closed", "a 429 blocks the key, not the provider");
+    assert.ok(until > Date.now() + 40_000 && until <= Date.now() + 45_000, String(until));
+    assert.equal(data[0].breaker.state, "closed", "quota blocks the key, not the provider");
+    for (const m of data[0].models) assert.equal(m.breaker.state, "closed", m.model);
+    // The whole key is out: another model is not called either.
+    const other = await chat(gw.url, "p/other");
+    assert.equal(other.status, 429);
+    assert.ok(Number(other.headers.get("retry-after")) > 40);
+    await other.body?.cancel();
+    assert.equal(mock.hits("p"), 1);
   } finally {
     await gw.shutdown();
     await mock.close();

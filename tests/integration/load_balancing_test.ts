@@ -101,9 +101,11 @@ Deno.test("latency strategy: an open breaker is not chosen and not even tried", 
     mock.setFaults("slow", [{ kind: "latency", ms: 60 }]);
     for (let i = 0; i < 3; i++) await ask(gw, "fast"); // both measured: quick is faster
     mock.setFaults("quick", [{ kind: "status", status: 503 }]);
-    // Two failures open quick's breaker; each of those requests falls over to slow.
+    // Two 503s open the breaker of quick's model m; each of those requests falls over to slow.
     for (let i = 0; i < 2; i++) assert.equal((await ask(gw, "fast")).provider, "slow");
-    assert.equal(gw.gateway.actors.get("quick")!.state().breaker.status, "open");
+    const quick = gw.gateway.actors.get("quick")!.state();
+    assert.equal(quick.models["m"]?.breaker.status, "open");
+    assert.equal(quick.breaker.status, "closed", "a 503 is the model's, not the provider's");
     const quickHits = mock.hits("quick");
     for (let i = 0; i < 5; i++) {
       const r = await ask(gw, "fast");

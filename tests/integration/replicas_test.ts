@@ -1,6 +1,7 @@
-// Two real gateway processes on one nats-server share provider health: when one opens a breaker
-// the other stops calling that upstream within a second, and recovery is probed with
-// `halfOpenProbes` calls in total, not per replica; then both serve from the primary again.
+// Two real gateway processes on one nats-server share provider health: when one opens a model's
+// breaker the other stops calling that model within a second (and keeps calling the provider's
+// other models), and recovery is probed with `halfOpenProbes` calls in total, not per replica;
+// then both serve from the primary again.
 import assert from "node:assert/strict";
 import { startMockUpstream } from "../../bench/mock/mod.ts";
 import type { ProviderSnapshot } from "../../actors/provider/mod.ts";
@@ -80,12 +81,12 @@ async function startReplica(configPath: string, natsUrl: string, instance: strin
   }
 }
 
-const ask = async (url: string) => {
+const ask = async (url: string, model = "primary/gpt-4o-mini") => {
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
-      model: "primary/gpt-4o-mini",
+      model,
       fallbacks: ["backup/b"],
       messages: [{ role: "user", content: "hello" }],
     }),
@@ -98,11 +99,15 @@ const ask = async (url: string) => {
   };
 };
 
-async function breaker(url: string) {
+/** Primary's breakers on one replica: gpt-4o-mini's own ("untracked" until seen) and provider-wide. */
+async function breakers(url: string) {
   const res = await fetch(`${url}/v1/gateway/providers`);
   const { data } = await res.json() as { data: ProviderSnapshot[] };
-  return data.find((p) => p.provider === "primary")!.breaker;
+  const p = data.find((p) => p.provider === "primary")!;
+  const model = p.models.find((m) => m.model === "gpt-4o-mini")?.breaker.state ?? "untracked";
+  return { model, provider: p.breaker.state };
 }
+const breaker = async (url: string) => ({ state: (await breakers(url)).model });
 
 const typeOf = (e: CloudEvent) => e.type.replace(/^gateway\./, "");
 
@@ -143,14 +148,14 @@ Deno.test("two replicas: one opens the breaker, the other stops calling within a
     ]);
     replicas.push(one, two);
 
-    // Replica 1 meets a dead primary and opens its breaker.
-    mock.setFaults("primary", [{ kind: "status", status: 503 }]);
+    // Replica 1 meets a dead gpt-4o-mini (three 503s) and opens that model's breaker.
+    mock.setFaults("primary", [{ kind: "status", status: 503, times: 3 }]);
     for (let i = 0; i < 3; i++) {
       const r = await ask(one.url);
       assert.equal(r.provider, "backup");
     }
     const openedAt = Date.now();
-    assert.equal((await breaker(one.url)).state, "open");
+    assert.deepEqual(await breakers(one.url), { model: "open", provider: "closed" });
     assert.equal(mock.hits("primary"), 3);
 
     // Replica 2 never called it, yet stops sending to it within a second.
@@ -158,10 +163,16 @@ Deno.test("two replicas: one opens the breaker, the other stops calling within a
       assert.ok(Date.now() - openedAt < 1_000, "replica 2 saw the open breaker within 1 s");
       await new Promise((r) => setTimeout(r, 20));
     }
+    assert.equal((await breakers(two.url)).provider, "closed");
     const skipped = await ask(two.url);
     assert.equal(skipped.provider, "backup");
     assert.match(skipped.errors, /circuit_open/);
-    assert.equal(mock.hits("primary"), 3, "replica 2 made no call to the dead upstream");
+    assert.equal(mock.hits("primary"), 3, "replica 2 made no call to the dead model");
+    // Only that model: replica 2 still sends the provider's other models to it.
+    const otherModel = await ask(two.url, "primary/gpt-4o");
+    assert.deepEqual([otherModel.status, otherModel.provider], [200, "primary"]);
+    assert.equal(mock.hits("primary"), 4);
+    const before = mock.hits("primary");
 
     // The upstream is healthy again, but slow: probes stay in flight long enough to count.
     mock.setFaults("primary", [{ kind: "latency", ms: 3_000 }]);
@@ -181,11 +192,11 @@ Deno.test("two replicas: one opens the breaker, the other stops calling within a
       false,
       "probes still in flight",
     );
-    assert.equal(mock.hits("primary") - 3, HALF_OPEN_PROBES, "probes in flight, all replicas");
+    assert.equal(mock.hits("primary") - before, HALF_OPEN_PROBES, "probes in flight, all replicas");
 
     await sub.waitFor((es) => es.some((e) => e.type === "gateway.breaker.closed"), 10_000);
     assert.equal(
-      mock.hits("primary") - 3,
+      mock.hits("primary") - before,
       HALF_OPEN_PROBES,
       "exactly halfOpenProbes probe calls before breaker.closed",
     );
@@ -205,6 +216,12 @@ Deno.test("two replicas: one opens the breaker, the other stops calling within a
     assert.ok(
       recovery.filter((e) => typeOf(e).startsWith("breaker.")).every((e) => e.source === prober),
       "the lease holder alone half-opened and closed it",
+    );
+    assert.ok(
+      sub.events.filter((e) => typeOf(e).startsWith("breaker.")).every((e) =>
+        (e.data as { model?: string }).model === "gpt-4o-mini"
+      ),
+      "every transition was gpt-4o-mini's, none provider-wide",
     );
 
     // Both serve from the primary again.

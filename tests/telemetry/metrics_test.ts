@@ -233,18 +233,23 @@ Deno.test("GET /metrics tells the story of a failover, an open breaker, limiter 
       1,
     );
 
-    // The breaker: open now, one transition; the others still closed.
+    // The model's breaker: open now, one transition; the provider-wide ones still closed.
     assert.equal(
-      m.value("gateway_breaker_state", { provider: "primary" }),
+      m.value("gateway_breaker_state", { provider: "primary", model: MODEL }),
       BREAKER_STATE_VALUE.open,
     );
     assert.equal(
-      m.value("gateway_breaker_state", { provider: "backup" }),
+      m.value("gateway_breaker_state", { provider: "primary", model: "" }),
+      BREAKER_STATE_VALUE.closed,
+    );
+    assert.equal(
+      m.value("gateway_breaker_state", { provider: "backup", model: "" }),
       BREAKER_STATE_VALUE.closed,
     );
     assert.equal(
       m.value("gateway_breaker_transitions_total", {
         provider: "primary",
+        model: MODEL,
         from: "closed",
         to: "open",
       }),
@@ -257,6 +262,7 @@ Deno.test("GET /metrics tells the story of a failover, an open breaker, limiter 
       m.value("gateway_ratelimit_blocks_total", {
         provider: "limited",
         key: "limited-nokey",
+        model: "x",
         reason: "retry_after",
       }),
       1,
@@ -265,6 +271,7 @@ Deno.test("GET /metrics tells the story of a failover, an open breaker, limiter 
       m.value("gateway_ratelimit_blocks_total", {
         provider: "tight",
         key: "tight-nokey",
+        model: "",
         reason: "rpm",
       }),
       1,
@@ -360,7 +367,10 @@ Deno.test("metrics stop following the bus once closed", async () => {
   metrics.close();
   bus.publish({ type: "breaker.closed", at: 3, provider: "p" });
   const m = parsePrometheus(await metrics.scrape());
-  assert.equal(m.value("gateway_breaker_state", { provider: "p" }), BREAKER_STATE_VALUE.open);
+  assert.equal(
+    m.value("gateway_breaker_state", { provider: "p", model: "" }),
+    BREAKER_STATE_VALUE.open,
+  );
   assert.equal(m.find("gateway_breaker_transitions_total").length, 1);
 });
 

@@ -148,6 +148,8 @@ Deno.test("a committed stream's span ends only when the stream is settled, with 
         throw new Error("unused");
       },
       settle: (o) => void settled.push(o),
+      resume: () => Promise.reject(new Error("unused")),
+      continued() {},
     };
     const result = spans.following(supervised);
     assert.ok(result.ok);

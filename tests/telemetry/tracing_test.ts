@@ -299,16 +299,15 @@ Deno.test("a stream's attempt span lasts until the stream ends, with its usage; 
       },
     });
     try {
-      // One failure opens the breaker; after openMs the next attempt is a half-open probe.
+      // One 500 opens the breaker of model m; after openMs its next attempt is a half-open probe.
       mock.setFaults("flaky", [{ kind: "status", status: 500, times: 1 }]);
       const failed = await chat(gw, { model: "flaky/m", messages: hello });
       assert.equal(failed.status, 502);
       await failed.body?.cancel();
-      await eventually(
-        () => gw.gateway.actors.get("flaky")!.snapshot(Date.now()).breaker.state === "half_open",
-        3_000,
-        "the breaker to half-open",
-      );
+      const modelBreaker = () =>
+        gw.gateway.actors.get("flaky")!.snapshot(Date.now()).models.find((x) => x.model === "m")
+          ?.breaker.state;
+      await eventually(() => modelBreaker() === "half_open", 3_000, "m's breaker to half-open");
       mock.setFaults("flaky", [{ kind: "latency", ms: 0, chunkMs: 30 }]);
       const res = await chat(gw, {
         model: "flaky/m",
@@ -330,6 +329,7 @@ Deno.test("a stream's attempt span lasts until the stream ends, with its usage; 
       );
       const streamSpan = spans().filter((s) => s.kind === SpanKind.CLIENT)[1];
       assert.equal(streamSpan.attributes["gateway.breaker.state"], "half_open");
+      assert.equal(modelBreaker(), "closed", "the probe's success closed it");
       assert.equal(streamSpan.attributes["gen_ai.response.model"], "m");
       assert.ok(Number(streamSpan.attributes["gen_ai.usage.output_tokens"]) > 0);
       assert.ok(Number(streamSpan.attributes["gen_ai.usage.input_tokens"]) > 0);

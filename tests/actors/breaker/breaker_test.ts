@@ -450,3 +450,67 @@ Deno.test("evolve ignores events that do not concern the breaker", () => {
   ];
   for (const e of other) assert.equal(evolveBreaker(cfg, s, e), s, e.type);
 });
+
+Deno.test("evolve by kind: a model's breaker and the provider-wide one count different failures", () => {
+  const scoped = (n: number, scope?: "provider" | "model"): GatewayEvent => ({
+    ...(failed(n, 100) as EventOf<"attempt.failed">),
+    ...(scope && { scope }),
+  });
+  const tally = (s: BreakerState) => {
+    const { samples, failureRate } = failureStats(cfg, s, 200);
+    return [samples, Math.round(samples * failureRate)];
+  };
+  const cases: { name: string; event: GatewayEvent; model: number[]; provider: number[] }[] = [
+    { name: "success: both", event: ok(1, 100), model: [1, 0], provider: [1, 0] },
+    {
+      name: "scope model: the model's",
+      event: scoped(1, "model"),
+      model: [1, 1],
+      provider: [0, 0],
+    },
+    {
+      name: "scope provider: the provider-wide",
+      event: scoped(1, "provider"),
+      model: [0, 0],
+      provider: [1, 1],
+    },
+    { name: "no scope: the model's", event: scoped(1), model: [1, 1], provider: [0, 0] },
+    {
+      name: "not counted: neither",
+      event: failed(1, 100, false, false),
+      model: [0, 0],
+      provider: [0, 0],
+    },
+    { name: "aborted: neither", event: aborted(1, 100), model: [0, 0], provider: [0, 0] },
+  ];
+  for (const c of cases) {
+    assert.deepEqual(tally(evolveBreaker(cfg, initialBreaker, c.event, "model")), c.model, c.name);
+    assert.deepEqual(
+      tally(evolveBreaker(cfg, initialBreaker, c.event, "provider")),
+      c.provider,
+      c.name,
+    );
+  }
+  assert.deepEqual(
+    tally(evolveBreaker(cfg, initialBreaker, scoped(1, "model"))),
+    [1, 1],
+    "default",
+  );
+});
+
+Deno.test("a probe takes a slot only in a half-open breaker; its outcome counts only where held", () => {
+  // The same probe attempt seen by a closed breaker (the other scope's probe) and a half-open one.
+  const closed = given([ok(0, 900)]);
+  const half = given(halfOpen);
+  assert.equal(given([started(1, 1_000, true)], closed), closed, "closed: no slot taken");
+  const probing = given([started(1, 1_000, true)], half);
+  assert.deepEqual(Object.keys(probing.probes), [attemptKey("req", 1)]);
+  // Its success: a probe success here, an ordinary sample in the closed one.
+  assert.equal(given([ok(1, 1_100, true)], probing).probeSuccesses, 1);
+  assert.deepEqual(failureStats(cfg, given([ok(1, 1_100, true)], closed), 1_200).samples, 2);
+  // A probe this breaker never held (another breaker's slot) counts no probe success here.
+  assert.equal(given([ok(7, 1_100, true)], probing).probeSuccesses, 0);
+  assert.deepEqual(Object.keys(given([ok(7, 1_100, true)], probing).probes), [
+    attemptKey("req", 1),
+  ]);
+});

@@ -27,6 +27,7 @@ function config(over: Partial<ProviderActorConfig["breaker"]> = {}): ProviderAct
     rateLimit: { rpm: 10, tpm: 1_000 },
     modelCooldownMs: 300_000,
     defaultRetryAfterMs: 7_000,
+    quotaCooldownMs: 60_000,
   };
 }
 
@@ -56,9 +57,10 @@ const ok: Outcome = { type: "success", status: 200, latencyMs: 100 };
 const fail = (
   kind: "transient" | "rate_limit" | "model_unavailable" | "quota",
   retryAfterMs?: number,
+  scope?: "provider",
 ): Outcome => ({
   type: "failure",
-  failure: { kind, status: 503, message: kind, retryAfterMs },
+  failure: { kind, status: 503, message: kind, retryAfterMs, ...(scope && { scope }) },
   latencyMs: 50,
 });
 
@@ -71,7 +73,16 @@ async function eventually(cond: () => boolean, what: string, ms = 2_000) {
   }
 }
 
-Deno.test("snapshot: breaker, per-key buckets and blocks, unavailable models", () => {
+const closedBreaker = {
+  state: "closed",
+  failureRate: 0,
+  samples: 0,
+  openUntil: null,
+  reopenCount: 0,
+  probesInFlight: 0,
+};
+
+Deno.test("snapshot: breakers per scope, per-key and per-(key, model) blocks, unavailable models", () => {
   let now = T;
   const published: GatewayEvent[] = [];
   const actor = spawnProviderActor(config(), {
@@ -81,54 +92,60 @@ Deno.test("snapshot: breaker, per-key buckets and blocks, unavailable models", (
   try {
     assert.deepEqual(actor.snapshot(T), {
       provider: "openai",
-      breaker: {
-        state: "closed",
-        failureRate: 0,
-        samples: 0,
-        openUntil: null,
-        reopenCount: 0,
-        probesInFlight: 0,
-      },
+      breaker: closedBreaker,
       keys: [
         { key: "a", requestsLeft: 10, tokensLeft: 1_000, blockedUntil: null },
         { key: "b", requestsLeft: 10, tokensLeft: 1_000, blockedUntil: null },
       ],
+      models: [],
       unavailableModels: [],
     });
     attempt(actor, 1, T, ok); // key a (rand 0)
     attempt(actor, 2, T, ok);
     attempt(actor, 3, T, fail("transient"));
-    attempt(actor, 4, T, fail("rate_limit", 20_000)); // blocks a
-    attempt(actor, 5, T, fail("model_unavailable"), "gpt-5"); // on b
+    attempt(actor, 4, T, fail("rate_limit", 20_000)); // blocks (a, gpt-4o)
+    attempt(actor, 5, T, fail("model_unavailable"), "gpt-5"); // still on a: not blocked for gpt-5
     assert.deepEqual(actor.snapshot(T + 1_000), {
       provider: "openai",
-      breaker: {
-        state: "closed",
-        failureRate: 0.333, // 1 of 3 counted samples; the 429 and the 404 are not samples
-        samples: 3,
-        openUntil: null,
-        reopenCount: 0,
-        probesInFlight: 0,
-      },
+      // Provider-wide: only the successes count here (the 503 is gpt-4o's).
+      breaker: { ...closedBreaker, samples: 2 },
       keys: [
-        // 4 requests at T, one refilled per 6 s: 6 + 1000/6000; tokens likewise.
-        { key: "a", requestsLeft: 6, tokensLeft: 616, blockedUntil: iso(T + 20_000) },
-        { key: "b", requestsLeft: 9, tokensLeft: 916, blockedUntil: null },
+        // 5 requests at T, one refilled per 6 s: 5 + 1000/6000; tokens likewise.
+        { key: "a", requestsLeft: 5, tokensLeft: 516, blockedUntil: null },
+        { key: "b", requestsLeft: 10, tokensLeft: 1_000, blockedUntil: null },
+      ],
+      models: [
+        {
+          model: "gpt-4o",
+          // 1 of 3 counted samples; the 429 is not a sample.
+          breaker: { ...closedBreaker, failureRate: 0.333, samples: 3 },
+          unavailableUntil: null,
+          // The 429 blocks (a, gpt-4o); no per-model limits configured: null buckets.
+          keys: [{ key: "a", requestsLeft: null, tokensLeft: null, blockedUntil: iso(T + 20_000) }],
+        },
+        {
+          model: "gpt-5",
+          breaker: closedBreaker, // the 404 is not a sample
+          unavailableUntil: iso(T + 300_000),
+          keys: [],
+        },
       ],
       unavailableModels: [{ model: "gpt-5", until: iso(T + 300_000) }],
     });
     // Past the block and the cooldown they disappear from the snapshot.
     const later = actor.snapshot(T + 400_000);
-    assert.equal(later.keys[0].blockedUntil, null);
     assert.equal(later.keys[0].requestsLeft, 10, "capped at rpm");
+    assert.equal(later.models[0].keys[0].blockedUntil, null);
+    assert.equal(later.models[1].unavailableUntil, null);
     assert.deepEqual(later.unavailableModels, []);
 
-    // Open it, then take one probe.
+    // Open gpt-4o's breaker (the first 503 makes 2 of 4), then take one probe.
     now = T + 2_000;
     for (let n = 10; n < 14; n++) attempt(actor, n, now, fail("transient"));
     const opened = published.find((e) => e.type === "breaker.opened") as EventOf<"breaker.opened">;
-    assert.ok(opened);
-    assert.deepEqual(actor.snapshot(now).breaker, {
+    assert.equal(opened.model, "gpt-4o");
+    const openSnap = actor.snapshot(now);
+    assert.deepEqual(openSnap.models[0].breaker, {
       state: "open",
       failureRate: 0,
       samples: 0,
@@ -136,6 +153,7 @@ Deno.test("snapshot: breaker, per-key buckets and blocks, unavailable models", (
       reopenCount: 0,
       probesInFlight: 0,
     });
+    assert.deepEqual(openSnap.breaker, { ...closedBreaker, samples: 2 }, "provider-wide: closed");
     now = opened.until;
     actor.ask({
       kind: "admit",
@@ -146,7 +164,7 @@ Deno.test("snapshot: breaker, per-key buckets and blocks, unavailable models", (
       attempt: 1,
       model: "gpt-4o",
     });
-    assert.deepEqual(actor.snapshot(now).breaker, {
+    assert.deepEqual(actor.snapshot(now).models[0].breaker, {
       state: "half_open",
       failureRate: 0,
       samples: 0,
@@ -154,8 +172,51 @@ Deno.test("snapshot: breaker, per-key buckets and blocks, unavailable models", (
       reopenCount: 0,
       probesInFlight: 1,
     });
-    assert.equal(actor.snapshot(now + 30_000).breaker.probesInFlight, 0, "lease expired");
+    assert.equal(actor.snapshot(now).breaker.probesInFlight, 0, "the slot is the model's");
+    assert.equal(actor.snapshot(now + 30_000).models[0].breaker.probesInFlight, 0, "lease expired");
     assert.equal(actor.id, "openai");
+  } finally {
+    actor.stop();
+  }
+});
+
+Deno.test("snapshot: per-model limits show each (key, model)'s buckets; quota shows on the key", () => {
+  const cfg: ProviderActorConfig = {
+    ...config(),
+    rateLimit: { rpm: 0, tpm: 0, models: { "gpt-4o": { rpm: 4, tpm: 0 } } },
+  };
+  const actor = spawnProviderActor(cfg, { clock: { now: () => T }, publish() {} });
+  try {
+    attempt(actor, 1, T, ok); // (a, gpt-4o)
+    attempt(actor, 2, T, ok);
+    attempt(actor, 3, T, ok, "gpt-4o-mini"); // unlimited: no limiter, no entry
+    attempt(actor, 4, T, fail("quota", 45_000), "gpt-4o-mini"); // key a, every model
+    const snap = actor.snapshot(T);
+    assert.deepEqual(snap.keys, [
+      { key: "a", requestsLeft: null, tokensLeft: null, blockedUntil: iso(T + 45_000) },
+      { key: "b", requestsLeft: null, tokensLeft: null, blockedUntil: null },
+    ]);
+    assert.deepEqual(snap.models, [
+      {
+        model: "gpt-4o",
+        breaker: { ...closedBreaker, samples: 2 },
+        unavailableUntil: null,
+        keys: [{ key: "a", requestsLeft: 2, tokensLeft: null, blockedUntil: null }],
+      },
+      {
+        model: "gpt-4o-mini",
+        breaker: { ...closedBreaker, samples: 1 }, // the quota failure is no sample
+        unavailableUntil: null,
+        keys: [],
+      },
+    ]);
+    // gpt-4o now goes to b: its (b, gpt-4o) bucket appears.
+    attempt(actor, 5, T, ok);
+    assert.deepEqual(actor.snapshot(T).models[0].keys, [
+      { key: "a", requestsLeft: 2, tokensLeft: null, blockedUntil: null },
+      { key: "b", requestsLeft: 3, tokensLeft: null, blockedUntil: null },
+    ]);
+    assert.equal(actor.snapshot(T).breaker.state, "closed", "quota trips no breaker");
   } finally {
     actor.stop();
   }
@@ -177,24 +238,35 @@ Deno.test("snapshot shows null buckets for unlimited keys", () => {
 });
 
 Deno.test("without traffic, the wake-up timer publishes breaker.half_opened after openMs", async () => {
-  const published: GatewayEvent[] = [];
-  const actor = spawnProviderActor(config({ openMs: 30, maxOpenMs: 1_000 }), {
-    clock: { now: () => Date.now() },
-    publish: (e) => published.push(e),
-  });
-  try {
-    const start = Date.now();
-    for (let n = 0; n < 4; n++) attempt(actor, n, start, fail("transient"));
-    const opened = published.find((e) => e.type === "breaker.opened") as EventOf<"breaker.opened">;
-    assert.equal(opened?.openMs, 30);
-    assert.equal(actor.state().breaker.status, "open");
-    await eventually(() => published.some((e) => e.type === "breaker.half_opened"), "half_opened");
-    const half = published.find((e) => e.type === "breaker.half_opened")!;
-    assert.ok(half.at >= opened.until, "not announced before the open time is over");
-    assert.equal(actor.state().breaker.status, "half_open");
-    assert.equal(published.at(-1), half, "announced once; nothing else happened");
-  } finally {
-    actor.stop();
+  const cases: { name: string; outcome: Outcome; model?: string }[] = [
+    { name: "gpt-4o's breaker (503s)", outcome: fail("transient"), model: "gpt-4o" },
+    { name: "the provider-wide one (refused)", outcome: fail("transient", undefined, "provider") },
+  ];
+  for (const c of cases) {
+    const published: GatewayEvent[] = [];
+    const actor = spawnProviderActor(config({ openMs: 30, maxOpenMs: 1_000 }), {
+      clock: { now: () => Date.now() },
+      publish: (e) => published.push(e),
+    });
+    const status = () =>
+      c.model ? actor.state().models[c.model].breaker.status : actor.state().breaker.status;
+    try {
+      const start = Date.now();
+      for (let n = 0; n < 4; n++) attempt(actor, n, start, c.outcome);
+      const opened = published.find((e) => e.type === "breaker.opened") as EventOf<
+        "breaker.opened"
+      >;
+      assert.deepEqual([opened?.openMs, opened?.model], [30, c.model], c.name);
+      assert.equal(status(), "open", c.name);
+      await eventually(() => published.some((e) => e.type === "breaker.half_opened"), c.name);
+      const half = published.find((e) => e.type === "breaker.half_opened")!;
+      assert.ok(half.at >= opened.until, "not announced before the open time is over");
+      assert.equal(half.type === "breaker.half_opened" && half.model, c.model, c.name);
+      assert.equal(status(), "half_open", c.name);
+      assert.equal(published.at(-1), half, "announced once; nothing else happened");
+    } finally {
+      actor.stop();
+    }
   }
 });
 
@@ -218,35 +290,47 @@ Deno.test("with shared leases, a wake-up that fires a fraction early still half-
     const start = Date.now();
     for (let n = 0; n < 4; n++) attempt(actor, n, start, fail("transient"));
     const opened = published.find((e) => e.type === "breaker.opened") as EventOf<"breaker.opened">;
+    assert.equal(opened.model, "gpt-4o");
     early = opened.until - 0.5;
     await eventually(() => published.some((e) => e.type === "breaker.half_opened"), "half_opened");
-    assert.equal(actor.state().breaker.status, "half_open");
+    assert.equal(actor.state().models["gpt-4o"].breaker.status, "half_open");
   } finally {
     actor.stop();
   }
 });
 
-Deno.test("without traffic, the wake-up timer announces a key's refill after its Retry-After", async () => {
-  const published: GatewayEvent[] = [];
-  const actor = spawnProviderActor(config(), {
-    clock: { now: () => Date.now() },
-    publish: (e) => published.push(e),
-  });
-  try {
-    attempt(actor, 1, Date.now(), fail("rate_limit", 30));
-    const blocked = published.find((e) => e.type === "ratelimit.blocked")!;
-    await eventually(() => published.some((e) => e.type === "ratelimit.refilled"), "refilled");
-    const refilled = published.find((e) => e.type === "ratelimit.refilled")!;
-    assert.ok(blocked.type === "ratelimit.blocked" && refilled.at >= blocked.until);
-    assert.deepEqual(
-      [
-        refilled.type === "ratelimit.refilled" && refilled.key,
-        actor.state().limiters.a.blockedUntil,
-      ],
-      ["a", 0],
-    );
-  } finally {
-    actor.stop();
+Deno.test("without traffic, the wake-up timer announces a refill after its Retry-After", async () => {
+  const cases: { name: string; outcome: Outcome; model?: string }[] = [
+    { name: "a 429: the (key, model)", outcome: fail("rate_limit", 30), model: "gpt-4o" },
+    { name: "quota: the whole key", outcome: fail("quota", 30) },
+  ];
+  for (const c of cases) {
+    const published: GatewayEvent[] = [];
+    const actor = spawnProviderActor(config(), {
+      clock: { now: () => Date.now() },
+      publish: (e) => published.push(e),
+    });
+    try {
+      attempt(actor, 1, Date.now(), c.outcome);
+      const blocked = published.find((e) => e.type === "ratelimit.blocked")!;
+      assert.equal(blocked.type === "ratelimit.blocked" && blocked.model, c.model, c.name);
+      const blockedUntil = () =>
+        c.model
+          ? actor.state().modelLimiters.a[c.model]?.blockedUntil ?? 0
+          : actor.state().limiters.a.blockedUntil;
+      assert.ok(blockedUntil() > 0, c.name);
+      await eventually(() => published.some((e) => e.type === "ratelimit.refilled"), c.name);
+      const refilled = published.find((e) => e.type === "ratelimit.refilled")!;
+      assert.ok(blocked.type === "ratelimit.blocked" && refilled.at >= blocked.until);
+      assert.deepEqual(
+        refilled.type === "ratelimit.refilled" && [refilled.key, refilled.model],
+        ["a", c.model],
+        c.name,
+      );
+      assert.equal(blockedUntil(), 0, c.name);
+    } finally {
+      actor.stop();
+    }
   }
 });
 
@@ -264,14 +348,14 @@ Deno.test("stop() cancels the pending wake-up: no tick, no clock read, no event 
   });
   const start = Date.now();
   for (let n = 0; n < 4; n++) attempt(actor, n, start, fail("transient"));
-  assert.equal(actor.state().breaker.status, "open");
+  assert.equal(actor.state().models["gpt-4o"].breaker.status, "open");
   actor.stop();
   const readsAtStop = reads;
   const count = published.length;
   await new Promise((r) => setTimeout(r, 80)); // four times the open time
   assert.equal(reads, readsAtStop, "the timer never fired");
   assert.equal(published.length, count);
-  assert.equal(actor.state().breaker.status, "open");
+  assert.equal(actor.state().models["gpt-4o"].breaker.status, "open");
   assert.throws(() => attempt(actor, 9, Date.now(), ok), /stopped/);
 });
 

@@ -23,6 +23,7 @@ const cfg: ProviderActorConfig = {
   rateLimit: { rpm: 0, tpm: 0 },
   modelCooldownMs: 300_000,
   defaultRetryAfterMs: 7_000,
+  quotaCooldownMs: 60_000,
 };
 const decider = createProviderDecider(cfg);
 const opened: GatewayEvent = {
@@ -36,18 +37,38 @@ const opened: GatewayEvent = {
   samples: 4,
   reopenCount: 0,
 };
-const blocked = (key: string, until: number): GatewayEvent => ({
+const blocked = (key: string, until: number, model?: string): GatewayEvent => ({
   type: "ratelimit.blocked",
   at: T,
   provider: "groq",
   key,
+  ...(model !== undefined && { model }),
   reason: "retry_after",
   until,
 });
+/** `model`'s own breaker opened at T for 10 s. */
+const modelOpened = (model: string): GatewayEvent => ({ ...opened, model } as GatewayEvent);
+const startedOn = (key: string, model: string, at = T): GatewayEvent => ({
+  type: "attempt.started",
+  at,
+  requestId: `r-${key}-${model}-${at}`,
+  attempt: 1,
+  provider: "groq",
+  model,
+  key,
+  probe: false,
+  reservedTokens: 0,
+});
+/** One request per minute per (key, model) for "llama". */
+const perModel: ProviderActorConfig = {
+  ...cfg,
+  rateLimit: { rpm: 0, tpm: 0, models: { llama: { rpm: 1, tpm: 0 } } },
+};
 
-/** Whether the real decider would start an attempt (the answer availability must agree with). */
-const admits = (given: GatewayEvent[], model: string, now: number) =>
-  decider.decide(replay(decider, given), {
+/** What the real decider's admit answers, as an Availability (which availability must equal). */
+const admits = (c: ProviderActorConfig, given: GatewayEvent[], model: string, now: number) => {
+  const d = createProviderDecider(c);
+  const last = d.decide(replay(d, given), {
     kind: "admit",
     now,
     requestId: "r",
@@ -55,10 +76,15 @@ const admits = (given: GatewayEvent[], model: string, now: number) =>
     model,
     estTokens: 0,
     rand: 0,
-  }).some((e) => e.type === "attempt.started");
+  }).at(-1);
+  if (last?.type === "attempt.started") return { ok: true };
+  assert.ok(last?.type === "attempt.skipped" && last.reason !== "unsupported");
+  return { ok: false, reason: last.reason, retryAfterMs: last.retryAfterMs };
+};
 
 const table: {
   name: string;
+  cfg?: ProviderActorConfig;
   given: GatewayEvent[];
   model?: string;
   now: number;
@@ -93,21 +119,121 @@ const table: {
     now: T + 1,
     want: { ok: false, reason: "model_unavailable", retryAfterMs: 59_999 },
   },
+  {
+    name: "the model's breaker open",
+    given: [modelOpened("llama")],
+    now: T + 4_000,
+    want: { ok: false, reason: "circuit_open", retryAfterMs: 6_000 },
+  },
+  {
+    name: "another model's breaker open: this one fine",
+    given: [modelOpened("mixtral")],
+    now: T + 4_000,
+    want: { ok: true },
+  },
+  {
+    name: "the provider-wide breaker open: a model never seen refused too",
+    given: [opened],
+    model: "never-seen",
+    now: T + 4_000,
+    want: { ok: false, reason: "circuit_open", retryAfterMs: 6_000 },
+  },
+  {
+    name: "the model's open time over: a probe may go",
+    given: [modelOpened("llama")],
+    now: T + 10_000,
+    want: { ok: true },
+  },
+  {
+    name: "the model half-open with its probe slot taken: until the probe's lease ends",
+    given: [
+      modelOpened("llama"),
+      { type: "breaker.half_opened", at: T + 10_000, provider: "groq", model: "llama", probes: 1 },
+      { ...startedOn("a", "llama", T + 10_000), probe: true } as GatewayEvent,
+    ],
+    now: T + 10_500,
+    want: { ok: false, reason: "circuit_open", retryAfterMs: 29_500 },
+  },
+  {
+    name: "another model while one's probe slot is taken",
+    given: [
+      modelOpened("llama"),
+      { type: "breaker.half_opened", at: T + 10_000, provider: "groq", model: "llama", probes: 1 },
+      { ...startedOn("a", "llama", T + 10_000), probe: true } as GatewayEvent,
+    ],
+    model: "mixtral",
+    now: T + 10_500,
+    want: { ok: true },
+  },
+  {
+    name: "(a, model) blocked, b open",
+    given: [blocked("a", T + 3_000, "llama")],
+    now: T,
+    want: { ok: true },
+  },
+  {
+    name: "(a, model) and (b, model) blocked: the soonest",
+    given: [blocked("a", T + 3_000, "llama"), blocked("b", T + 5_000, "llama")],
+    now: T,
+    want: { ok: false, reason: "rate_limited", retryAfterMs: 3_000 },
+  },
+  {
+    name: "both keys blocked for another model: this one fine",
+    given: [blocked("a", T + 3_000, "mixtral"), blocked("b", T + 5_000, "mixtral")],
+    now: T,
+    want: { ok: true },
+  },
+  {
+    name: "a blocked for every model (quota), b for this model: the later of a key's two",
+    given: [
+      blocked("a", T + 8_000),
+      blocked("a", T + 2_000, "llama"),
+      blocked("b", T + 9_000, "llama"),
+    ],
+    now: T,
+    want: { ok: false, reason: "rate_limited", retryAfterMs: 8_000 },
+  },
+  {
+    name: "per-model rpm spent on both keys",
+    cfg: perModel,
+    given: [startedOn("a", "llama"), startedOn("b", "llama")],
+    now: T + 15_000,
+    want: { ok: false, reason: "rate_limited", retryAfterMs: 45_000 },
+  },
+  {
+    name: "per-model rpm spent on a: b still has its own",
+    cfg: perModel,
+    given: [startedOn("a", "llama")],
+    now: T + 15_000,
+    want: { ok: true },
+  },
+  {
+    name: "per-model rpm spent for llama: mixtral unlimited",
+    cfg: perModel,
+    given: [startedOn("a", "llama"), startedOn("b", "llama")],
+    model: "mixtral",
+    now: T + 15_000,
+    want: { ok: true },
+  },
 ];
 
 for (const c of table) {
   Deno.test(`availability: ${c.name}`, () => {
     const model = c.model ?? "llama";
-    const state = replay(decider, c.given);
-    const got = availability(cfg, state, model, c.now);
+    const config = c.cfg ?? cfg;
+    const d = createProviderDecider(config);
+    const state = replay(d, c.given);
+    const got = availability(config, state, model, c.now);
     assert.deepEqual(got, c.want);
-    assert.equal(got.ok, admits(c.given, model, c.now), "agrees with what admit would do");
+    assert.deepEqual(got, admits(config, c.given, model, c.now), "agrees with what admit does");
   });
 }
 
 Deno.test("availability changes nothing: the same state admits afterwards", () => {
-  const state = replay(decider, [opened]);
-  const before = structuredClone(state);
-  availability(cfg, state, "llama", T + 20_000);
-  assert.deepEqual(state, before);
+  for (const given of [[opened], [modelOpened("llama"), blocked("a", T + 3_000, "llama")]]) {
+    const state = replay(decider, given);
+    const before = structuredClone(state);
+    availability(cfg, state, "llama", T + 20_000);
+    assert.deepEqual(state, before);
+  }
 });

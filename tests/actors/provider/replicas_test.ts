@@ -11,6 +11,8 @@ import {
 } from "../../../actors/provider/replicas.ts";
 import {
   createProviderDecider,
+  dueEpisodes,
+  episodeKey,
   nextWakeAt,
   PROBE_ELSEWHERE_RETRY_MS,
   probeEpisode,
@@ -40,13 +42,15 @@ function config(over: Partial<ProviderActorConfig["breaker"]> = {}): ProviderAct
     rateLimit: { rpm: 0, tpm: 0 },
     modelCooldownMs: 300_000,
     defaultRetryAfterMs: 1_000,
+    quotaCooldownMs: 60_000,
   };
 }
 
-const opened = (at: number, openMs: number): GatewayEvent => ({
+const opened = (at: number, openMs: number, model?: string): GatewayEvent => ({
   type: "breaker.opened",
   at,
   provider: P,
+  ...(model !== undefined && { model }),
   reason: "failure_rate",
   openMs,
   until: at + openMs,
@@ -54,10 +58,11 @@ const opened = (at: number, openMs: number): GatewayEvent => ({
   samples: 2,
   reopenCount: 0,
 });
-const halfOpened = (at: number): GatewayEvent => ({
+const halfOpened = (at: number, model?: string): GatewayEvent => ({
   type: "breaker.half_opened",
   at,
   provider: P,
+  ...(model !== undefined && { model }),
   probes: 1,
 });
 const closed = (at: number): GatewayEvent => ({ type: "breaker.closed", at, provider: P });
@@ -159,12 +164,171 @@ Deno.test("probeEpisode names the opening due a probe; nextWakeAt can skip what 
   const open = replay(d, [opened(T, 10_000)]);
   assert.equal(probeEpisode(d.initialState, T), undefined);
   assert.equal(probeEpisode(open, T + 9_999), undefined, "open time still running");
-  assert.equal(probeEpisode(open, T + 10_000), T + 10_000);
+  assert.equal(probeEpisode(open, T + 10_000), String(T + 10_000));
   const half = replay(d, [halfOpened(T + 10_000)], open);
-  assert.equal(probeEpisode(half, T + 10_500), T + 10_000, "same opening while half-open");
+  assert.equal(probeEpisode(half, T + 10_500), String(T + 10_000), "same opening while half-open");
   assert.equal(nextWakeAt(open), T + 10_000);
   assert.equal(nextWakeAt(open, T + 10_000), undefined, "due already: left to the next admit");
   assert.equal(nextWakeAt(open, T + 9_000), T + 10_000);
+});
+
+Deno.test("episodeKey: one name per opening and model, in lease-key-safe characters", () => {
+  const cases: { until: number; model?: string; want: string }[] = [
+    { until: T, want: String(T) },
+    { until: T + 0.75, want: String(T) }, // a fractional until names the same opening
+    { until: T, model: "m", want: `${T}.m` },
+    { until: T, model: "gpt-4o_mini", want: `${T}.gpt-4o_mini` },
+    { until: T, model: "meta/llama-3.1", want: `${T}.meta=2fllama-3=2e1` },
+    { until: T, model: "a.b", want: `${T}.a=2eb` }, // "." only ever separates the until from the model
+  ];
+  for (const c of cases) assert.equal(episodeKey(c.until, c.model), c.want, JSON.stringify(c));
+  assert.notEqual(leaseKey(P, episodeKey(T, "m")), leaseKey(P, episodeKey(T)));
+  assert.match(leaseKey(P, episodeKey(T, "meta/llama 3.1:8b")), /^[A-Za-z0-9_.=-]+$/);
+});
+
+Deno.test("probeEpisode and dueEpisodes: the provider-wide opening first, then the model's", () => {
+  const d = createProviderDecider(config());
+  const provider = String(T + 10_000);
+  const model = episodeKey(T + 5_000, "m");
+  const cases: {
+    name: string;
+    given: GatewayEvent[];
+    now: number;
+    model?: string;
+    want: string | undefined;
+    due: string[];
+  }[] = [
+    { name: "fresh", given: [], now: T, model: "m", want: undefined, due: [] },
+    {
+      name: "m's opening, still running",
+      given: [opened(T, 5_000, "m")],
+      now: T + 4_999,
+      model: "m",
+      want: undefined,
+      due: [],
+    },
+    {
+      name: "m's opening, due",
+      given: [opened(T, 5_000, "m")],
+      now: T + 5_000,
+      model: "m",
+      want: model,
+      due: [model],
+    },
+    {
+      name: "m's opening is not another model's probe",
+      given: [opened(T, 5_000, "m")],
+      now: T + 5_000,
+      model: "other",
+      want: undefined,
+      due: [model],
+    },
+    {
+      name: "m's opening without a model asked about",
+      given: [opened(T, 5_000, "m")],
+      now: T + 5_000,
+      want: undefined,
+      due: [model],
+    },
+    {
+      name: "m half-open: the same opening",
+      given: [opened(T, 5_000, "m"), halfOpened(T + 5_000, "m")],
+      now: T + 6_000,
+      model: "m",
+      want: model,
+      due: [model],
+    },
+    {
+      name: "m due, the provider-wide one still open",
+      given: [opened(T, 5_000, "m"), opened(T, 10_000)],
+      now: T + 6_000,
+      model: "m",
+      want: model,
+      due: [model],
+    },
+    {
+      name: "both due: the provider-wide one is the probe",
+      given: [opened(T, 5_000, "m"), opened(T, 10_000)],
+      now: T + 10_000,
+      model: "m",
+      want: provider,
+      due: [provider, model],
+    },
+  ];
+  for (const c of cases) {
+    const s = replay(d, c.given);
+    assert.equal(probeEpisode(s, c.now, c.model), c.want, c.name);
+    assert.deepEqual(dueEpisodes(s, c.now), c.due, c.name);
+  }
+});
+
+Deno.test("probeLease on admit: a model's opening is probed only under its lease", () => {
+  const d = createProviderDecider(config());
+  const due = replay(d, [opened(T, 10_000, "m")]);
+  const at = T + 10_000;
+  const cases: { name: string; model: string; lease?: boolean; want: string[] }[] = [
+    { name: "m, lone gateway", model: "m", want: ["breaker.half_opened", "attempt.started"] },
+    {
+      name: "m, lease held",
+      model: "m",
+      lease: true,
+      want: ["breaker.half_opened", "attempt.started"],
+    },
+    { name: "m, lease elsewhere", model: "m", lease: false, want: ["attempt.skipped"] },
+    // Not a probe: the lease does not matter.
+    {
+      name: "another model, lease elsewhere",
+      model: "other",
+      lease: false,
+      want: ["attempt.started"],
+    },
+  ];
+  for (const c of cases) {
+    const events = d.decide(due, { ...admit(at, c.lease), model: c.model });
+    assert.deepEqual(types(events), c.want, c.name);
+    const s = events.find((e) => e.type === "attempt.started");
+    if (s?.type === "attempt.started") assert.equal(s.probe, c.model === "m", c.name);
+  }
+});
+
+Deno.test("probeLease on tick: a set of held openings half-opens exactly those", () => {
+  const d = createProviderDecider(config());
+  const s = replay(d, [opened(T, 10_000), opened(T, 5_000, "m"), opened(T, 8_000, "n")]);
+  const at = T + 10_000;
+  const provider = episodeKey(T + 10_000);
+  const m = episodeKey(T + 5_000, "m");
+  const n = episodeKey(T + 8_000, "n");
+  const cases: {
+    name: string;
+    lease: boolean | ReadonlySet<string> | undefined;
+    want: string[];
+  }[] = [
+    { name: "lone gateway", lease: undefined, want: ["provider", "m", "n"] },
+    { name: "true", lease: true, want: ["provider", "m", "n"] },
+    { name: "false", lease: false, want: [] },
+    { name: "none held", lease: new Set(), want: [] },
+    { name: "the provider's only", lease: new Set([provider]), want: ["provider"] },
+    { name: "m's only", lease: new Set([m]), want: ["m"] },
+    { name: "m's and n's", lease: new Set([m, n]), want: ["m", "n"] },
+    {
+      name: "an earlier opening of m (a stale lease)",
+      lease: new Set([episodeKey(T - 60_000, "m")]),
+      want: [],
+    },
+    {
+      name: "m's until under another model",
+      lease: new Set([episodeKey(T + 5_000, "n")]),
+      want: [],
+    },
+  ];
+  for (const c of cases) {
+    const events = d.decide(s, { kind: "tick", now: at, probeLease: c.lease });
+    assert.deepEqual(
+      events.map((e) => e.type === "breaker.half_opened" ? e.model ?? "provider" : e.type),
+      c.want,
+      c.name,
+    );
+  }
 });
 
 // ---- folding other replicas' events -----------------------------------------------------------
@@ -238,14 +402,20 @@ Deno.test("outcomes arriving out of order count in the window as if in order", (
   const inOrder = replay(d, events);
   const shuffled = replay(d, [events[4], events[0], events[3], events[1], events[2]]);
   const now = T + 1_000;
-  assert.deepEqual(failureStats(cfg.breaker, shuffled.breaker, now), {
+  // The 503s are model m's: its window holds everything, the provider-wide one the successes.
+  assert.deepEqual(failureStats(cfg.breaker, shuffled.models.m.breaker, now), {
     samples: 5,
     failureRate: 0.6,
+  });
+  assert.deepEqual(shuffled.models.m.breaker.window, inOrder.models.m.breaker.window);
+  assert.deepEqual(failureStats(cfg.breaker, shuffled.breaker, now), {
+    samples: 2,
+    failureRate: 0,
   });
   assert.deepEqual(shuffled.breaker.window, inOrder.breaker.window);
   // One far older than the window counts nowhere.
   const stale = replay(d, [outcome(9, T - 10_000, false)], inOrder);
-  assert.deepEqual(failureStats(cfg.breaker, stale.breaker, now).samples, 5);
+  assert.deepEqual(failureStats(cfg.breaker, stale.models.m.breaker, now).samples, 5);
 });
 
 Deno.test("a refill announced before the key's latest block, and a shorter model cooldown, are stale", () => {
@@ -279,7 +449,7 @@ Deno.test("a refill announced before the key's latest block, and a shorter model
     { type: "model.unavailable", at: T, provider: P, model: "m", until: T + 300_000, message: "x" },
   ]);
   assert.equal(s.limiters.a.blockedUntil, T + 5_000, "still blocked by the newer block");
-  assert.equal(s.models.m, T + 300_050);
+  assert.equal(s.models.m.unavailableUntil, T + 300_050);
   const refilled = replay(
     d,
     [{ type: "ratelimit.refilled", at: T + 5_000, provider: P, key: "a" }],
@@ -332,7 +502,7 @@ Deno.test("lease keeper: one question per opening, remembers the answer until th
   const b = manualLeases("b", store);
   const ka = createLeaseKeeper(P, a.leases, 30_000);
   const kb = createLeaseKeeper(P, b.leases, 30_000);
-  const ep = T - 1;
+  const ep = String(T - 1);
 
   const first = ka.request(ep, T);
   const again = ka.request(ep, T);
@@ -360,8 +530,87 @@ Deno.test("lease keeper: one question per opening, remembers the answer until th
   assert.equal(b.calls.length, 2);
 
   // A new opening is a new lease.
-  ka.request(ep + 50_000, clock.now);
-  assert.equal(a.calls.at(-1), leaseKey(P, ep + 50_000));
+  const next = String(T - 1 + 50_000);
+  ka.request(next, clock.now);
+  assert.equal(a.calls.at(-1), leaseKey(P, next));
+});
+
+Deno.test("lease keeper: the provider's opening and a model's are two leases, held independently", async () => {
+  clock.now = T;
+  const store = new Map<string, { holder: string; until: number }>();
+  const provider = episodeKey(T);
+  const model = episodeKey(T - 2_000, "gpt-4o");
+  // Another replica holds gpt-4o's opening for 10 s more.
+  store.set(leaseKey(P, model), { holder: "b", until: T + 10_000 });
+  const a = manualLeases("a", store);
+  const ka = createLeaseKeeper(P, a.leases, 30_000);
+
+  const wonProvider = ka.request(provider, T);
+  const wonModel = ka.request(model, T);
+  assert.deepEqual(a.calls, [leaseKey(P, provider), leaseKey(P, model)], "one question each");
+  await a.answer();
+  assert.deepEqual([await wonProvider, await wonModel], [true, false]);
+  assert.deepEqual([ka.held(provider, T), ka.held(model, T)], [true, false]);
+  assert.deepEqual([...ka.heldSet(T)], [provider]);
+  ka.request(model, T + 9_999);
+  assert.equal(a.calls.length, 2, "the other's lease: not asked again while it runs");
+
+  // The other replica's lease ends: this one takes the model's opening too.
+  clock.now = T + 10_000;
+  const later = ka.request(model, clock.now);
+  await a.answer();
+  assert.equal(await later, true);
+  assert.deepEqual(new Set(ka.heldSet(clock.now)), new Set([provider, model]));
+
+  // The provider's lease (taken at T) ends first; the model's (taken at +10 s) still holds.
+  assert.deepEqual([...ka.heldSet(T + 30_000)], [model]);
+  assert.deepEqual([ka.held(provider, T + 30_000), ka.held(model, T + 30_000)], [false, true]);
+  assert.deepEqual([...ka.heldSet(T + 40_000)], []);
+});
+
+Deno.test("an actor's wake-up with leases half-opens only the openings it holds", async () => {
+  const store = new Map<string, { holder: string; until: number }>();
+  const l = manualLeases("a", store);
+  const published: GatewayEvent[] = [];
+  const start = Date.now();
+  clock.now = start;
+  const actor = spawnProviderActor(config({ openMs: 30 }), {
+    clock: { now: () => Date.now() },
+    publish: (e) => published.push(e),
+    leases: l.leases,
+  });
+  try {
+    // The provider-wide breaker and model m's opened together; another replica already holds
+    // the lease of the provider-wide opening.
+    actor.hydrate([opened(start, 30), opened(start, 30, "m")]);
+    const providerEp = episodeKey(start + 30);
+    const modelEp = episodeKey(start + 30, "m");
+    store.set(leaseKey(P, providerEp), { holder: "b", until: start + 60_000 });
+    // Traffic since the openings: this replica asks for the leases when the open time ends.
+    assert.deepEqual(types(actor.ask(admit(Date.now()))), ["attempt.skipped"]);
+    const deadline = Date.now() + 2_000;
+    while (l.calls.length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.deepEqual(
+      new Set(l.calls),
+      new Set([leaseKey(P, providerEp), leaseKey(P, modelEp)]),
+      "both openings asked for, without a request",
+    );
+    clock.now = Date.now();
+    await l.answer();
+    await new Promise((r) => setTimeout(r, 10));
+    const half = published.filter((e) => e.type === "breaker.half_opened");
+    assert.deepEqual(half.map((e) => "model" in e && e.model), ["m"], "m's only");
+    assert.equal(actor.state().models.m.breaker.status, "half_open");
+    assert.equal(actor.state().breaker.status, "open", "the provider-wide one is b's to announce");
+    // While the provider-wide opening is due elsewhere, no model probes here either.
+    assert.deepEqual(types(actor.ask({ ...admit(Date.now()), requestId: "r2" })), [
+      "attempt.skipped",
+    ]);
+  } finally {
+    actor.stop();
+  }
 });
 
 Deno.test("two replicas' actors: only the lease holder probes; the other skips until closed arrives", async () => {

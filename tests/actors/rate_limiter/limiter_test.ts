@@ -219,3 +219,20 @@ Deno.test("0 means unlimited: never blocks, however many requests and tokens", (
   const s = given(cfg, Array.from({ length: 1_000 }, () => started(T0, 10_000)));
   assert.deepEqual(limiterGate(cfg, s, ids, T0, 1e9), { ok: true, transitions: [] });
 });
+
+Deno.test("a (key, model) limiter names its model in what it announces; a key's names none", () => {
+  const cfg = { rpm: 1, tpm: 0 };
+  const spent = given(cfg, [started(T0)]);
+  for (const who of [ids, { ...ids, model: "llama" }]) {
+    const g = limiterGate(cfg, spent, who, T0, 0);
+    assert.ok(!g.ok);
+    assert.deepEqual(g.transitions, [
+      { type: "ratelimit.blocked", at: T0, ...who, reason: "rpm", until: T0 + 60_000 },
+    ]);
+    assert.equal("model" in g.transitions[0], "model" in who);
+    const s = given(cfg, g.transitions, spent);
+    assert.deepEqual(limiterTick(s, who, T0 + 60_000), [
+      { type: "ratelimit.refilled", at: T0 + 60_000, ...who },
+    ]);
+  }
+});

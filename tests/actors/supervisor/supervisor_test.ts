@@ -33,6 +33,7 @@ function providerConfig(id: string): ProviderActorConfig {
     rateLimit: { rpm: 0, tpm: 0 },
     modelCooldownMs: 300_000,
     defaultRetryAfterMs: 5_000,
+    quotaCooldownMs: 60_000,
   };
 }
 
@@ -102,11 +103,12 @@ const failure = (kind: FailureKind, status = 503): AttemptResult<string> => ({
 });
 const trace = (events: GatewayEvent[]) =>
   events.map((e) => `${e.type}${"provider" in e ? ` ${e.provider}` : ""}`);
-/** `id`'s breaker opened a second ago, until `until`. */
-const openBreaker = (id: string, until = T + 59_000): GatewayEvent => ({
+/** `id`'s breaker (or its `model`'s) opened a second ago, until `until`. */
+const openBreaker = (id: string, until = T + 59_000, model?: string): GatewayEvent => ({
   type: "breaker.opened",
   at: T - 1_000,
   provider: id,
+  ...(model !== undefined && { model }),
   reason: "failure_rate",
   openMs: until - T + 1_000,
   until,
@@ -195,9 +197,12 @@ Deno.test("nobody available → 503 at once with the soonest Retry-After, no ups
   assert.deepEqual(up.calls, []);
 });
 
-Deno.test("several failures open a provider's breaker; the next request skips it", async () => {
+Deno.test("several failures open a model's breaker; the next request skips that model only", async () => {
   using sys = system();
-  const up = upstream({ openai: () => failure("transient"), anthropic: () => ok("b") });
+  const up = upstream({
+    openai: (a) => a.candidate.model === "x" ? failure("transient") : ok("openai z"),
+    anthropic: () => ok("b"),
+  });
   for (let i = 0; i < 2; i++) {
     const res = await supervise(sys.deps, {
       ...request(["openai/x", "anthropic/y"]),
@@ -205,10 +210,37 @@ Deno.test("several failures open a provider's breaker; the next request skips it
     }, up.run);
     assert.ok(res.ok);
   }
-  assert.ok(sys.published.some((e) => e.type === "breaker.opened" && e.provider === "openai"));
+  const opened = sys.published.find((e) => e.type === "breaker.opened");
+  assert.ok(opened?.type === "breaker.opened" && opened.provider === "openai");
+  assert.equal(opened.model, "x", "openai/x's breaker, not openai's");
   up.calls.length = 0;
   await supervise(sys.deps, { ...request(["openai/x", "anthropic/y"]), requestId: "r3" }, up.run);
-  assert.deepEqual(up.calls, ["anthropic#2"], "openai not called while its breaker is open");
+  assert.deepEqual(up.calls, ["anthropic#2"], "openai/x not called while its breaker is open");
+  up.calls.length = 0;
+  const z = await supervise(sys.deps, { ...request(["openai/z"]), requestId: "r4" }, up.run);
+  assert.ok(z.ok);
+  assert.deepEqual(up.calls, ["openai#1"], "openai's other model is still called");
+});
+
+Deno.test("a model's open breaker falls over to the same provider's next model", async () => {
+  using sys = system();
+  sys.actor("openai").hydrate([openBreaker("openai", T + 59_000, "gpt-4o")]);
+  const up = upstream({ openai: (a) => ok(`from ${a.candidate.model}`) });
+  const res = await supervise(
+    sys.deps,
+    request(["openai/gpt-4o", "openai/gpt-4o-mini"]),
+    up.run,
+  );
+  assert.ok(res.ok);
+  assert.equal(res.value, "from gpt-4o-mini");
+  assert.deepEqual(up.calls, ["openai#2"]);
+  const skip = sys.published[1] as EventOf<"attempt.skipped">;
+  assert.deepEqual([skip.type, skip.model, skip.reason, skip.retryAfterMs], [
+    "attempt.skipped",
+    "gpt-4o",
+    "circuit_open",
+    59_000,
+  ]);
 });
 
 Deno.test("a caller fault stops at once with the upstream status, no fallback", async () => {
@@ -273,20 +305,26 @@ Deno.test("a pending stream that fails after reaching the client ends in 502, no
   assert.equal(failed.status, 502);
   assert.deepEqual(up.calls, ["openai#1"]);
   assert.equal(res.state().phase, "failed");
-  assert.equal(sys.actor("openai").state().breaker.window[0]?.failed, 1, "counted against openai");
+  const state = sys.actor("openai").state();
+  assert.equal(
+    state.models["gpt-4o"].breaker.window[0]?.failed,
+    1,
+    "counted against openai/gpt-4o",
+  );
+  assert.equal(state.breaker.window.length, 0, "a model's 502: nothing provider-wide");
 });
 
 Deno.test("a run() that throws still reports (probe released) and the error reaches the caller", async () => {
   using sys = system();
-  // openai's open time is over: this request is its half-open probe.
-  sys.actor("openai").hydrate([openBreaker("openai", T)]);
+  // openai/gpt-4o's open time is over: this request is its half-open probe.
+  sys.actor("openai").hydrate([openBreaker("openai", T, "gpt-4o")]);
   const boom = new Error("adapter bug");
   const run = () => Promise.reject(boom);
   await assert.rejects(
     supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), run),
     boom,
   );
-  const openai = sys.actor("openai").state().breaker;
+  const openai = sys.actor("openai").state().models["gpt-4o"].breaker;
   assert.deepEqual(openai.probes, {}, "probe slot released");
   assert.deepEqual(
     [openai.status, openai.reopenCount],
@@ -378,6 +416,10 @@ Deno.test("a result carrying `stop` ends the chain: the provider hears the real 
     "plugin.stopped openai",
     "request.failed",
   ]);
-  const window = sys.actor("openai").state().breaker.window;
-  assert.equal(window.reduce((n, b) => n + b.failed, 0), 1, "the 503 still counts against openai");
+  const window = sys.actor("openai").state().models["gpt-4o"].breaker.window;
+  assert.equal(
+    window.reduce((n, b) => n + b.failed, 0),
+    1,
+    "the 503 still counts against openai/gpt-4o",
+  );
 });
