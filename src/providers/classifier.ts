@@ -205,6 +205,11 @@ export function classifyHttpFailure(
   if (kind === "auth") failure.scope = "provider";
   if (error.type !== undefined) failure.type = error.type;
   if (error.code !== undefined) failure.code = error.code;
+  else if (kind === "capability" && CONTEXT_TEXT.test(textOf(error))) {
+    // OpenAI's code for it, given to the providers that send none (Anthropic, Bedrock, …), so
+    // a client can test one code whoever answered.
+    failure.code = "context_length_exceeded";
+  }
   if (retryAfterMs !== undefined) failure.retryAfterMs = retryAfterMs;
   return failure;
 }

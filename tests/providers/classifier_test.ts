@@ -456,6 +456,31 @@ Deno.test("classifyHttpFailure: what this model cannot take is capability, keepi
     now: NOW,
   });
   assert.deepEqual([ctx.kind, ctx.code], ["capability", "context_length_exceeded"]);
+  const anthropic = classifyHttpFailure({
+    status: 400,
+    headers: new Headers(),
+    error: {
+      message: "prompt is too long: 215003 tokens > 200000 maximum",
+      type: "invalid_request_error",
+    },
+    now: NOW,
+  });
+  assert.equal(
+    anthropic.code,
+    "context_length_exceeded",
+    "OpenAI's code when the provider sends none",
+  );
+  const image = classifyHttpFailure({
+    status: 400,
+    headers: new Headers(),
+    error: { message: "This model does not support image input." },
+    now: NOW,
+  });
+  assert.deepEqual(
+    [image.kind, image.code],
+    ["capability", undefined],
+    "no code made up for others",
+  );
 });
 
 Deno.test("classifyHttpFailure: content policy and plain bad requests stay caller faults", () => {
