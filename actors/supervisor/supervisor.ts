@@ -26,6 +26,8 @@ export interface AttemptInput {
   probe: boolean;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** Clock time the request's budget (config `requestMs`) runs out; absent when unbounded. */
+  deadlineAt?: number;
 }
 
 /**
@@ -149,6 +151,9 @@ export async function supervise<T>(
           fallbackIndex: s.index,
           probe: started.probe,
           signal: input.signal,
+          deadlineAt: deps.config.requestMs === undefined
+            ? undefined
+            : s.startedAt + deps.config.requestMs,
         });
       } finally {
         if (!result) {

@@ -273,7 +273,13 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
         plugins.attempt(a, (request, upstreamHeaders) =>
           run.attempt(
             withUpstreamHeaders(gw.targets.get(a.candidate.provider)!, upstreamHeaders),
-            { model: a.candidate.model, key: a.key, id: `chatcmpl-${requestId}`, signal: a.signal },
+            {
+              model: a.candidate.model,
+              key: a.key,
+              id: `chatcmpl-${requestId}`,
+              signal: a.signal,
+              deadlineAt: a.deadlineAt,
+            },
             request,
           )))
     ),
@@ -298,13 +304,18 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
     };
   }
   const f = result.failure;
+  // No candidate could take the request (context too long, …): the provider's own 400, as
+  // OpenAI words it, so SDKs raise the error they would have raised calling it directly.
+  const capability = f.errorType === "capability";
   return {
     ok: false,
     status: f.status,
     message: f.message,
-    type: f.errorType,
+    type: capability ? "invalid_request_error" : f.errorType,
     code: plugins.stopped?.code ??
-      (f.errorType === "unsupported"
+      (capability
+        ? f.code ?? "capability_exceeded"
+        : f.errorType === "unsupported"
         ? "unsupported_request"
         : CODE_BY_STATUS[f.status] ?? "upstream_rejected_request"),
     param: null,
@@ -321,8 +332,8 @@ export async function runChat(
   signal: AbortSignal,
   bodyLength: number,
 ): Promise<ChatOutcome> {
-  const { clock, http } = gw.deps;
-  const exec = { http, clock };
+  const { clock, http, logger } = gw.deps;
+  const exec = { http, clock, logger };
   const stream = req.stream === true;
   gw.inFlight++;
   let handedOver = false;
