@@ -38,6 +38,9 @@ export interface SupervisorConfig {
 
 export const DEFAULT_MAX_RETRY_AFTER_MS = 3_000;
 
+/** Verdicts that say no candidate could serve the request at all, budget or not. */
+const UNSERVABLE: ReadonlySet<string> = new Set(["capability", "unsupported"]);
+
 /** However the retry rules combine, one model gets at most this many calls per request. */
 export const MAX_CALLS_PER_MODEL = 3;
 
@@ -243,7 +246,16 @@ function next(
   }
   const reason = last.type === "failed" ? last.kind : last.reason;
   const to = s.candidates[s.index + 1];
-  if (!to) return [exhausted(base, s)];
+  if (!to) {
+    // Out of candidates and out of time: the budget is what ended it, unless no candidate
+    // could have served the request anyway (that 400 tells the client more).
+    const verdict = exhausted(base, s);
+    return [
+      c.now >= deadline && !UNSERVABLE.has(verdict.errorType)
+        ? outOfTime(base, s, cfg.requestMs!)
+        : verdict,
+    ];
+  }
   if (c.now >= deadline) return [outOfTime(base, s, cfg.requestMs!)];
   return [{
     type: "fallback.taken",
@@ -333,8 +345,9 @@ const storyOf = (s: SupervisorState) =>
     .map((a) => `${a.provider}/${a.model}: ${a.error_type}${a.status ? ` ${a.status}` : ""}`)
     .join("; ");
 
-/** The request's budget ran out with candidates left: 504, naming the budget. */
+/** The request's budget ran out: 504, naming the budget and the last miss. */
 function outOfTime(base: { at: number; requestId: string }, s: SupervisorState, requestMs: number) {
+  const last = s.last?.type === "failed" || s.last?.type === "skipped" ? s.last.message : undefined;
   return fail(
     base,
     s,
@@ -342,7 +355,7 @@ function outOfTime(base: { at: number; requestId: string }, s: SupervisorState, 
     "timeout",
     `The request ran out of its time budget (timeouts.requestMs = ${requestMs} ms) after ${s.attempts.length} attempt(s) (${
       storyOf(s)
-    }).`,
+    }).${last ? ` Last error: ${last}` : ""}`,
   );
 }
 

@@ -832,18 +832,26 @@ Deno.test("the request budget: no retry wait or attempt past it; when it runs ou
       assert.match(e.message, /time budget \(timeouts\.requestMs = 5000 ms\)/, c.name);
     }
   }
-  // The last candidate out of time: its own failure is the verdict (it names the budget itself).
-  const lastOne = [
+  // The last candidate out of time: the budget ended it, whatever the failure was…
+  const lastOne = (kind: FailureKind, message: string) => [
     requestStarted(["openai/gpt-4o"]),
-    failed(0, 1, "timeout", {
-      status: undefined,
-      message:
-        "the request's time budget (timeouts.requestMs) ran out: no first token after 4990 ms",
-    }),
+    failed(0, 1, kind, { status: 503, message }),
   ];
-  const e = only(when(lastOne, next(0.5, false, T + 5_001), budget), "request.failed");
+  const e = only(
+    when(lastOne("transient", "upstream connect error"), next(0.5, false, T + 5_001), budget),
+    "request.failed",
+  );
   assert.deepEqual([e.status, e.errorType], [504, "timeout"]);
-  assert.match(e.message, /timeouts\.requestMs/);
+  assert.match(e.message, /timeouts\.requestMs = 5000 ms.*Last error: upstream connect error/);
+  // …with time left, a retry that does not fit leaves the ordinary verdict…
+  const early = when(lastOne("transient", "x"), next(0.5, false, T + 4_990), budget);
+  assert.equal(only(early, "request.failed").status, 502);
+  // …and a request no candidate can serve is still the provider's 400.
+  const cap = only(
+    when(lastOne("capability", "prompt is too long"), next(0.5, false, T + 6_000), budget),
+    "request.failed",
+  );
+  assert.deepEqual([cap.status, cap.errorType], [400, "capability"]);
 });
 
 Deno.test("evolve counts calls per model and the rate-limit retries of the current candidate", () => {
