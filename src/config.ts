@@ -11,6 +11,12 @@ import {
   toRoutePlan,
 } from "./routing/route_config.ts";
 import { configKeySchema, resolveConfigKeys, type VirtualKeyConfig } from "./governance/mod.ts";
+import {
+  type AttemptTimeouts,
+  DEFAULT_REQUEST_MS,
+  DEFAULT_TIMEOUTS,
+  resolveTimeouts,
+} from "./providers/timeouts.ts";
 
 const envRef = z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, {
   message:
@@ -38,6 +44,24 @@ const LimitSchema = z.strictObject({
   ),
 });
 
+const timeoutMs = z.number().int().positive();
+
+/** Per-model overrides (e.g. a slow reasoning model): any of the four; the rest from above. */
+const ModelTimeoutsSchema = z.strictObject({
+  headersMs: timeoutMs.optional(),
+  firstTokenMs: timeoutMs.optional(),
+  idleMs: timeoutMs.optional(),
+  totalMs: timeoutMs.optional(),
+});
+
+/** A provider's overrides of the top-level `timeouts`, and per-model ones under `models`. */
+const ProviderTimeoutsSchema = z.strictObject({
+  ...ModelTimeoutsSchema.shape,
+  models: z.record(z.string().min(1), ModelTimeoutsSchema).optional().describe(
+    'model → timeouts, e.g. {"o3": {"firstTokenMs": 120000, "headersMs": 300000}}',
+  ),
+});
+
 const RateLimitSchema = LimitSchema.extend({
   models: z.record(z.string().min(1), LimitSchema).optional().describe(
     'per (key, model) limits, e.g. {"gpt-4o": {"rpm": 500, "tpm": 30000}}',
@@ -45,8 +69,19 @@ const RateLimitSchema = LimitSchema.extend({
 });
 
 const TimeoutsSchema = z.strictObject({
-  firstTokenMs: z.number().int().positive().default(15_000),
-  totalMs: z.number().int().positive().default(120_000),
+  headersMs: timeoutMs.default(DEFAULT_TIMEOUTS.headersMs).describe(
+    "no response headers within it: the attempt failed (timeout)",
+  ),
+  firstTokenMs: timeoutMs.default(DEFAULT_TIMEOUTS.firstTokenMs).describe(
+    "streams: no first content within it: the attempt failed (timeout)",
+  ),
+  idleMs: timeoutMs.default(DEFAULT_TIMEOUTS.idleMs).describe(
+    "streams: no chunk for it after the first: the stream stalled (timeout)",
+  ),
+  totalMs: timeoutMs.default(DEFAULT_TIMEOUTS.totalMs).describe("one whole attempt"),
+  requestMs: timeoutMs.default(DEFAULT_REQUEST_MS).describe(
+    "the whole call across all attempts and retry waits",
+  ),
 });
 
 const KeySchema = z.strictObject({
@@ -66,7 +101,7 @@ const ProviderSchema = z.strictObject({
   models: z.array(z.string().min(1)).default([]).describe("models listed by GET /v1/models"),
   breaker: BreakerSchema.default(BreakerSchema.parse({})),
   rateLimit: RateLimitSchema.default(RateLimitSchema.parse({})),
-  timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
+  timeouts: ProviderTimeoutsSchema.optional(),
   modelCooldownMs: ms(300_000),
   quotaCooldownMs: ms(60_000).describe(
     "how long a key the upstream says is out of quota or credit is skipped (without Retry-After)",
@@ -98,11 +133,15 @@ export const ConfigSchema = z.strictObject({
       'bare aliases: "fast": ["groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"]; a nested array (or {"group"}) is a group of equal rank',
     ),
   plugins: PluginsSchema,
+  timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
   retries: z.strictObject({
     max: z.number().int().min(0).max(5).default(1),
     baseMs: ms(100),
     maxMs: ms(2_000),
-  }).default({ max: 1, baseMs: 100, maxMs: 2_000 }),
+    maxRetryAfterMs: ms(3_000).describe(
+      "a 429 asking to wait at most this long is retried once on the same model after the wait; longer: fall over at once",
+    ),
+  }).default({ max: 1, baseMs: 100, maxMs: 2_000, maxRetryAfterMs: 3_000 }),
   limits: z.strictObject({
     maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
     // Requests and streams served at once; past it new calls get 503 at once (0: no bound).
@@ -136,12 +175,19 @@ export const ConfigSchema = z.strictObject({
 export type ConfigFile = z.input<typeof ConfigSchema>;
 type Parsed = z.output<typeof ConfigSchema>;
 
+/** A provider's timeouts, every layer resolved: model → provider → top-level → defaults. */
+export interface ProviderTimeouts extends AttemptTimeouts {
+  /** Models with their own overrides, each fully resolved; any other model uses the above. */
+  models: Readonly<Record<string, AttemptTimeouts>>;
+}
+
 export interface ProviderConfig extends
   Omit<
     Parsed["providers"][string],
-    "keys" | "baseUrl" | "accessKeyId" | "secretAccessKey" | "sessionToken"
+    "keys" | "baseUrl" | "accessKeyId" | "secretAccessKey" | "sessionToken" | "timeouts"
   > {
   id: string;
+  timeouts: ProviderTimeouts;
   baseUrl: string;
   keys: { id: string; weight: number; secret: string; env: string }[];
   /** Resolved AWS credentials (bedrock only). */
@@ -158,6 +204,8 @@ export interface Config {
   routePlans: Readonly<Record<string, RoutePlan>>;
   /** Built-in plugins in the order they run (src/plugins). */
   plugins: readonly PluginConfig[];
+  /** The gateway's attempt timeouts (under any provider's or model's) and the request budget. */
+  timeouts: Parsed["timeouts"];
   retries: Parsed["retries"];
   limits: Parsed["limits"];
   /** Mid-stream continuation (src/http/continuation.ts). */
@@ -217,7 +265,15 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     return { name, secret: secret ?? "" };
   };
   for (const [id, raw] of Object.entries(c.providers)) {
-    const { accessKeyId, secretAccessKey, sessionToken, ...p } = raw;
+    const { accessKeyId, secretAccessKey, sessionToken, timeouts: own, ...p } = raw;
+    const { models: perModel, ...providerOwn } = own ?? {};
+    const base = resolveTimeouts(providerOwn, c.timeouts);
+    const timeouts: ProviderTimeouts = {
+      ...base,
+      models: Object.fromEntries(
+        Object.entries(perModel ?? {}).map(([m, t]) => [m, resolveTimeouts(t, base)]),
+      ),
+    };
     const keys = p.keys.map((k, i) => {
       const { name, secret } = resolve(k.value, `providers.${id}.keys[${i}].value`);
       return { id: k.id ?? `${id}-${i}`, weight: k.weight, secret, env: name };
@@ -239,7 +295,14 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     } else if (accessKeyId || secretAccessKey) {
       missing.push(`  - providers.${id}: accessKeyId and secretAccessKey go together`);
     }
-    providers[id] = { ...p, id, baseUrl: (baseUrl ?? "").replace(/\/+$/, ""), keys, credentials };
+    providers[id] = {
+      ...p,
+      id,
+      baseUrl: (baseUrl ?? "").replace(/\/+$/, ""),
+      keys,
+      credentials,
+      timeouts,
+    };
   }
   for (const [alias, route] of Object.entries(c.routes)) {
     for (const { path, target } of routeTargetPaths(route)) {
@@ -280,6 +343,7 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     ),
     routePlans,
     plugins: c.plugins,
+    timeouts: c.timeouts,
     retries: c.retries,
     limits: c.limits,
     streams: c.streams,

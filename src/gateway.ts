@@ -15,6 +15,7 @@ import type { Clock, EventBus, IdGen, ProviderHttp, Random } from "./ports.ts";
 import { adapterFor } from "./providers/mod.ts";
 import { providerTypeInfo } from "./providers/catalogue.ts";
 import type { ProviderTarget } from "./providers/execute.ts";
+import { timeoutsLookup } from "./providers/timeouts.ts";
 import {
   createGovernor,
   createMemoryKeyStore,
@@ -71,11 +72,16 @@ function keysOf(p: ProviderConfig) {
   return p.keys.length ? p.keys : [{ id: `${p.id}-nokey`, weight: 1, secret: "", env: "" }];
 }
 
+/** The longest an attempt on this provider may take (its own or any model's totalMs). */
+function longestAttemptMs(p: ProviderConfig): number {
+  return Math.max(p.timeouts.totalMs, ...Object.values(p.timeouts.models).map((t) => t.totalMs));
+}
+
 export function actorConfig(p: ProviderConfig): ProviderActorConfig {
   return {
     id: p.id,
     keys: keysOf(p).map((k) => ({ id: k.id, weight: k.weight })),
-    breaker: { ...p.breaker, probeLeaseMs: p.timeouts.totalMs + 5_000 },
+    breaker: { ...p.breaker, probeLeaseMs: longestAttemptMs(p) + 5_000 },
     rateLimit: p.rateLimit,
     modelCooldownMs: p.modelCooldownMs,
     defaultRetryAfterMs: 1_000,
@@ -97,10 +103,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
   for (const p of Object.values(config.providers)) {
     const adapter = adapterFor(providerTypeInfo(p.type)?.family ?? p.type);
     if (!adapter) throw new Error(`providers.${p.id}.type: no adapter for "${p.type}"`);
+    const { models, ...timeouts } = p.timeouts;
     targets.set(p.id, {
       adapter,
       baseUrl: p.baseUrl,
-      timeouts: p.timeouts,
+      timeouts,
+      timeoutsFor: timeoutsLookup(timeouts, models),
       secrets: new Map(keysOf(p).map((k) => [k.id, k.secret])),
       settings: {
         apiVersion: p.apiVersion,
@@ -140,6 +148,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         maxRetries: config.retries.max,
         backoffBaseMs: config.retries.baseMs,
         backoffMaxMs: config.retries.maxMs,
+        maxRetryAfterMs: config.retries.maxRetryAfterMs,
+        requestMs: config.timeouts.requestMs,
       },
       provider: (id) => actors.get(id),
       publish: (e) => bus.publish(e),

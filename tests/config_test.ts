@@ -28,7 +28,14 @@ Deno.test("an empty config gets the documented defaults", () => {
   assert.match(c.instance, /^gw-[0-9a-f]{8}$/);
   assert.deepEqual(c.providers, {});
   assert.deepEqual(c.routes, {});
-  assert.deepEqual(c.retries, { max: 1, baseMs: 100, maxMs: 2_000 });
+  assert.deepEqual(c.retries, { max: 1, baseMs: 100, maxMs: 2_000, maxRetryAfterMs: 3_000 });
+  assert.deepEqual(c.timeouts, {
+    headersMs: 30_000,
+    firstTokenMs: 10_000,
+    idleMs: 10_000,
+    totalMs: 120_000,
+    requestMs: 180_000,
+  });
   assert.deepEqual(c.limits, { maxBodyBytes: 4 * 1024 * 1024, maxInFlight: 1024 });
   assert.equal(c.nats.url, undefined);
   assert.equal(c.nats.stream, "GATEWAY_EVENTS");
@@ -56,7 +63,13 @@ Deno.test("a provider gets breaker, rate limit, timeout and base URL defaults", 
     halfOpenProbes: 1,
   });
   assert.deepEqual(p.rateLimit, { rpm: 0, tpm: 0 });
-  assert.deepEqual(p.timeouts, { firstTokenMs: 15_000, totalMs: 120_000 });
+  assert.deepEqual(p.timeouts, {
+    headersMs: 30_000,
+    firstTokenMs: 10_000,
+    idleMs: 10_000,
+    totalMs: 120_000,
+    models: {},
+  });
   assert.equal(p.modelCooldownMs, 300_000);
   assert.equal(p.quotaCooldownMs, 60_000);
 });
@@ -82,10 +95,57 @@ Deno.test("partial sections keep the defaults of the fields left out", () => {
   assert.equal(p.baseUrl, "http://localhost:8000/v1", "trailing slashes are trimmed");
   assert.equal(p.breaker.openMs, 1_000);
   assert.equal(p.breaker.minimumRequests, 5);
-  assert.deepEqual(p.timeouts, { firstTokenMs: 500, totalMs: 120_000 });
+  assert.deepEqual(p.timeouts, {
+    headersMs: 30_000,
+    firstTokenMs: 500,
+    idleMs: 10_000,
+    totalMs: 120_000,
+    models: {},
+  });
   // A per-model limit fills in its own defaults, not the key-wide ones.
   assert.deepEqual(p.rateLimit, { rpm: 60, tpm: 0, models: { "gpt-4o": { rpm: 0, tpm: 30_000 } } });
-  assert.deepEqual(c.retries, { max: 3, baseMs: 100, maxMs: 2_000 });
+  assert.deepEqual(c.retries, { max: 3, baseMs: 100, maxMs: 2_000, maxRetryAfterMs: 3_000 });
+});
+
+Deno.test("timeouts resolve model → provider → top-level → defaults, field by field", () => {
+  const c = buildConfig(
+    {
+      timeouts: { firstTokenMs: 8_000, idleMs: 20_000, requestMs: 300_000 },
+      providers: {
+        plain: { type: "openai" },
+        openai: {
+          type: "openai",
+          timeouts: {
+            headersMs: 45_000,
+            totalMs: 200_000,
+            models: {
+              o3: { firstTokenMs: 120_000, headersMs: 300_000 },
+              "gpt-4o-mini": { idleMs: 3_000 },
+            },
+          },
+        },
+      },
+    },
+    noEnv,
+    "gateway.json",
+  );
+  assert.deepEqual(c.timeouts, {
+    headersMs: 30_000,
+    firstTokenMs: 8_000,
+    idleMs: 20_000,
+    totalMs: 120_000,
+    requestMs: 300_000,
+  });
+  const top = { headersMs: 30_000, firstTokenMs: 8_000, idleMs: 20_000, totalMs: 120_000 };
+  assert.deepEqual(c.providers.plain.timeouts, { ...top, models: {} });
+  const provider = { ...top, headersMs: 45_000, totalMs: 200_000 };
+  assert.deepEqual(c.providers.openai.timeouts, {
+    ...provider,
+    models: {
+      o3: { ...provider, firstTokenMs: 120_000, headersMs: 300_000 },
+      "gpt-4o-mini": { ...provider, idleMs: 3_000 },
+    },
+  });
 });
 
 Deno.test("env: secrets are resolved, labelled and weighted", () => {
@@ -156,6 +216,29 @@ Deno.test("validation errors name the field path", async (t) => {
     ["route not provider/model", { routes: { fast: ["gpt-4o"] } }, /routes\.fast\[0\]: /],
     ["empty route", { routes: { fast: [] } }, /routes\.fast: /],
     ["too many retries", { retries: { max: 50 } }, /retries\.max: /],
+    [
+      "negative maxRetryAfterMs",
+      { retries: { maxRetryAfterMs: -5 } },
+      /retries\.maxRetryAfterMs: /,
+    ],
+    ["zero request budget", { timeouts: { requestMs: 0 } }, /timeouts\.requestMs: /],
+    ["fractional idle timeout", { timeouts: { idleMs: 1.5 } }, /timeouts\.idleMs: /],
+    ["unknown top-level timeout", { timeouts: { firstByteMs: 5 } }, /timeouts: .*"firstByteMs"/],
+    [
+      "requestMs is not per provider",
+      { providers: { x: { type: "openai", timeouts: { requestMs: 5 } } } },
+      /providers\.x\.timeouts: .*"requestMs"/,
+    ],
+    [
+      "bad model timeout",
+      { providers: { x: { type: "openai", timeouts: { models: { o3: { headersMs: "long" } } } } } },
+      /providers\.x\.timeouts\.models\.o3\.headersMs: /,
+    ],
+    [
+      "unknown model timeout",
+      { providers: { x: { type: "openai", timeouts: { models: { o3: { thinkMs: 1 } } } } } },
+      /providers\.x\.timeouts\.models\.o3: .*"thinkMs"/,
+    ],
     ["not an object", [], /\(root\): .*expected object/],
   ];
   for (const [name, raw, want] of cases) {
@@ -317,7 +400,7 @@ Deno.test("configJsonSchema describes gateway.json for editors", () => {
     additionalProperties?: unknown;
   };
   assert.equal(schema.type, "object");
-  for (const key of ["providers", "routes", "retries", "limits", "nats", "port"]) {
+  for (const key of ["providers", "routes", "timeouts", "retries", "limits", "nats", "port"]) {
     assert.ok(key in schema.properties, `schema has no "${key}"`);
   }
   assert.equal(schema.additionalProperties, false);

@@ -14,7 +14,7 @@ const config = buildConfig(
       openai: {
         type: "openai",
         keys: [{ value: "env:OPENAI_A" }, { value: "env:OPENAI_B", id: "b", weight: 2 }],
-        timeouts: { totalMs: 60_000 },
+        timeouts: { totalMs: 60_000, models: { o3: { firstTokenMs: 90_000, headersMs: 120_000 } } },
         rateLimit: { rpm: 100, models: { "gpt-4o": { tpm: 30_000 } } },
         breaker: { openMs: 5_000 },
         modelCooldownMs: 9_000,
@@ -47,7 +47,24 @@ Deno.test("createGateway builds one provider actor and one upstream target per p
     const openai = gw.targets.get("openai")!;
     assert.equal(openai.adapter, openaiAdapter);
     assert.equal(openai.baseUrl, "https://api.openai.com/v1");
-    assert.deepEqual(openai.timeouts, { firstTokenMs: 15_000, totalMs: 60_000 });
+    assert.deepEqual(openai.timeouts, {
+      headersMs: 30_000,
+      firstTokenMs: 10_000,
+      idleMs: 10_000,
+      totalMs: 60_000,
+    });
+    assert.equal(openai.timeoutsFor?.("gpt-4o"), openai.timeoutsFor?.("gpt-4o"));
+    assert.deepEqual(openai.timeoutsFor?.("o3"), {
+      headersMs: 120_000,
+      firstTokenMs: 90_000,
+      idleMs: 10_000,
+      totalMs: 60_000,
+    });
+    assert.deepEqual(
+      openai.timeoutsFor?.("gpt-4o"),
+      openai.timeouts,
+      "no override: the provider's",
+    );
     assert.deepEqual([...openai.secrets], [["openai-0", "sk-a"], ["b", "sk-b"]]);
     const claude = gw.targets.get("claude")!;
     assert.equal(claude.adapter, anthropicAdapter);
@@ -92,6 +109,16 @@ Deno.test("actorConfig carries breaker, limits and keys, and leases probes past 
     quotaCooldownMs: 7_000,
   });
   assert.equal(actorConfig(config.providers.claude).breaker.probeLeaseMs, 125_000);
+  const slowModel = buildConfig(
+    { providers: { p: { type: "openai", timeouts: { models: { o3: { totalMs: 600_000 } } } } } },
+    () => undefined,
+    "test",
+  ).providers.p;
+  assert.equal(
+    actorConfig(slowModel).breaker.probeLeaseMs,
+    605_000,
+    "a probe on the slowest model still holds its lease",
+  );
   // Secrets never reach the actor (its events are published).
   assert.doesNotMatch(JSON.stringify(cfg), /sk-/);
 });
@@ -103,6 +130,8 @@ Deno.test("the supervisor gets the retry policy and finds provider actors by id"
       maxRetries: 2,
       backoffBaseMs: 50,
       backoffMaxMs: 500,
+      maxRetryAfterMs: 3_000,
+      requestMs: 180_000,
     });
     assert.equal(gw.supervisor.provider("claude"), gw.actors.get("claude"));
     assert.equal(gw.supervisor.provider("nope"), undefined);

@@ -1,6 +1,8 @@
 // The supervisor decider: one per request. It walks the candidate chain (model, then fallbacks),
 // folds what the provider actors report about each attempt, and decides the next step:
-// done, retry the same provider after a full-jitter backoff, fall over, or give up.
+// done, retry the same model after a backoff (never sooner than the provider asked), fall over,
+// or give up. The request's budget (timeouts.requestMs) bounds it all: no attempt starts and no
+// retry wait ends past it.
 import type { EventOf, FailureKind, GatewayEvent } from "../../src/events/catalogue.ts";
 import type { Decider } from "../runtime/mod.ts";
 
@@ -29,10 +31,29 @@ export interface ContinuedInfo {
 }
 
 export interface SupervisorConfig {
+  /** Same-model retries of transient/unknown failures (`retries.max`). */
   maxRetries: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /**
+   * Longest wait a rate limit may ask for and still get the same model retried (once) after it;
+   * a longer one falls over at once (`retries.maxRetryAfterMs`, default 3000).
+   */
+  maxRetryAfterMs?: number;
+  /**
+   * The whole-call budget (`timeouts.requestMs`): no attempt starts and no retry wait ends later
+   * than this after the request started. Absent: unbounded.
+   */
+  requestMs?: number;
 }
+
+export const DEFAULT_MAX_RETRY_AFTER_MS = 3_000;
+
+/** Verdicts that say no candidate could serve the request at all, budget or not. */
+const UNSERVABLE: ReadonlySet<string> = new Set(["capability", "unsupported"]);
+
+/** However the retry rules combine, one model gets at most this many calls per request. */
+export const MAX_CALLS_PER_MODEL = 3;
 
 /** One line of `extra_fields.attempts` / `x-gateway-attempts`. */
 export interface AttemptSummary {
@@ -47,7 +68,17 @@ type Last =
   | { type: "succeeded"; latencyMs: number }
   | { type: "aborted" }
   | { type: "skipped"; reason: string; retryAfterMs?: number; message?: string }
-  | { type: "failed"; kind: FailureKind; status?: number; message: string; retryAfterMs?: number };
+  | {
+    type: "failed";
+    /** When the attempt failed, to measure its Retry-After from. */
+    at: number;
+    kind: FailureKind;
+    status?: number;
+    message: string;
+    retryAfterMs?: number;
+    /** The upstream's error code (e.g. context_length_exceeded), when it sent one. */
+    code?: string;
+  };
 
 export interface SupervisorState {
   phase: "new" | "running" | "done" | "failed";
@@ -56,7 +87,13 @@ export interface SupervisorState {
   candidates: readonly Candidate[];
   index: number;
   attempt: number;
+  /** Retries of the current candidate (any kind), and of those the rate-limit ones. */
   retries: number;
+  rateLimitRetries: number;
+  /** The current candidate's (key, model) is blocked until then (ratelimit.blocked, Retry-After). */
+  blockedUntil: number;
+  /** Calls made to each "provider/model" in this request (attempts with an outcome). */
+  calls: Readonly<Record<string, number>>;
   /** Time spent in retry backoff, so overhead figures can leave it out. */
   waitedMs: number;
   last?: Last;
@@ -90,8 +127,6 @@ export type SupervisorCommand =
   /** A plugin ends the chain after the current attempt (its outcome was already folded). */
   | ({ kind: "stop"; now: number } & ChainStop);
 
-const RETRYABLE: ReadonlySet<FailureKind> = new Set(["transient", "timeout", "unknown"]);
-
 export const initialSupervisor: SupervisorState = {
   phase: "new",
   requestId: "",
@@ -100,6 +135,9 @@ export const initialSupervisor: SupervisorState = {
   index: 0,
   attempt: 0,
   retries: 0,
+  rateLimitRetries: 0,
+  blockedUntil: 0,
+  calls: {},
   waitedMs: 0,
   attempts: [],
   misses: [],
@@ -211,19 +249,23 @@ function next(
   if (last.type === "aborted") {
     return [fail(base, s, 499, "client_abort", "The client closed the request.")];
   }
+  const deadline = s.startedAt + (cfg.requestMs ?? Infinity);
   if (last.type === "failed") {
     // While continuing an answer the client already has, a refusal (e.g. of the continuation's
     // prefill) is that candidate's, not the caller's: the next candidate may still continue.
     if (last.kind === "caller_fault" && !c.continuable) {
-      return [fail(base, s, last.status ?? 400, "caller_fault", last.message)];
+      return [
+        fail(base, s, last.status ?? 400, "caller_fault", last.message, undefined, last.code),
+      ];
     }
     if (c.committed && !c.continuable) {
       return [
         fail(base, s, 502, last.kind, `${current.provider} failed mid-stream: ${last.message}`),
       ];
     }
-    if (RETRYABLE.has(last.kind) && s.retries < cfg.maxRetries) {
-      const cap = Math.min(cfg.backoffMaxMs, cfg.backoffBaseMs * 2 ** s.retries);
+    const delayMs = retryDelay(cfg, s, last, c);
+    // A wait that would end past the budget is no retry: fall over at once instead.
+    if (delayMs !== undefined && c.now + delayMs < deadline) {
       return [{
         type: "attempt.retrying",
         ...base,
@@ -231,28 +273,83 @@ function next(
         provider: current.provider,
         model: current.model,
         errorType: last.kind,
-        delayMs: Math.round(c.rand * cap), // full jitter
+        delayMs,
       }];
     }
   }
   const reason = last.type === "failed" ? last.kind : last.reason;
   const to = s.candidates[s.index + 1];
-  if (to) {
-    return [{
-      type: "fallback.taken",
-      ...base,
-      provider: to.provider,
-      model: to.model,
-      fallbackIndex: s.index + 1,
-      fromProvider: current.provider,
-      fromModel: current.model,
-      reason,
-    }];
+  if (!to) {
+    // Out of candidates and out of time: the budget is what ended it, unless no candidate
+    // could have served the request anyway (that 400 tells the client more).
+    const exhaustedVerdict = exhausted(base, s);
+    const verdict = c.now >= deadline && !UNSERVABLE.has(exhaustedVerdict.errorType)
+      ? outOfTime(base, s, cfg.requestMs!)
+      : exhaustedVerdict;
+    // A continued answer is already a 200 stream: what ends it is the upstreams' failure.
+    return [c.continuable && verdict.status < 500 ? { ...verdict, status: 502 } : verdict];
   }
-  const end = exhausted(base, s);
-  // A continued answer is already a 200 stream: what ends it is the upstreams' failure.
-  return [c.continuable && end.status < 500 ? { ...end, status: 502 } : end];
+  if (c.now >= deadline) return [outOfTime(base, s, cfg.requestMs!)];
+  return [{
+    type: "fallback.taken",
+    ...base,
+    provider: to.provider,
+    model: to.model,
+    fallbackIndex: s.index + 1,
+    fromProvider: current.provider,
+    fromModel: current.model,
+    reason,
+  }];
 }
+
+/**
+ * How long to wait before calling the same model again, or undefined to fall over at once:
+ * - `transient` / `unknown`: up to `maxRetries` retries, full jitter (as before);
+ * - `rate_limit` with a Retry-After up to `maxRetryAfterMs`: one retry once it has passed;
+ *   a longer one: fall over;
+ * - `rate_limit` without one: backoff with jitter, never before the (key, model) block the
+ *   provider actor set (ratelimit.blocked);
+ * - everything else (`timeout`: a silent route is not retried; `capability`, `auth`, `quota`,
+ *   `model_unavailable`): fall over.
+ * Never sooner than a Retry-After, never more than MAX_CALLS_PER_MODEL calls to one model.
+ */
+function retryDelay(
+  cfg: SupervisorConfig,
+  s: SupervisorState,
+  last: Extract<Last, { type: "failed" }>,
+  c: Extract<SupervisorCommand, { kind: "next" }>,
+): number | undefined {
+  const current = s.candidates[s.index];
+  if ((s.calls[refOf(current)] ?? 0) >= MAX_CALLS_PER_MODEL) return undefined;
+  const maxWait = cfg.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+  if (last.retryAfterMs !== undefined && last.retryAfterMs > maxWait) return undefined;
+  // What the provider asked for (Retry-After from the failure, the actor's block) is a floor.
+  const asked = Math.max(
+    0,
+    last.retryAfterMs === undefined ? 0 : last.at + last.retryAfterMs - c.now,
+    last.kind === "rate_limit" ? s.blockedUntil - c.now : 0,
+  );
+  const backoff = (n: number) => Math.min(cfg.backoffMaxMs, cfg.backoffBaseMs * 2 ** n);
+  switch (last.kind) {
+    case "transient":
+    case "unknown":
+      if (s.retries >= cfg.maxRetries) return undefined;
+      return Math.max(Math.ceil(asked), Math.round(c.rand * backoff(s.retries))); // full jitter
+    case "rate_limit": {
+      if (last.retryAfterMs !== undefined) {
+        return s.rateLimitRetries === 0 ? Math.ceil(asked) : undefined;
+      }
+      // No Retry-After: half the backoff fixed, half jitter, so no retry is ever immediate.
+      const cap = backoff(s.rateLimitRetries);
+      const delay = Math.max(Math.ceil(asked), Math.round(cap / 2 + (c.rand * cap) / 2));
+      return delay <= maxWait ? delay : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+const refOf = (c: { provider: string; model: string }) => `${c.provider}/${c.model}`;
 
 function fail(
   base: { at: number; requestId: string },
@@ -261,8 +358,9 @@ function fail(
   errorType: string,
   message: string,
   retryAfterMs?: number,
+  code?: string,
 ): EventOf<"request.failed"> {
-  return {
+  const e: EventOf<"request.failed"> = {
     type: "request.failed",
     ...base,
     status,
@@ -271,17 +369,46 @@ function fail(
     attempts: s.attempts.length,
     retryAfterMs,
   };
+  if (code !== undefined) e.code = code;
+  return e;
+}
+
+const storyOf = (s: SupervisorState) =>
+  s.attempts
+    .map((a) => `${a.provider}/${a.model}: ${a.error_type}${a.status ? ` ${a.status}` : ""}`)
+    .join("; ");
+
+/** The request's budget ran out: 504, naming the budget and the last miss. */
+function outOfTime(base: { at: number; requestId: string }, s: SupervisorState, requestMs: number) {
+  const last = s.last?.type === "failed" || s.last?.type === "skipped" ? s.last.message : undefined;
+  return fail(
+    base,
+    s,
+    504,
+    "timeout",
+    `The request ran out of its time budget (timeouts.requestMs = ${requestMs} ms) after ${s.attempts.length} attempt(s) (${
+      storyOf(s)
+    }).${last ? ` Last error: ${last}` : ""}`,
+  );
 }
 
 /** Every candidate was tried or skipped: pick the status that tells the client most. */
 function exhausted(base: { at: number; requestId: string }, s: SupervisorState) {
   const waits = s.misses.map((m) => m.retryAfterMs).filter((x): x is number => x !== undefined);
   const retryAfterMs = waits.length ? Math.min(...waits) : undefined;
-  const story = s.attempts
-    .map((a) => `${a.provider}/${a.model}: ${a.error_type}${a.status ? ` ${a.status}` : ""}`)
-    .join("; ");
+  const story = storyOf(s);
   const failures = s.misses.filter((m) => m.type === "failed");
   const unsupported = s.misses.filter((m) => m.type === "skipped" && m.reason === "unsupported");
+  const capability = failures.filter((f) => f.kind === "capability");
+  if (capability.length > 0 && capability.length + unsupported.length === s.misses.length) {
+    // No candidate can take this request (context too long everywhere, …): the provider's own
+    // 4xx, message and code, as if the client had called it directly.
+    const last = capability[capability.length - 1];
+    const status = last.status !== undefined && last.status >= 400 && last.status < 500
+      ? last.status
+      : 400;
+    return fail(base, s, status, "capability", last.message, undefined, last.code);
+  }
   if (unsupported.length === s.misses.length) {
     // Waiting would not help: the request itself asks for what no candidate can do.
     const why = unsupported.map((m) => (m.type === "skipped" ? m.message : "")).join("; ");
@@ -333,12 +460,14 @@ function evolve(s: SupervisorState, e: GatewayEvent): SupervisorState {
         ...s,
         last: { type: "succeeded", latencyMs: e.latencyMs },
         attempts: [...s.attempts, summary(e, e.status, null)],
+        calls: called(s, e),
       };
     case "attempt.aborted":
       return {
         ...s,
         last: { type: "aborted" },
         attempts: [...s.attempts, summary(e, null, "client_abort")],
+        calls: called(s, e),
       };
     case "attempt.skipped": {
       const last = {
@@ -356,30 +485,51 @@ function evolve(s: SupervisorState, e: GatewayEvent): SupervisorState {
       };
     }
     case "attempt.failed": {
-      const last = {
+      const last: Extract<Last, { type: "failed" }> = {
         type: "failed" as const,
+        at: e.at,
         kind: e.errorType,
         status: e.status,
         message: e.message,
         retryAfterMs: e.retryAfterMs,
       };
+      if (e.code !== undefined) last.code = e.code;
       return {
         ...s,
         last,
         misses: [...s.misses, last],
         attempts: [...s.attempts, summary(e, e.status ?? null, e.errorType)],
+        calls: called(s, e),
       };
+    }
+    case "ratelimit.blocked": {
+      // The provider actor blocked the (key, model) this attempt used: a retry waits for it.
+      const current = s.candidates[s.index];
+      if (
+        s.phase !== "running" || !current || e.reason !== "retry_after" ||
+        e.provider !== current.provider || (e.model !== undefined && e.model !== current.model)
+      ) return s;
+      return e.until > s.blockedUntil ? { ...s, blockedUntil: e.until } : s;
     }
     case "attempt.retrying":
       return {
         ...s,
         retries: s.retries + 1,
+        rateLimitRetries: s.rateLimitRetries + (e.errorType === "rate_limit" ? 1 : 0),
         attempt: s.attempt + 1,
         waitedMs: s.waitedMs + e.delayMs,
         last: undefined,
       };
     case "fallback.taken":
-      return { ...s, index: s.index + 1, retries: 0, attempt: s.attempt + 1, last: undefined };
+      return {
+        ...s,
+        index: s.index + 1,
+        retries: 0,
+        rateLimitRetries: 0,
+        blockedUntil: 0,
+        attempt: s.attempt + 1,
+        last: undefined,
+      };
     case "request.completed":
       return { ...s, phase: "done", outcome: e };
     case "request.failed":
@@ -387,6 +537,11 @@ function evolve(s: SupervisorState, e: GatewayEvent): SupervisorState {
     default:
       return s;
   }
+}
+
+function called(s: SupervisorState, e: { provider: string; model: string }) {
+  const ref = refOf(e);
+  return { ...s.calls, [ref]: (s.calls[ref] ?? 0) + 1 };
 }
 
 function summary(

@@ -29,6 +29,8 @@ export interface AttemptInput {
   signal: AbortSignal;
   /** Set once a committed stream failed: this attempt continues an answer already begun. */
   continuation?: boolean;
+  /** Clock time the request's budget (config `requestMs`) runs out; absent when unbounded. */
+  deadlineAt?: number;
 }
 
 /**
@@ -176,6 +178,9 @@ export async function supervise<T>(
             probe: started.probe,
             signal: input.signal,
             continuation,
+            deadlineAt: deps.config.requestMs === undefined
+              ? undefined
+              : s.startedAt + deps.config.requestMs,
           });
         } finally {
           if (!result) {

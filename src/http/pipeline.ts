@@ -282,7 +282,13 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
         plugins.attempt(a, (request, upstreamHeaders) =>
           run.attempt(
             withUpstreamHeaders(gw.targets.get(a.candidate.provider)!, upstreamHeaders),
-            { model: a.candidate.model, key: a.key, id: `chatcmpl-${requestId}`, signal: a.signal },
+            {
+              model: a.candidate.model,
+              key: a.key,
+              id: `chatcmpl-${requestId}`,
+              signal: a.signal,
+              deadlineAt: a.deadlineAt,
+            },
             request,
           )))
     ),
@@ -307,13 +313,18 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
     };
   }
   const f = result.failure;
+  // No candidate could take the request (context too long, …): the provider's own 400, as
+  // OpenAI words it, so SDKs raise the error they would have raised calling it directly.
+  const capability = f.errorType === "capability";
   return {
     ok: false,
     status: f.status,
     message: f.message,
-    type: f.errorType,
+    type: capability ? "invalid_request_error" : f.errorType,
     code: plugins.stopped?.code ??
-      (f.errorType === "unsupported"
+      (capability
+        ? f.code ?? "capability_exceeded"
+        : f.errorType === "unsupported"
         ? "unsupported_request"
         : CODE_BY_STATUS[f.status] ?? "upstream_rejected_request"),
     param: null,
@@ -330,8 +341,8 @@ export async function runChat(
   signal: AbortSignal,
   bodyLength: number,
 ): Promise<ChatOutcome> {
-  const { clock, http } = gw.deps;
-  const exec = { http, clock };
+  const { clock, http, logger } = gw.deps;
+  const exec = { http, clock, logger };
   const stream = req.stream === true;
   // Mid-stream continuation (streams.continuation, default on) keeps what the client was sent.
   const continuing: Continuing | undefined = stream && gw.deps.config.streams.continuation
@@ -592,11 +603,11 @@ async function streamAttempt(
   spec: AttemptSpec,
   partial: string | undefined,
 ): Promise<AttemptResult<StartedStream>> {
-  const exec = { http: gw.deps.http, clock: gw.deps.clock };
+  const exec = { http: gw.deps.http, clock: gw.deps.clock, logger: gw.deps.logger };
   if (partial === undefined) return executeStream(exec, target, body, spec);
   const refused = prefillRefused(gw);
   const id = `${target.adapter.family}\n${spec.model}`;
-  let mode = continuationMode(target.adapter.family, spec.model, refused.has(`${id}`));
+  let mode = continuationMode(target.adapter.family, spec.model, refused.has(id));
   let res = await executeStream(exec, target, continuationRequest(body, partial, mode), spec);
   if (mode === "prefill" && res.type === "failure" && isPrefillRefusal(res.failure)) {
     // This model will not take a prefill: remember, and ask it with a "continue" turn at once.

@@ -8,9 +8,14 @@ export interface Failure {
   status?: number;
   message: string;
   type?: string;
+  /** The upstream's own error code (e.g. "context_length_exceeded"), when it sent one. */
   code?: string;
   retryAfterMs?: number;
-  /** "provider": it breaks every model (refused connection, DNS/TLS). Else the model's own. */
+  /**
+   * "provider" when the failure breaks every model of the provider (connection refused, DNS,
+   * TLS, unreachable host, a rejected key); absent for model-scoped failures (5xx, timeouts,
+   * resets after connecting, malformed bodies, a model gone, …).
+   */
   scope?: "provider" | "model";
 }
 
@@ -120,11 +125,31 @@ function isQuota(e: UpstreamErrorInfo): boolean {
     QUOTA_TEXT.test(textOf(e));
 }
 
-const CONTEXT_TEXT =
-  /context_length_exceeded|prompt is too long|maximum context length|context (?:length|window|limit)|too many (?:input )?tokens/;
+// Content the provider's safety system refused: another provider would be a way around it, so
+// this stays the caller's (no fallback).
+const POLICY_TEXT =
+  /content_policy_violation|content_filter|content management policy|safety system|responsible ?ai|usage polic(?:y|ies)|flagged as (?:potentially )?(?:harmful|inappropriate|unsafe)|\bflagged by\b|blocked (?:by|due to) (?:our |the )?(?:safety|content)/;
 
-function isContextLength(e: UpstreamErrorInfo): boolean {
-  return CONTEXT_TEXT.test(textOf(e));
+function isContentPolicy(e: UpstreamErrorInfo): boolean {
+  return POLICY_TEXT.test(textOf(e));
+}
+
+// What this model cannot take, though another may: the prompt is over its context window, the
+// requested output over its output limit, an input kind or tools it does not support, or an
+// assistant prefill it refuses.
+const CONTEXT_TEXT =
+  /context_length_exceeded|prompt is too long|input is too long|maximum context length|context (?:length|window|limit)|too many (?:input |prompt )?tokens|input token count.*exceeds|reduce the length of the messages/;
+const OUTPUT_LIMIT_TEXT =
+  /max(?:_completion)?_tokens\b[^.]*\b(?:too large|exceeds?|greater than|above|must be less than|must be at most)|maximum value for .?max(?:_completion|_output)?_?tokens|maximum (?:allowed )?number of (?:output|completion) tokens|supports at most \d+ (?:completion|output) tokens|max_?output_?tokens\b[^.]*\b(?:too large|exceeds?|greater than|maximum)/;
+const INPUT_KIND_TEXT =
+  /does ?n[o']t support (?:image|vision|audio|video|pdf|document|file|multimodal|tool|function)|(?:image|vision|audio|video|pdf|multimodal|tool|function(?: calling)?|tool use|tool calling)s? (?:input |inputs |use |calling )?(?:is|are) (?:not|only) (?:supported|enabled|available)|image_url is only supported|function calling is not enabled|(?:is|are) not supported (?:with|by|for|on) this model|does ?n[o']t support .* with this model|unsupported_parameter/;
+const PREFILL_TEXT =
+  /assistant message prefill|prefill(?:ing)? (?:is )?not supported|must end with a user (?:message|turn)|final assistant content cannot end with trailing whitespace/;
+
+function isCapability(e: UpstreamErrorInfo): boolean {
+  const text = textOf(e);
+  return CONTEXT_TEXT.test(text) || OUTPUT_LIMIT_TEXT.test(text) ||
+    INPUT_KIND_TEXT.test(text) || PREFILL_TEXT.test(text);
 }
 
 const MODEL_CODES = new Set(["model_not_found", "model_decommissioned", "model_not_available"]);
@@ -142,7 +167,17 @@ function isAboutModel(e: UpstreamErrorInfo): boolean {
  * The kind of an HTTP failure. Judgement calls:
  * - 400/413/422 are the caller's fault, unless they say the model is gone or not available
  *   (another provider may serve it) or that the account is out of credit (Anthropic answers a
- *   spent balance with a 400). Context-length errors stay caller faults: no fallback will fit.
+ *   spent balance with a 400).
+ * - …or unless they say this model cannot take the request: a prompt over its context window,
+ *   max_tokens above its output limit, an input kind (images, audio, …) or tools it does not
+ *   support, an assistant prefill it refuses. That is `capability`: not the provider's fault (it
+ *   counts against nothing) and not a reason to retry the same model, but a model with a bigger
+ *   window or more features may serve it, so the supervisor falls over; only when no candidate
+ *   can, the client gets the provider's 400.
+ * - Content-policy refusals (`content_policy_violation`, `content_filter`, the safety system)
+ *   stay caller faults even though they are "about" the request: falling over to a laxer
+ *   provider would route around a refusal, and the same text would be refused again anyway.
+ * - 401/403 about the key → auth, with scope "provider": a rejected key breaks every model.
  * - 402 (payment required) → quota.
  * - 404 about the model (model_not_found, Anthropic's not_found_error on /messages) →
  *   model_unavailable; any other 404 means a wrong base URL or route, a provider-side fault we
@@ -167,8 +202,14 @@ export function classifyHttpFailure(
     : explicitRetryAfterMs(headers, now);
   const retryAfterMs = fromHeaders ?? error.retryAfterMs;
   const failure: Failure = { kind, status, message: error.message };
+  if (kind === "auth") failure.scope = "provider";
   if (error.type !== undefined) failure.type = error.type;
   if (error.code !== undefined) failure.code = error.code;
+  else if (kind === "capability" && CONTEXT_TEXT.test(textOf(error))) {
+    // OpenAI's code for it, given to the providers that send none (Anthropic, Bedrock, …), so
+    // a client can test one code whoever answered.
+    failure.code = "context_length_exceeded";
+  }
   if (retryAfterMs !== undefined) failure.retryAfterMs = retryAfterMs;
   return failure;
 }
@@ -206,7 +247,8 @@ function kindOf(status: number, e: UpstreamErrorInfo): FailureKind {
     case 400:
     case 413:
     case 422:
-      if (isContextLength(e)) return "caller_fault";
+      if (isContentPolicy(e)) return "caller_fault";
+      if (isCapability(e)) return "capability";
       if (isQuota(e)) return "quota";
       return isAboutModel(e) ? "model_unavailable" : "caller_fault";
     case 401:
@@ -243,40 +285,42 @@ const TRANSIENT_NAMES = new Set([
 const TRANSIENT_CODES =
   /^(?:ECONNREFUSED|ECONNRESET|ECONNABORTED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/;
 
+// Failures to reach the provider at all, before any request was sent: nothing any model of it
+// can answer. Deno's fetch says "client error (Connect)" for each of them (refused, DNS, TLS,
+// unreachable); Node-style codes and the OS wording are matched too. A reset, EOF or broken
+// pipe after the connection was accepted is not here on purpose: those happen per call.
+const PROVIDER_WIDE_TEXT =
+  /client error \(connect\)|connection refused|econnrefused|dns error|failed to lookup|enotfound|eai_again|name or service not known|nodename nor servname|no such host|getaddrinfo|certificate|\btls\b|\bssl\b|handshake|received corrupt message|host is unreachable|network is unreachable|no route to host|ehostunreach|enetunreach|connectionrefused/;
+
 /**
  * The kind of an error thrown by fetch or while reading a body. Client aborts are not
  * recognised here: the caller knows its own signal and should report those separately.
+ * Connection refused, DNS, TLS and unreachable-host errors get scope "provider".
  */
 export function classifyNetworkError(err: unknown): Failure {
   const message = err instanceof Error ? err.message : String(err);
-  const failure: Failure = { kind: networkKind(err, 0), message };
-  if (unreachable(err, 0)) failure.scope = "provider";
+  const kind = networkKind(err, 0);
+  const failure: Failure = { kind, message: detailOf(err, message) };
+  if (kind !== "timeout" && PROVIDER_WIDE_TEXT.test(chainText(err, 0))) {
+    failure.scope = "provider";
+  }
   return failure;
 }
 
-const UNREACHABLE_NAMES = new Set(["ConnectionRefused", "AddrNotAvailable"]);
-const UNREACHABLE_CODES = /^(?:ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/;
-const UNREACHABLE_TEXT =
-  /connection refused|dns error|failed to lookup|name or service not known|certificate|tls|ssl|no route to host|network is unreachable/i;
-
-/**
- * The host cannot be reached at all (refused, DNS, TLS, no route): every model of the provider
- * fails alike. A reset or an early EOF happens per call after the connection was accepted, so
- * it stays the model's.
- */
-function unreachable(err: unknown, depth: number): boolean {
-  if (!(err instanceof Error)) return false;
+/** Names, codes and messages of an error and its causes, lower-cased, for the scope test. */
+function chainText(err: unknown, depth: number): string {
+  if (!(err instanceof Error) && !(err instanceof DOMException)) return "";
   const code = (err as { code?: unknown }).code;
-  if (
-    UNREACHABLE_NAMES.has(err.name) || (typeof code === "string" && UNREACHABLE_CODES.test(code))
-  ) {
-    return true;
-  }
-  if (UNREACHABLE_TEXT.test(err.message) && !/reset|broken pipe|eof/i.test(err.message)) {
-    return true;
-  }
   const cause = (err as { cause?: unknown }).cause;
-  return cause !== undefined && depth < 3 && unreachable(cause, depth + 1);
+  const own = `${err.name} ${typeof code === "string" ? code : ""} ${err.message}`.toLowerCase();
+  return depth < 3 && cause !== undefined ? `${own} ${chainText(cause, depth + 1)}` : own;
+}
+
+/** Deno's fetch says only "fetch failed" and keeps the reason in `cause`: name both. */
+function detailOf(err: unknown, message: string): string {
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (message !== "fetch failed" || !(cause instanceof Error) || !cause.message) return message;
+  return `${message}: ${cause.message}`;
 }
 
 function networkKind(err: unknown, depth: number): FailureKind {

@@ -1,6 +1,9 @@
 // Runs one attempt against one provider: builds the upstream request with the adapter, calls it
-// through ProviderHttp under the provider's timeouts, and turns whatever comes back into an
-// AttemptResult (success, classified failure, or client abort) for the supervisor.
+// through ProviderHttp under the model's timeouts (headers, first token, stall, total, all within
+// what is left of the request's budget), and turns whatever comes back into an AttemptResult
+// (success, classified failure, or client abort) for the supervisor. Streams are forgiving where
+// the answer is not at risk: one malformed event is skipped, and a stream whose finish_reason
+// came is complete even if the upstream then drops the connection or never sends its end marker.
 import type { AttemptResult } from "../../actors/supervisor/mod.ts";
 import type { UsageFacts } from "../events/catalogue.ts";
 import type {
@@ -27,15 +30,28 @@ import {
 } from "./classifier.ts";
 import { parseSse } from "./sse.ts";
 import { withTraceContext } from "../telemetry/mod.ts";
-import { deadlines } from "../lib/deadlines.ts";
+import { deadlines, type Watchdog } from "../lib/deadlines.ts";
+import type { Logger } from "../lib/logger.ts";
+import { type AttemptTimeouts, type TimeoutOverrides, withDefaultTimeouts } from "./timeouts.ts";
 
 export interface ProviderTarget {
   adapter: ProviderAdapter;
   baseUrl: string;
-  timeouts: { firstTokenMs: number; totalMs: number };
+  /** The provider's own timeouts; any left out take the defaults (src/providers/timeouts.ts). */
+  timeouts: TimeoutOverrides;
+  /**
+   * The timeouts for one model, resolved model → provider → top-level → defaults (the gateway's
+   * targets have it, built once from config). Without it: `timeouts` over the defaults.
+   */
+  timeoutsFor?(model: string): AttemptTimeouts;
   /** key id → secret */
   secrets: ReadonlyMap<string, string>;
   settings: ProviderSettings;
+}
+
+/** The timeouts an attempt at `model` on `t` runs under. Allocates nothing per call. */
+export function attemptTimeouts(t: ProviderTarget, model: string): AttemptTimeouts {
+  return t.timeoutsFor ? t.timeoutsFor(model) : withDefaultTimeouts(t.timeouts);
 }
 
 export interface AttemptSpec {
@@ -43,6 +59,19 @@ export interface AttemptSpec {
   key: string;
   id: string;
   signal: AbortSignal;
+  /**
+   * Clock time the request's whole-call budget (`timeouts.requestMs`) runs out. The attempt's
+   * deadlines are clamped to it, all but a committed stream's (which runs on under its own
+   * `idleMs` and `totalMs`). Absent: no budget.
+   */
+  deadlineAt?: number;
+}
+
+export interface ExecuteDeps {
+  http: ProviderHttp;
+  clock: Clock;
+  /** Where skipped malformed stream events are reported (once per attempt, at warn). */
+  logger?: Logger;
 }
 
 /** A stream that has produced its first content; the rest is read on demand. */
@@ -54,7 +83,19 @@ export interface StartedStream {
   usage(): Usage | undefined;
   /** Set when this stream continues an answer another attempt began, and how it was asked. */
   continuation?: "prefill" | "continue";
+  /** Malformed upstream events skipped so far (a healthy stream may carry one now and then). */
+  skippedEvents(): number;
 }
+
+/** Malformed events in a row that make a stream a failure (fewer are skipped). */
+export const MAX_MALFORMED_IN_A_ROW = 3;
+
+/**
+ * After every choice has its finish_reason, how long to wait for the rest (OpenAI sends a
+ * usage-only chunk after the finish chunk) before the answer is finished without the upstream's
+ * end marker. Never longer than the stream's idle timeout.
+ */
+export const FINISH_GRACE_MS = 1_000;
 
 /** Thrown by StartedStream.rest when the upstream fails after the stream was committed. */
 export class StreamFailure extends Error {
@@ -70,9 +111,34 @@ export function usageFacts(u: Usage | undefined): UsageFacts | undefined {
     : undefined;
 }
 
-function timeoutError(what: string, ms: number) {
-  return new DOMException(`${what} after ${ms} ms`, "TimeoutError");
+/**
+ * Arms `ms` from now, clamped to `left` (what remains of the request's budget), to abort `ctl`
+ * with a TimeoutError that says what did not happen in time, or that the budget ran out.
+ */
+function arm(ctl: AbortController, what: string, ms: number, left: number): () => void {
+  const message = left < ms
+    ? `the request's time budget (timeouts.requestMs) ran out: ${what} after ${
+      Math.max(0, Math.round(left))
+    } ms`
+    : `${what} after ${ms} ms`;
+  return deadlines.after(
+    Math.max(0, Math.min(ms, left)),
+    () => ctl.abort(new DOMException(message, "TimeoutError")),
+  );
 }
+
+/** What is left of the request's budget at `now` (Infinity without one). */
+const budgetLeft = (a: AttemptSpec, now: number) =>
+  a.deadlineAt === undefined ? Infinity : a.deadlineAt - now;
+
+const budgetSpent = (latencyMs: number): AttemptResult<never> => ({
+  type: "failure",
+  failure: {
+    kind: "timeout",
+    message: "the request's time budget (timeouts.requestMs) ran out before this attempt",
+  },
+  latencyMs,
+});
 
 /** Failure from anything thrown while talking to the upstream. */
 export function failureOf(err: unknown, now: number): Failure {
@@ -157,24 +223,26 @@ interface JsonCall<T> {
 }
 
 async function executeJsonCall<T>(
-  deps: { http: ProviderHttp; clock: Clock },
+  deps: ExecuteDeps,
   t: ProviderTarget,
   a: AttemptSpec,
   call: JsonCall<T>,
 ): Promise<AttemptResult<T>> {
   const started = deps.clock.now();
   const latency = () => deps.clock.now() - started;
+  const left = budgetLeft(a, started);
+  if (left <= 0) return budgetSpent(0);
+  const tm = attemptTimeouts(t, a.model);
   // Cancelled as soon as the attempt ends: an AbortSignal.timeout() would stay armed for the
   // whole totalMs after every answer, keeping its signal and everything hanging off it alive.
-  const total = new AbortController();
-  const cancel = deadlines.after(
-    t.timeouts.totalMs,
-    () => total.abort(timeoutError("no complete answer", t.timeouts.totalMs)),
-  );
-  const signal = AbortSignal.any([a.signal, total.signal]);
+  const ctl = new AbortController();
+  const stopHeaders = arm(ctl, "no response headers", tm.headersMs, left);
+  const stopTotal = arm(ctl, "no complete answer", tm.totalMs, left);
+  const signal = AbortSignal.any([a.signal, ctl.signal]);
   const ctx = context(t, a, false, deps.clock);
   try {
     const res = await send(deps.http, t, call.build, ctx, signal, deps.clock);
+    stopHeaders();
     if (!(res instanceof Response)) return { type: "failure", failure: res, latencyMs: latency() };
     const text = await res.text();
     let value: T;
@@ -200,17 +268,16 @@ async function executeJsonCall<T>(
     };
   } catch (e) {
     if (a.signal.aborted) return { type: "aborted", latencyMs: latency() };
-    const failure = total.signal.aborted
-      ? { kind: "timeout" as const, message: `no complete answer within ${t.timeouts.totalMs} ms` }
-      : failureOf(e, deps.clock.now());
+    const failure = failureOf(ctl.signal.aborted ? ctl.signal.reason : e, deps.clock.now());
     return { type: "failure", failure, latencyMs: latency() };
   } finally {
-    cancel();
+    stopHeaders();
+    stopTotal();
   }
 }
 
 export function executeJson(
-  deps: { http: ProviderHttp; clock: Clock },
+  deps: ExecuteDeps,
   t: ProviderTarget,
   request: ChatRequest,
   a: AttemptSpec,
@@ -224,7 +291,7 @@ export function executeJson(
 
 /** Embeddings through the same attempt machinery; the pipeline prechecks support. */
 export function executeEmbeddings(
-  deps: { http: ProviderHttp; clock: Clock },
+  deps: ExecuteDeps,
   t: ProviderTarget,
   request: EmbeddingsRequest,
   a: AttemptSpec,
@@ -249,39 +316,120 @@ const hasContent = (c: ChatChunk) =>
     !!ch.delta.content || !!ch.delta.tool_calls?.length || ch.finish_reason !== null
   );
 
+/** Whether every choice of a stream has its finish_reason, from the chunks seen so far. */
+class FinishTracker {
+  #open = new Set<number>();
+  #finished = new Set<number>();
+
+  see(chunks: readonly ChatChunk[]): void {
+    for (const c of chunks) {
+      for (const ch of c.choices) {
+        if (ch.finish_reason !== null && ch.finish_reason !== undefined) {
+          this.#finished.add(ch.index);
+          this.#open.delete(ch.index);
+        } else if (!this.#finished.has(ch.index)) {
+          this.#open.add(ch.index);
+        }
+      }
+    }
+  }
+
+  /** True once a finish_reason came and no choice is still open. */
+  get done(): boolean {
+    return this.#finished.size > 0 && this.#open.size === 0;
+  }
+}
+
 /**
- * Starts a stream and waits for its first content chunk under the time-to-first-token timeout.
- * Until then any failure is an ordinary attempt failure (the supervisor may fall over); after
- * that the stream is committed and later failures surface as StreamFailure from `rest`.
+ * Starts a stream and waits for its first content chunk under the headers and first-token
+ * timeouts (clamped to the request's budget). Until then any failure is an ordinary attempt
+ * failure (the supervisor may fall over); after that the stream is committed, runs under its
+ * own idle and total timeouts, and later failures surface as StreamFailure from `rest`.
+ *
+ * Forgiving where the answer is not at risk: a malformed event is skipped and counted (three in
+ * a row fail the stream), and once every choice has its finish_reason the stream is complete,
+ * whether the upstream then ends cleanly, drops the connection, or sends nothing more (it gets
+ * FINISH_GRACE_MS for a trailing usage chunk).
  */
 export async function executeStream(
-  deps: { http: ProviderHttp; clock: Clock },
+  deps: ExecuteDeps,
   t: ProviderTarget,
   request: ChatRequest,
   a: AttemptSpec,
 ): Promise<AttemptResult<StartedStream>> {
   const started = deps.clock.now();
   const latency = () => deps.clock.now() - started;
+  const left = budgetLeft(a, started);
+  if (left <= 0) return budgetSpent(0);
+  const tm = attemptTimeouts(t, a.model);
   const ctl = new AbortController();
-  const ttft = deadlines.after(
-    t.timeouts.firstTokenMs,
-    () => ctl.abort(timeoutError("no first token", t.timeouts.firstTokenMs)),
+  const abortWith = (message: string) => () => ctl.abort(new DOMException(message, "TimeoutError"));
+  const stopHeaders = arm(ctl, "no response headers", tm.headersMs, left);
+  const stopFirst = arm(ctl, "no first token", tm.firstTokenMs, left);
+  // Not clamped to the budget: a committed stream runs on under its own limits.
+  const stopTotal = deadlines.after(
+    tm.totalMs,
+    abortWith(`stream not finished after ${tm.totalMs} ms`),
   );
-  const total = deadlines.after(
-    t.timeouts.totalMs,
-    () => ctl.abort(timeoutError("stream not finished", t.timeouts.totalMs)),
-  );
+  let idle: Watchdog | undefined;
+  let stopGrace: (() => void) | undefined;
   const stopTimers = () => {
-    ttft();
-    total();
+    stopHeaders();
+    stopFirst();
+    stopTotal();
+    idle?.cancel();
+    stopGrace?.();
   };
   const signal = AbortSignal.any([a.signal, ctl.signal]);
   const ctx = context(t, a, true, deps.clock);
   const decoder = t.adapter.createStreamDecoder(ctx);
+  const finish = new FinishTracker();
   let usage: Usage | undefined;
-  const take = (chunks: ChatChunk[]) => {
+  let skipped = 0;
+  let inARow = 0;
+  let firstSkip = "";
+  let logged = false;
+  const logSkips = () => {
+    if (skipped === 0 || logged) return;
+    logged = true;
+    deps.logger?.warn("skipped malformed upstream stream events", {
+      family: t.adapter.family,
+      model: a.model,
+      skipped,
+      first: firstSkip,
+    });
+  };
+  const NONE: ChatChunk[] = [];
+  /** One upstream event → chunks; a malformed one is skipped (three in a row fail the stream). */
+  const decode = (event: { event?: string; data: string }): ChatChunk[] => {
+    let chunks: ChatChunk[];
+    try {
+      chunks = decoder.push(event);
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
+      skipped++;
+      inARow++;
+      if (firstSkip === "") firstSkip = e.message;
+      if (inARow >= MAX_MALFORMED_IN_A_ROW) {
+        throw new StreamFailure({
+          kind: "transient",
+          message: `malformed stream: ${inARow} malformed events in a row (${e.message})`,
+        });
+      }
+      return NONE;
+    }
+    inARow = 0;
     for (const c of chunks) if (c.usage) usage = c.usage;
+    finish.see(chunks);
     return chunks;
+  };
+  /** Every choice finished: give the upstream a moment for its trailing events, then end. */
+  const armGrace = () => {
+    stopGrace ??= deadlines.after(
+      Math.min(FINISH_GRACE_MS, tm.idleMs),
+      () =>
+        ctl.abort(new DOMException("finished: no end marker after finish_reason", "AbortError")),
+    );
   };
   let events: AsyncGenerator<{ event?: string; data: string }> | undefined;
   try {
@@ -293,6 +441,7 @@ export async function executeStream(
       signal,
       deps.clock,
     );
+    stopHeaders();
     if (!(res instanceof Response)) {
       stopTimers();
       return { type: "failure", failure: res, latencyMs: latency() };
@@ -305,29 +454,47 @@ export async function executeStream(
     while (!first.some(hasContent) && !decoder.finished) {
       const n = await events.next();
       if (n.done) break;
-      first.push(...take(decoder.push(n.value)));
+      first.push(...decode(n.value));
     }
+    // A finish_reason counts as content: an empty answer that finished is still an answer.
     if (!decoder.finished && !first.some(hasContent)) {
       throw new TypeError("upstream stream ended before any content");
     }
-    ttft();
+    stopFirst();
+    idle = deadlines.watch(
+      tm.idleMs,
+      abortWith(`stream stalled: no chunk for ${tm.idleMs} ms`),
+    );
+    if (finish.done) armGrace();
     const source = events;
     const rest = async function* () {
       try {
+        // The idle clock only runs while we wait on the upstream: a client slow to take the
+        // chunks (backpressure) is not an upstream stall.
+        idle!.touch();
         while (!decoder.finished) {
           const n = await source.next();
-          if (n.done) throw new TypeError("upstream stream was cut before it finished");
-          yield* take(decoder.push(n.value));
+          if (n.done) {
+            if (finish.done) return; // complete: only the end marker is missing
+            throw new TypeError("upstream stream was cut before it finished");
+          }
+          idle!.touch();
+          const chunks = decode(n.value);
+          if (finish.done) armGrace();
+          yield* chunks;
+          idle!.touch();
         }
       } catch (e) {
         if (a.signal.aborted) throw e;
+        // Every choice had its finish_reason: what broke afterwards (a dropped connection, the
+        // grace running out, a late error) cannot make the answer any less complete.
+        if (finish.done) return;
         throw new StreamFailure(
-          ctl.signal.aborted
-            ? failureOf(ctl.signal.reason, deps.clock.now())
-            : failureOf(e, deps.clock.now()),
+          failureOf(ctl.signal.aborted ? ctl.signal.reason : e, deps.clock.now()),
         );
       } finally {
         stopTimers();
+        logSkips();
         // Stops the upstream body whatever ended us (done, failure or the client going away).
         await source.return(undefined).catch(() => {});
       }
@@ -342,15 +509,15 @@ export async function executeStream(
         first,
         rest: rest(),
         usage: () => usage,
+        skippedEvents: () => skipped,
       },
     };
   } catch (e) {
     stopTimers();
+    logSkips();
     await events?.return(undefined).catch(() => {});
     if (a.signal.aborted) return { type: "aborted", latencyMs: latency() };
-    const failure = ctl.signal.aborted
-      ? failureOf(ctl.signal.reason, deps.clock.now())
-      : failureOf(e, deps.clock.now());
+    const failure = failureOf(ctl.signal.aborted ? ctl.signal.reason : e, deps.clock.now());
     return { type: "failure", failure, latencyMs: latency() };
   }
 }

@@ -157,9 +157,26 @@ Deno.test("a failed half-open probe re-opens the breaker for longer", async () =
   });
 });
 
-Deno.test("a 429 with Retry-After blocks that (key, model) for that long, then it serves again", async () => {
+Deno.test("a 429 with a short Retry-After is waited out and the same model retried once", async () => {
   await withStack((url) => ({
     retries: { max: 0 },
+    providers: { primary: mockProvider(url, "primary"), backup: mockProvider(url, "backup") },
+  }), async ({ mock, client, sub }) => {
+    mock.setFaults("primary", [{ kind: "rate_limit", retryAfterMs: 300, times: 1 }]);
+    const t0 = Date.now();
+    const { response } = await client.chat.completions.create(body).withResponse();
+    assert.ok(Date.now() - t0 >= 300, "not called again before its Retry-After");
+    assert.equal(response.headers.get("x-gateway-provider"), "primary");
+    assert.equal(mock.hits("primary"), 2);
+    assert.equal(mock.hits("backup"), 0);
+    await sub.waitFor((es) => types(es).includes("attempt.retrying"));
+  });
+});
+
+Deno.test("a 429 with a Retry-After past maxRetryAfterMs blocks that provider for that long, then it serves again", async () => {
+  await withStack((url) => ({
+    // 700 ms is more than this gateway waits for one model: it falls over at once.
+    retries: { max: 0, maxRetryAfterMs: 500 },
     providers: { primary: mockProvider(url, "primary"), backup: mockProvider(url, "backup") },
   }), async ({ mock, client, sub }) => {
     mock.setFaults("primary", [{ kind: "rate_limit", retryAfterMs: 700, times: 1 }]);

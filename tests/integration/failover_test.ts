@@ -86,13 +86,13 @@ Deno.test("a retry on the same provider comes before the fallover when retries a
   });
 });
 
-Deno.test("a 400 from the primary returns 400 at once without touching the fallback", async () => {
+Deno.test("a plain 400 from the primary returns 400 at once without touching the fallback", async () => {
   await withStack(twoProviders, async ({ mock, client }) => {
     mock.setFaults("primary", [{
       kind: "status",
       status: 400,
-      code: "context_length_exceeded",
-      message: "This model's maximum context length is 128000 tokens.",
+      code: "content_policy_violation",
+      message: "Your request was rejected as a result of our safety system.",
     }]);
     await assert.rejects(
       client.chat.completions.create({
@@ -102,12 +102,58 @@ Deno.test("a 400 from the primary returns 400 at once without touching the fallb
       } as Body),
       (e: APIError) => {
         assert.equal(e.status, 400);
-        assert.match(e.message, /maximum context length/);
+        assert.match(e.message, /safety system/);
         return true;
       },
     );
     assert.equal(mock.hits("primary"), 1);
     assert.equal(mock.hits("backup"), 0);
+  });
+});
+
+Deno.test("context too long for the primary falls over to a model that can take it", async () => {
+  await withStack(twoProviders, async ({ mock, client }) => {
+    mock.setFaults("primary", [{
+      kind: "status",
+      status: 400,
+      code: "context_length_exceeded",
+      message: "This model's maximum context length is 128000 tokens.",
+    }]);
+    const { response } = await client.chat.completions.create({
+      model: "primary/gpt-4o-mini",
+      fallbacks: ["backup/claude-3-5-haiku-latest"],
+      messages: hello,
+    } as Body).withResponse();
+    assert.equal(response.headers.get("x-gateway-provider"), "backup");
+    assert.equal(mock.hits("primary"), 1, "not retried on the same model");
+  });
+});
+
+Deno.test("context too long everywhere: the provider's 400 with its code, as OpenAI words it", async () => {
+  await withStack(twoProviders, async ({ mock, gw }) => {
+    const tooLong = {
+      kind: "status" as const,
+      status: 400,
+      code: "context_length_exceeded",
+      message: "This model's maximum context length is 128000 tokens.",
+    };
+    mock.setFaults("primary", [tooLong]);
+    mock.setFaults("backup", [{
+      ...tooLong,
+      type: "invalid_request_error",
+      message: "prompt is too long: 250000 tokens > 200000 maximum",
+    }]);
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "primary/m", fallbacks: ["backup/n"], messages: hello }),
+    });
+    assert.equal(res.status, 400);
+    const { error } = await res.json();
+    assert.equal(error.type, "invalid_request_error");
+    assert.match(error.message, /prompt is too long/);
+    assert.equal(mock.hits("primary"), 1);
+    assert.equal(mock.hits("backup"), 1);
   });
 });
 

@@ -45,3 +45,49 @@ Deno.test("the same function armed twice is two deadlines, and a late cancel is 
   c1();
   assert.equal(n, 2);
 });
+
+Deno.test("watch fires once after a quiet period, never before it", async () => {
+  const d = createDeadlines(5);
+  const t0 = performance.now();
+  const fired: number[] = [];
+  d.watch(30, () => fired.push(performance.now() - t0));
+  await wait(90);
+  assert.equal(fired.length, 1, "once, not again every period");
+  assert.ok(fired[0] >= 29, `fired after ${fired[0]} ms`);
+});
+
+Deno.test("watch: each touch restarts the quiet period; cancel stops it for good", async () => {
+  const d = createDeadlines(5);
+  let fired = 0;
+  const w = d.watch(40, () => fired++);
+  for (let i = 0; i < 5; i++) {
+    await wait(15);
+    w.touch(); // 75 ms in all, never 40 quiet
+  }
+  assert.equal(fired, 0, "touched in time: no stall");
+  await wait(80);
+  assert.equal(fired, 1, "quiet for 40 ms after the last touch");
+  const w2 = d.watch(20, () => fired++);
+  w2.cancel();
+  w2.cancel();
+  await wait(50);
+  assert.equal(fired, 1, "a cancelled watch never fires");
+});
+
+Deno.test("watch: touches create no timers (one deadline armed per quiet period)", () => {
+  const real = globalThis.setTimeout;
+  let timers = 0;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    timers++;
+    return real(...args);
+  }) as typeof setTimeout;
+  try {
+    const d = createDeadlines(20);
+    const w = d.watch(1_000, () => {});
+    for (let i = 0; i < 10_000; i++) w.touch();
+    assert.equal(timers, 1, "one timer for the watch, none per touch");
+    w.cancel(); // the sanitizer fails the test if a timer were left behind
+  } finally {
+    globalThis.setTimeout = real;
+  }
+});

@@ -64,13 +64,13 @@ interface Row {
 
 const ROWS: Row[] = [
   { name: "bad param", status: 400, body: "openai/error_bad_param.json", kind: "caller_fault" },
-  { name: "context", status: 400, body: "openai/error_context_length.json", kind: "caller_fault" },
+  { name: "context", status: 400, body: "openai/error_context_length.json", kind: "capability" },
   {
     name: "prompt is too long",
     status: 400,
     family: "anthropic",
     body: "anthropic/error_prompt_too_long.json",
-    kind: "caller_fault",
+    kind: "capability",
   },
   {
     name: "413",
@@ -323,6 +323,209 @@ Deno.test("classifyHttpFailure: status + headers + body → kind and retry hint"
   }
 });
 
+// What one model cannot take but another may: capability (fall over, no same-model retry).
+const CAPABILITY: [string, number, string][] = [
+  [
+    "gemini input tokens",
+    400,
+    '{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}',
+  ],
+  ["bedrock input too long", 400, '{"message":"Input is too long for requested model."}'],
+  [
+    "mistral context",
+    400,
+    '{"object":"error","message":"Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768 maximum context length","type":"invalid_request_error"}',
+  ],
+  [
+    "groq context code",
+    400,
+    '{"error":{"message":"Please reduce the length of the messages or completion.","type":"invalid_request_error","code":"context_length_exceeded"}}',
+  ],
+  [
+    "openai max_tokens",
+    400,
+    '{"error":{"message":"max_tokens is too large: 100000. This model supports at most 16384 completion tokens, whereas you provided 100000.","type":"invalid_request_error","param":"max_tokens","code":"invalid_value"}}',
+  ],
+  [
+    "max_completion_tokens",
+    400,
+    '{"error":{"message":"max_completion_tokens is too large: 200000.","param":"max_completion_tokens"}}',
+  ],
+  [
+    "vllm maximum value",
+    400,
+    '{"object":"error","message":"The maximum value for `max_tokens` is 4096.","type":"BadRequestError","code":400}',
+  ],
+  [
+    "anthropic output limit",
+    400,
+    '{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: 300000 > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4"}}',
+  ],
+  [
+    "no image input",
+    400,
+    '{"error":{"message":"This model does not support image input.","type":"invalid_request_error"}}',
+  ],
+  [
+    "image_url on a text model",
+    400,
+    '{"error":{"message":"Invalid content type. image_url is only supported by certain models.","type":"invalid_request_error","param":"messages.[0].content.[1].type"}}',
+  ],
+  [
+    "ollama tools",
+    400,
+    '{"error":{"message":"registry.ollama.ai/library/llama2:latest does not support tools","type":"api_error"}}',
+  ],
+  ["tools not supported", 400, '{"error":{"message":"tools are not supported for this model"}}'],
+  [
+    "function calling not enabled",
+    400,
+    '{"error":{"code":400,"message":"Function calling is not enabled for models/gemini-1.0-pro-vision","status":"INVALID_ARGUMENT"}}',
+  ],
+  [
+    "reasoning model parameter",
+    400,
+    '{"error":{"message":"Unsupported parameter: \'max_tokens\' is not supported with this model. Use \'max_completion_tokens\' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}',
+  ],
+  [
+    "prefill refused",
+    400,
+    '{"type":"error","error":{"type":"invalid_request_error","message":"This model does not support assistant message prefill. The conversation must end with a user message."}}',
+  ],
+  [
+    "prefill trailing whitespace",
+    400,
+    '{"type":"error","error":{"type":"invalid_request_error","message":"messages: final assistant content cannot end with trailing whitespace"}}',
+  ],
+  [
+    "413 prompt too long",
+    413,
+    '{"type":"error","error":{"type":"request_too_large","message":"prompt is too long: 250000 tokens > 200000 maximum"}}',
+  ],
+];
+
+// Refused content and plain bad requests stay the caller's: no retry, no fallback.
+const CALLER: [string, number, string][] = [
+  [
+    "content policy code",
+    400,
+    '{"error":{"message":"Your request was rejected as a result of our safety system.","type":"invalid_request_error","code":"content_policy_violation"}}',
+  ],
+  [
+    "azure content filter",
+    400,
+    '{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI\'s content management policy.","type":null,"param":"prompt","code":"content_filter","status":400}}',
+  ],
+  [
+    "policy that mentions the context",
+    400,
+    '{"error":{"message":"This prompt was flagged by our safety system; the context window is not the problem.","code":"content_policy_violation"}}',
+  ],
+  [
+    "max_tokens below 1",
+    400,
+    '{"error":{"message":"Invalid \'max_tokens\': integer below minimum value. Expected a value >= 1, but got 0 instead.","param":"max_tokens","code":"integer_below_min_value"}}',
+  ],
+  [
+    "bad messages",
+    400,
+    '{"error":{"message":"messages: roles must alternate between \\"user\\" and \\"assistant\\""}}',
+  ],
+];
+
+Deno.test("classifyHttpFailure: what this model cannot take is capability, keeping the code", () => {
+  for (const [name, status, body] of CAPABILITY) {
+    const family = body.includes('"type":"error"')
+      ? "anthropic"
+      : /"status":"/.test(body)
+      ? "gemini"
+      : "openai";
+    const error = adapterFor(family)!.parseError(status, body);
+    const f = classifyHttpFailure({ status, headers: new Headers(), error, now: NOW });
+    assert.equal(f.kind, "capability", name);
+    assert.equal(f.scope, undefined, `${name}: model-scoped`);
+    assert.equal(isCallerFault(f), false, name);
+  }
+  const ctx = classifyHttpFailure({
+    status: 400,
+    headers: new Headers(),
+    error: {
+      message: "This model's maximum context length is 8192 tokens.",
+      code: "context_length_exceeded",
+    },
+    now: NOW,
+  });
+  assert.deepEqual([ctx.kind, ctx.code], ["capability", "context_length_exceeded"]);
+  const anthropic = classifyHttpFailure({
+    status: 400,
+    headers: new Headers(),
+    error: {
+      message: "prompt is too long: 215003 tokens > 200000 maximum",
+      type: "invalid_request_error",
+    },
+    now: NOW,
+  });
+  assert.equal(
+    anthropic.code,
+    "context_length_exceeded",
+    "OpenAI's code when the provider sends none",
+  );
+  const image = classifyHttpFailure({
+    status: 400,
+    headers: new Headers(),
+    error: { message: "This model does not support image input." },
+    now: NOW,
+  });
+  assert.deepEqual(
+    [image.kind, image.code],
+    ["capability", undefined],
+    "no code made up for others",
+  );
+});
+
+Deno.test("classifyHttpFailure: content policy and plain bad requests stay caller faults", () => {
+  for (const [name, status, body] of CALLER) {
+    const error = adapterFor("openai")!.parseError(status, body);
+    const f = classifyHttpFailure({ status, headers: new Headers(), error, now: NOW });
+    assert.equal(f.kind, "caller_fault", name);
+    assert.ok(isCallerFault(f), name);
+  }
+});
+
+Deno.test("classifyHttpFailure: a rejected key is provider-wide, everything else model-scoped", () => {
+  const rows: [number, string, FailureKind, "provider" | undefined][] = [
+    [401, '{"error":{"message":"Incorrect API key provided"}}', "auth", "provider"],
+    [
+      403,
+      '{"error":{"message":"Country, region, or territory not supported","code":"unsupported_country_region_territory"}}',
+      "auth",
+      "provider",
+    ],
+    [498, '{"message":"invalid api token"}', "auth", "provider"],
+    [
+      403,
+      '{"error":{"message":"Project does not have access to model `o3`","code":"model_not_found"}}',
+      "model_unavailable",
+      undefined,
+    ],
+    [
+      404,
+      '{"error":{"message":"The model `gpt-9` does not exist","code":"model_not_found"}}',
+      "model_unavailable",
+      undefined,
+    ],
+    [500, '{"error":{"message":"The server had an error"}}', "transient", undefined],
+    [529, '{"error":{"message":"Overloaded"}}', "transient", undefined],
+    [429, '{"error":{"message":"Rate limit reached"}}', "rate_limit", undefined],
+    [408, "Request Timeout", "timeout", undefined],
+  ];
+  for (const [status, body, kind, scope] of rows) {
+    const error = adapterFor("openai")!.parseError(status, body);
+    const f = classifyHttpFailure({ status, headers: new Headers(), error, now: NOW });
+    assert.deepEqual([f.kind, f.scope], [kind, scope], `${status} ${body}`);
+  }
+});
+
 Deno.test("classifyHttpFailure keeps the provider's type and code for events and error bodies", () => {
   const f = classifyHttpFailure({
     status: 429,
@@ -369,6 +572,81 @@ Deno.test("classifyNetworkError tells timeouts from broken connections", () => {
   assert.equal(classifyNetworkError(refused).message, refused.message);
 });
 
+Deno.test("classifyNetworkError: reaching the provider at all failing is provider-wide", () => {
+  // Deno's fetch: TypeError("fetch failed") with the reason in `cause`.
+  const fetchFailed = (msg: string) => new TypeError("fetch failed", { cause: new Error(msg) });
+  const rows: [unknown, FailureKind, "provider" | undefined][] = [
+    [
+      fetchFailed(
+        "error sending request for url (http://127.0.0.1:1/): client error (Connect): tcp connect error: Connection refused (os error 111)",
+      ),
+      "transient",
+      "provider",
+    ],
+    [
+      fetchFailed(
+        "error sending request for url (http://nope.invalid/): client error (Connect): dns error: failed to lookup address information: Name or service not known",
+      ),
+      "transient",
+      "provider",
+    ],
+    [
+      fetchFailed(
+        "error sending request for url (https://x/): client error (Connect): invalid peer certificate: UnknownIssuer",
+      ),
+      "transient",
+      "provider",
+    ],
+    [
+      fetchFailed("tcp connect error: Network is unreachable (os error 101)"),
+      "transient",
+      "provider",
+    ],
+    [
+      Object.assign(new Error("getaddrinfo ENOTFOUND api.x"), { code: "ENOTFOUND" }),
+      "transient",
+      "provider",
+    ],
+    [
+      Object.assign(new Error("getaddrinfo EAI_AGAIN api.x"), { code: "EAI_AGAIN" }),
+      "transient",
+      "provider",
+    ],
+    [
+      Object.assign(new Error("connect EHOSTUNREACH"), { code: "EHOSTUNREACH" }),
+      "transient",
+      "provider",
+    ],
+    [
+      Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
+      "transient",
+      "provider",
+    ],
+    // After the connection was accepted: per call, so model-scoped.
+    [
+      fetchFailed(
+        "error sending request from 127.0.0.1:1 for http://127.0.0.1:2/ (127.0.0.1:2): client error (SendRequest): connection closed before message completed",
+      ),
+      "transient",
+      undefined,
+    ],
+    [new Deno.errors.ConnectionReset("connection reset by peer"), "transient", undefined],
+    [new Deno.errors.UnexpectedEof("unexpected end of file"), "transient", undefined],
+    [Object.assign(new Error("write EPIPE"), { code: "EPIPE" }), "transient", undefined],
+    [new SyntaxError("openai: invalid JSON in stream"), "transient", undefined],
+    [new DOMException("no first token after 10 ms", "TimeoutError"), "timeout", undefined],
+  ];
+  for (const [err, kind, scope] of rows) {
+    const f = classifyNetworkError(err);
+    assert.deepEqual([f.kind, f.scope], [kind, scope], String((err as Error).cause ?? err));
+  }
+  assert.match(
+    classifyNetworkError(rows[0][0]).message,
+    /^fetch failed: .*Connection refused/,
+    'the cause is named, not only "fetch failed"',
+  );
+});
+
 Deno.test("classifyStreamError classifies in-stream errors like HTTP answers", () => {
   const rows: [UpstreamStreamError, FailureKind][] = [
     [
@@ -381,6 +659,10 @@ Deno.test("classifyStreamError classifies in-stream errors like HTTP answers", (
     ],
     [new UpstreamStreamError({ message: "You exceeded your current quota" }, 429), "quota"],
     [new UpstreamStreamError({ message: "bad tool schema" }, 400), "caller_fault"],
+    [
+      new UpstreamStreamError({ message: "prompt is too long: 9 tokens > 8 maximum" }, 400),
+      "capability",
+    ],
     [new UpstreamStreamError({ message: "mystery" }), "transient"],
   ];
   for (const [err, kind] of rows) {
@@ -397,6 +679,11 @@ Deno.test("classifyNetworkError on real fetch failures: refused port, timeout si
   listener.close(); // nothing listens there any more
   const refused = await fetch(`http://127.0.0.1:${port}/`).catch((e) => e);
   assert.equal(classifyNetworkError(refused).kind, "transient");
+  assert.equal(
+    classifyNetworkError(refused).scope,
+    "provider",
+    "a refused connection is provider-wide",
+  );
 
   // A server that accepts the connection and never answers.
   const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });

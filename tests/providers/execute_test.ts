@@ -12,6 +12,14 @@ import {
 } from "../../src/providers/execute.ts";
 import { fetchHttp } from "../../src/providers/http.ts";
 import { anthropicAdapter, openaiAdapter } from "../../src/providers/mod.ts";
+import { createLogger } from "../../src/lib/logger.ts";
+import {
+  chunk,
+  type Script,
+  scriptedUpstream,
+  sse,
+  usageChunk,
+} from "../_support/scripted_upstream.ts";
 
 const deps = { http: fetchHttp, clock: systemClock };
 const hello: ChatRequest = {
@@ -21,22 +29,34 @@ const hello: ChatRequest = {
 
 function target(
   baseUrl: string,
-  opts: { family?: "openai" | "anthropic"; firstTokenMs?: number; totalMs?: number } = {},
+  opts: {
+    family?: "openai" | "anthropic";
+    headersMs?: number;
+    firstTokenMs?: number;
+    idleMs?: number;
+    totalMs?: number;
+  } = {},
 ): ProviderTarget {
   return {
     adapter: opts.family === "anthropic" ? anthropicAdapter : openaiAdapter,
     baseUrl,
-    timeouts: { firstTokenMs: opts.firstTokenMs ?? 2_000, totalMs: opts.totalMs ?? 10_000 },
+    timeouts: {
+      headersMs: opts.headersMs ?? 5_000,
+      firstTokenMs: opts.firstTokenMs ?? 2_000,
+      idleMs: opts.idleMs ?? 5_000,
+      totalMs: opts.totalMs ?? 10_000,
+    },
     secrets: new Map([["k0", "sk-test"]]),
     settings: {},
   };
 }
 
-const spec = (signal = new AbortController().signal): AttemptSpec => ({
+const spec = (signal = new AbortController().signal, deadlineAt?: number): AttemptSpec => ({
   model: "gpt-4o-mini",
   key: "k0",
   id: "chatcmpl-test",
   signal,
+  deadlineAt,
 });
 
 async function withMock(fn: (mock: MockUpstream) => Promise<void>) {
@@ -328,4 +348,255 @@ Deno.test("withinBase: plain paths pass without parsing; dot segments in any spe
   ];
   for (const [url, ok] of cases) assert.equal(withinBase(url, base), ok, url);
   assert.equal(withinBase(`${base}/chat`, `${base}/`), true, "base with a trailing slash");
+});
+
+// ---- timeouts, stalls and forgiving streams (scripted upstreams, tens of ms) -------------------
+
+const role = chunk({ role: "assistant", content: "" });
+const says = (text: string) => chunk({ content: text });
+const stop = chunk({}, "stop");
+
+/** Runs a stream against a scripted upstream; hands the started stream to `fn`. */
+async function streamed(
+  script: Script,
+  opts: Parameters<typeof target>[1] = {},
+  fn?: (
+    r: Awaited<ReturnType<typeof executeStream>>,
+    up: ReturnType<typeof scriptedUpstream>,
+  ) => Promise<void>,
+) {
+  await using up = scriptedUpstream(script);
+  const r = await executeStream(deps, target(`${up.url}/v1`, opts), hello, spec());
+  await fn?.(r, up);
+  if (r.type === "success" && r.pending) await r.value.rest.return(undefined);
+  return r;
+}
+
+const text = (chunks: ChatChunk[]) =>
+  chunks.map((c) => c.choices.map((ch) => ch.delta.content ?? "").join("")).join("");
+
+Deno.test("headersMs: no response headers in time is a timeout, for JSON and streams", async () => {
+  await using up = scriptedUpstream({ headersAfterMs: 5_000, steps: [] });
+  const t0 = target(`${up.url}/v1`, { headersMs: 60, firstTokenMs: 5_000 });
+  for (const run of [executeJson, executeStream]) {
+    const started = performance.now();
+    const r = await run(deps, t0, hello, spec());
+    assert.equal(r.type, "failure", run.name);
+    if (r.type !== "failure") return;
+    assert.equal(r.failure.kind, "timeout", run.name);
+    assert.match(r.failure.message, /no response headers after 60 ms/, run.name);
+    assert.ok(performance.now() - started < 2_000, `${run.name} waited for the headers`);
+  }
+});
+
+Deno.test("firstTokenMs: headers but no first content in time is a timeout, not committed", async () => {
+  const r = await streamed({ steps: [role], end: "hang" }, { firstTokenMs: 80 });
+  assert.equal(r.type, "failure");
+  if (r.type !== "failure") return;
+  assert.equal(r.failure.kind, "timeout");
+  assert.match(r.failure.message, /no first token after 80 ms/);
+});
+
+Deno.test("the model's own timeouts apply (timeoutsFor), not the provider's", async () => {
+  await using up = scriptedUpstream({ steps: [role], end: "hang" });
+  const slow = { headersMs: 5_000, firstTokenMs: 5_000, idleMs: 5_000, totalMs: 10_000 };
+  const t0: ProviderTarget = {
+    ...target(`${up.url}/v1`),
+    timeouts: slow,
+    timeoutsFor: (model) => model === "gpt-4o-mini" ? { ...slow, firstTokenMs: 70 } : slow,
+  };
+  const r = await executeStream(deps, t0, hello, spec());
+  assert.equal(r.type, "failure");
+  if (r.type !== "failure") return;
+  assert.match(r.failure.message, /no first token after 70 ms/);
+});
+
+Deno.test("idleMs: a committed stream with no chunk for idleMs fails as stalled", async () => {
+  await streamed(
+    { steps: [role, says("first words")], end: "hang" },
+    { idleMs: 60, totalMs: 5_000 },
+    async (r) => {
+      if (r.type !== "success" || !r.pending) {
+        return assert.fail(`expected a stream, got ${r.type}`);
+      }
+      assert.equal(text(r.value.first), "first words");
+      const started = performance.now();
+      await assert.rejects(drain(r.value.rest), (e: unknown) => {
+        assert.ok(e instanceof StreamFailure, String(e));
+        assert.equal(e.failure.kind, "timeout");
+        assert.match(e.failure.message, /stalled: no chunk for 60 ms/);
+        return true;
+      });
+      assert.ok(performance.now() - started < 2_000);
+    },
+  );
+});
+
+Deno.test("idleMs restarts with every upstream event: a slow but steady stream is fine", async () => {
+  const steps: Script["steps"] = [role];
+  for (let i = 0; i < 6; i++) steps.push({ waitMs: 25 }, says(`w${i} `));
+  steps.push(stop, sse("[DONE]"));
+  await streamed({ steps }, { idleMs: 90 }, async (r) => {
+    if (r.type !== "success" || !r.pending) return assert.fail(`expected a stream, got ${r.type}`);
+    const all = text(r.value.first) + await drain(r.value.rest);
+    assert.equal(all, "w0 w1 w2 w3 w4 w5 ");
+  });
+});
+
+Deno.test("one malformed event is skipped, counted and logged once; the answer is whole", async () => {
+  const lines: string[] = [];
+  const logger = createLogger("debug", (l) => lines.push(l));
+  await using up = scriptedUpstream({
+    steps: [
+      role,
+      says("Hello"),
+      sse("{not json"),
+      says(", world"),
+      sse("{nope"),
+      stop,
+      sse("[DONE]"),
+    ],
+  });
+  const r = await executeStream({ ...deps, logger }, target(`${up.url}/v1`), hello, spec());
+  if (r.type !== "success" || !r.pending) return assert.fail(`expected a stream, got ${r.type}`);
+  assert.equal(text(r.value.first) + await drain(r.value.rest), "Hello, world");
+  assert.equal(r.value.skippedEvents(), 2);
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.match(lines[0], /warn .*skipped malformed upstream stream events .*skipped=2/);
+  assert.match(lines[0], /model=gpt-4o-mini/);
+});
+
+Deno.test("three malformed events in a row fail the stream (transient), before or after commit", async () => {
+  const bad = [sse("{x"), sse("{y"), sse("{z")];
+  const before = await streamed({ steps: [role, ...bad, says("late")] });
+  assert.equal(before.type, "failure");
+  if (before.type !== "failure") return;
+  assert.equal(before.failure.kind, "transient");
+  assert.match(before.failure.message, /malformed stream: 3 malformed events in a row/);
+
+  await streamed({ steps: [role, says("Hi"), ...bad, says("late")] }, {}, async (r) => {
+    if (r.type !== "success" || !r.pending) return assert.fail(`expected a stream, got ${r.type}`);
+    await assert.rejects(drain(r.value.rest), (e: unknown) => {
+      assert.ok(e instanceof StreamFailure, String(e));
+      assert.equal(e.failure.kind, "transient");
+      assert.match(e.failure.message, /malformed stream/);
+      return true;
+    });
+  });
+});
+
+Deno.test("finish_reason, then the body ends without [DONE]: complete, with the usage", async () => {
+  await streamed(
+    { steps: [role, says("All done."), stop, usageChunk(7, 3)], end: "close" },
+    {},
+    async (r) => {
+      if (r.type !== "success" || !r.pending) {
+        return assert.fail(`expected a stream, got ${r.type}`);
+      }
+      const rest: ChatChunk[] = [];
+      for await (const c of r.value.rest) rest.push(c);
+      assert.equal(text(r.value.first) + text(rest), "All done.");
+      assert.deepEqual(r.value.usage(), {
+        prompt_tokens: 7,
+        completion_tokens: 3,
+        total_tokens: 10,
+      });
+    },
+  );
+});
+
+Deno.test("finish_reason, then the connection is cut: still complete", async () => {
+  await streamed({ steps: [role, says("Done."), stop], end: "cut" }, {}, async (r) => {
+    if (r.type !== "success" || !r.pending) return assert.fail(`expected a stream, got ${r.type}`);
+    assert.equal(text(r.value.first) + await drain(r.value.rest), "Done.");
+  });
+});
+
+Deno.test("a cut before the finish_reason is still a failure", async () => {
+  await streamed({ steps: [role, says("Half")], end: "cut" }, {}, async (r) => {
+    if (r.type !== "success" || !r.pending) return assert.fail(`expected a stream, got ${r.type}`);
+    await assert.rejects(drain(r.value.rest), StreamFailure);
+  });
+});
+
+Deno.test("finish_reason, then the upstream hangs: finished after the grace, usage kept", async () => {
+  // The grace is FINISH_GRACE_MS, never longer than idleMs (60 here); the usage chunk inside it
+  // still counts.
+  await streamed(
+    { steps: [role, says("Bye."), stop, { waitMs: 10 }, usageChunk(4, 2)], end: "hang" },
+    { idleMs: 60, totalMs: 10_000 },
+    async (r) => {
+      if (r.type !== "success" || !r.pending) {
+        return assert.fail(`expected a stream, got ${r.type}`);
+      }
+      const started = performance.now();
+      assert.equal(text(r.value.first) + await drain(r.value.rest), "Bye.");
+      assert.ok(performance.now() - started < 1_000, "not held until a timeout");
+      assert.equal(r.value.usage()?.total_tokens, 6);
+    },
+  );
+});
+
+Deno.test("an empty answer that finished is a success, not 'ended before any content'", async () => {
+  await streamed({ steps: [role, chunk({ content: "" }, "stop")], end: "close" }, {}, async (r) => {
+    if (r.type !== "success" || !r.pending) return assert.fail(`expected a stream, got ${r.type}`);
+    assert.equal(text(r.value.first) + await drain(r.value.rest), "");
+    assert.equal(r.value.first.at(-1)?.choices[0].finish_reason, "stop");
+  });
+});
+
+Deno.test("Anthropic: message_delta with stop_reason, then the body ends without message_stop", async () => {
+  const ev = (type: string, data: Record<string, unknown>) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  await using up = scriptedUpstream({
+    steps: [
+      ev("message_start", {
+        message: { id: "msg_1", model: "claude", usage: { input_tokens: 5, output_tokens: 0 } },
+      }),
+      ev("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+      ev("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Hi there" } }),
+      ev("content_block_stop", { index: 0 }),
+      ev("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 3 } }),
+    ],
+    end: "cut",
+  });
+  const r = await executeStream(
+    deps,
+    target(`${up.url}/v1`, { family: "anthropic" }),
+    hello,
+    spec(),
+  );
+  if (r.type !== "success" || !r.pending) return assert.fail(`expected a stream, got ${r.type}`);
+  assert.equal(text(r.value.first) + await drain(r.value.rest), "Hi there");
+});
+
+Deno.test("the request budget clamps an attempt's deadlines and names itself", async () => {
+  await using up = scriptedUpstream({ headersAfterMs: 5_000, steps: [] });
+  const t0 = target(`${up.url}/v1`, { headersMs: 5_000, firstTokenMs: 5_000 });
+  for (const run of [executeJson, executeStream]) {
+    const r = await run(deps, t0, hello, spec(undefined, systemClock.now() + 60));
+    assert.equal(r.type, "failure", run.name);
+    if (r.type !== "failure") return;
+    assert.equal(r.failure.kind, "timeout");
+    assert.match(r.failure.message, /time budget \(timeouts\.requestMs\) ran out/, run.name);
+  }
+  const hits = up.hits();
+  const late = await executeJson(deps, t0, hello, spec(undefined, systemClock.now() - 1));
+  assert.equal(late.type, "failure");
+  assert.equal(up.hits(), hits, "an attempt past the budget is never sent");
+});
+
+Deno.test("a committed stream runs on past the request budget, under its own idle and total", async () => {
+  const steps: Script["steps"] = [role, says("a")];
+  for (let i = 0; i < 4; i++) steps.push({ waitMs: 30 }, says("b"));
+  steps.push(stop, sse("[DONE]"));
+  await using up = scriptedUpstream({ steps });
+  const r = await executeStream(
+    deps,
+    target(`${up.url}/v1`),
+    hello,
+    spec(undefined, systemClock.now() + 60),
+  );
+  if (r.type !== "success" || !r.pending) return assert.fail(`expected a stream, got ${r.type}`);
+  assert.equal(text(r.value.first) + await drain(r.value.rest), "abbbb");
 });

@@ -14,6 +14,7 @@ import {
   supervise,
   type SupervisorDeps,
 } from "../../../actors/supervisor/mod.ts";
+import type { Failure } from "../../../src/providers/classifier.ts";
 
 const T = Date.UTC(2025, 0, 2, 3, 4, 5, 0);
 
@@ -32,15 +33,20 @@ function providerConfig(id: string): ProviderActorConfig {
     },
     rateLimit: { rpm: 0, tpm: 0 },
     modelCooldownMs: 300_000,
-    defaultRetryAfterMs: 5_000,
+    // The block a 429 without Retry-After gets (the real actor's default is ~0.5–1 s).
+    defaultRetryAfterMs: 800,
     quotaCooldownMs: 60_000,
   };
 }
 
-/** Real provider actors on a fake clock, one event log for everything published, a fake sleep. */
-function system(maxRetries = 0) {
+/**
+ * Real provider actors on a fake clock, one event log for everything published, a fake sleep
+ * that moves the clock on by what it was asked to wait.
+ */
+function system(maxRetries = 0, extra: Partial<SupervisorDeps["config"]> = {}) {
   const published: GatewayEvent[] = [];
-  const clock = { now: () => T };
+  let now = T;
+  const clock = { now: () => now };
   const publish = (e: GatewayEvent) => published.push(e);
   const actors = new Map<string, ProviderActor>(
     ["openai", "anthropic", "groq"].map((
@@ -49,13 +55,14 @@ function system(maxRetries = 0) {
   );
   const sleeps: number[] = [];
   const deps: SupervisorDeps = {
-    config: { maxRetries, backoffBaseMs: 100, backoffMaxMs: 1_000 },
+    config: { maxRetries, backoffBaseMs: 100, backoffMaxMs: 1_000, ...extra },
     provider: (id) => actors.get(id),
     publish,
     clock,
     random: () => 0.5,
     sleep(ms, signal) {
       sleeps.push(ms);
+      now += ms;
       return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
     },
   };
@@ -63,6 +70,10 @@ function system(maxRetries = 0) {
     deps,
     published,
     sleeps,
+    /** Moves the fake clock on (an attempt that took time). */
+    advance(ms: number) {
+      now += ms;
+    },
     actor: (id: string) => actors.get(id)!,
     [Symbol.dispose]() {
       for (const a of actors.values()) a.stop();
@@ -150,7 +161,9 @@ Deno.test("falls over in candidate order and answers from the first that works",
 Deno.test("retries the same provider after the backoff, then succeeds", async () => {
   using sys = system(1);
   let n = 0;
-  const up = upstream({ openai: () => (n++ === 0 ? failure("timeout", 504) : ok("second time")) });
+  const up = upstream({
+    openai: () => (n++ === 0 ? failure("transient", 503) : ok("second time")),
+  });
   const res = await supervise(sys.deps, request(["openai/gpt-4o"]), up.run);
   assert.ok(res.ok);
   assert.deepEqual(up.calls, ["openai#1", "openai#2"]);
@@ -422,4 +435,154 @@ Deno.test("a result carrying `stop` ends the chain: the provider hears the real 
     1,
     "the 503 still counts against openai/gpt-4o",
   );
+});
+
+Deno.test("a timeout falls over at once, even with retries left: a silent route is not retried", async () => {
+  using sys = system(2);
+  const up = upstream({ openai: () => failure("timeout", 504), anthropic: () => ok("b") });
+  const res = await supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.ok(res.ok);
+  assert.deepEqual(up.calls, ["openai#1", "anthropic#2"]);
+  assert.deepEqual(sys.sleeps, []);
+});
+
+Deno.test("a 429 with a short Retry-After is retried once after it, on the same model", async () => {
+  using sys = system(0);
+  let n = 0;
+  const up = upstream({
+    openai: () =>
+      n++ === 0
+        ? {
+          type: "failure",
+          failure: { kind: "rate_limit", status: 429, message: "slow down", retryAfterMs: 1_200 },
+          latencyMs: 30,
+        }
+        : ok("after the wait"),
+    anthropic: () => ok("never"),
+  });
+  const res = await supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.ok(res.ok);
+  assert.equal(res.value, "after the wait");
+  assert.deepEqual(up.calls, ["openai#1", "openai#2"]);
+  assert.deepEqual(sys.sleeps, [1_200], "exactly the Retry-After, not sooner");
+  assert.ok(trace(sys.published).includes("ratelimit.blocked openai"));
+});
+
+Deno.test("a 429 asking for a long wait falls over at once", async () => {
+  using sys = system(2);
+  const up = upstream({
+    openai: () => ({
+      type: "failure",
+      failure: { kind: "rate_limit", status: 429, message: "slow down", retryAfterMs: 30_000 },
+      latencyMs: 30,
+    }),
+    anthropic: () => ok("b"),
+  });
+  const res = await supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.ok(res.ok);
+  assert.deepEqual(up.calls, ["openai#1", "anthropic#2"]);
+  assert.deepEqual(sys.sleeps, []);
+});
+
+Deno.test("429s without Retry-After back off, never before the block, and stop at 3 calls", async () => {
+  using sys = system(0);
+  const up = upstream({
+    openai: () => ({
+      type: "failure",
+      failure: { kind: "rate_limit", status: 429, message: "slow down" },
+      latencyMs: 30,
+    }),
+    anthropic: () => ok("b"),
+  });
+  const res = await supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.ok(res.ok);
+  assert.deepEqual(up.calls, ["openai#1", "openai#2", "openai#3", "anthropic#4"]);
+  // Without a Retry-After the actor blocks (key, model) for its default jittered down to half
+  // (800 ms × (0.5 + 0.5 / 2) = 600 ms with this draw); the request's waits are never shorter
+  // than that block (the backoff alone would be 75 and 150).
+  assert.deepEqual(sys.sleeps, [600, 600]);
+});
+
+Deno.test("capability at every candidate → the provider's 400; each model tried once", async () => {
+  using sys = system(2);
+  const capability = (message: string): AttemptResult<string> => {
+    // As execute.ts hands it over: a classifier Failure (FailureFacts plus code and scope).
+    const f: Failure = {
+      kind: "capability",
+      status: 400,
+      message,
+      code: "context_length_exceeded",
+    };
+    return { type: "failure", failure: f, latencyMs: 20 };
+  };
+  const up = upstream({
+    openai: () => capability("maximum context length is 128000 tokens"),
+    anthropic: () => capability("prompt is too long: 250000 tokens > 200000 maximum"),
+  });
+  const res = await supervise(sys.deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.ok(!res.ok);
+  assert.deepEqual(up.calls, ["openai#1", "anthropic#2"]);
+  assert.deepEqual([res.failure.status, res.failure.errorType, res.failure.message], [
+    400,
+    "capability",
+    "prompt is too long: 250000 tokens > 200000 maximum",
+  ]);
+  assert.equal(sys.actor("openai").state().breaker.window.length, 0, "not held against openai");
+});
+
+Deno.test("the failure reaches the provider actor as execute classified it: scope and code too", async () => {
+  using sys = system();
+  const reports: unknown[] = [];
+  const real = sys.deps.provider;
+  const deps: SupervisorDeps = {
+    ...sys.deps,
+    provider(id) {
+      const actor = real(id)!;
+      return {
+        ...actor,
+        ask(c) {
+          if (c.kind === "report") reports.push(c.outcome);
+          return actor.ask(c);
+        },
+      };
+    },
+  };
+  const f: Failure = {
+    kind: "transient",
+    message: "fetch failed: tcp connect error: Connection refused",
+    scope: "provider",
+    code: "ECONNREFUSED",
+  };
+  const refused: AttemptResult<string> = { type: "failure", failure: f, latencyMs: 2 };
+  const up = upstream({ openai: () => refused, anthropic: () => ok("b") });
+  await supervise(deps, request(["openai/gpt-4o", "anthropic/claude"]), up.run);
+  assert.deepEqual(reports[0], {
+    type: "failure",
+    failure: {
+      kind: "transient",
+      message: "fetch failed: tcp connect error: Connection refused",
+      scope: "provider",
+      code: "ECONNREFUSED",
+    },
+    latencyMs: 2,
+  });
+});
+
+Deno.test("the request budget: attempts get its deadline; out of time with candidates left → 504", async () => {
+  using sys = system(2, { requestMs: 5_000 });
+  const deadlines: (number | undefined)[] = [];
+  const run = (a: AttemptInput): Promise<AttemptResult<string>> => {
+    deadlines.push(a.deadlineAt);
+    sys.advance(5_000); // the attempt used up the whole budget
+    return Promise.resolve(failure("timeout", 504));
+  };
+  const res = await supervise(
+    sys.deps,
+    request(["openai/gpt-4o", "anthropic/claude", "groq/llama"]),
+    run,
+  );
+  assert.ok(!res.ok);
+  assert.deepEqual(deadlines, [T + 5_000], "nobody else was called");
+  assert.deepEqual([res.failure.status, res.failure.errorType], [504, "timeout"]);
+  assert.match(res.failure.message, /timeouts\.requestMs = 5000 ms/);
 });

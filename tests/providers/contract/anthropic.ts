@@ -118,7 +118,7 @@ export const contract: ContractCase = {
           message: "prompt is too long: 200001 tokens > 200000 maximum",
         },
       }),
-      kind: "caller_fault",
+      kind: "capability",
     },
     {
       status: 404,

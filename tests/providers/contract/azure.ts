@@ -161,7 +161,7 @@ export const contract: ContractCase = {
           code: "context_length_exceeded",
         },
       }),
-      kind: "caller_fault",
+      kind: "capability",
     },
     { status: 503, body: "Service Unavailable", kind: "transient" },
   ],

@@ -111,7 +111,7 @@ export const contract: ContractCase = {
     {
       status: 400,
       body: JSON.stringify({ message: "Input is too long for requested model." }),
-      kind: "caller_fault",
+      kind: "capability",
     },
     {
       status: 424,

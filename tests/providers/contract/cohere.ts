@@ -81,7 +81,7 @@ export const contract: ContractCase = {
         message:
           "too many tokens: total number of tokens in the prompt cannot exceed 4081 - received 4292. Try using a shorter prompt, or enabling prompt truncating.",
       }),
-      kind: "caller_fault",
+      kind: "capability",
     },
     {
       status: 400,

@@ -92,7 +92,7 @@ export const contract: ContractCase = {
           code: "context_length_exceeded",
         },
       }),
-      kind: "caller_fault",
+      kind: "capability",
     },
     {
       status: 404,
