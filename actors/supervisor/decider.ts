@@ -426,7 +426,7 @@ function exhausted(base: { at: number; requestId: string }, s: SupervisorState) 
     );
   }
   const lastFailure = failures[failures.length - 1];
-  const status = lastFailure.kind === "rate_limit"
+  const status = lastFailure.kind === "rate_limit" || lastFailure.kind === "quota"
     ? 429
     : lastFailure.kind === "timeout"
     ? 504
@@ -505,6 +505,15 @@ function evolve(s: SupervisorState, e: GatewayEvent): SupervisorState {
     case "ratelimit.blocked": {
       // The provider actor blocked the (key, model) this attempt used: a retry waits for it.
       const current = s.candidates[s.index];
+      const last = s.last;
+      if (
+        e.reason === "quota" && current && e.provider === current.provider &&
+        last?.type === "failed" && last.kind === "quota" && last.retryAfterMs === undefined
+      ) {
+        // Out of quota without a hint: the key's block says when to come back.
+        const hinted = { ...last, retryAfterMs: Math.max(0, e.until - e.at) };
+        return { ...s, last: hinted, misses: [...s.misses.slice(0, -1), hinted] };
+      }
       if (
         s.phase !== "running" || !current || e.reason !== "retry_after" ||
         e.provider !== current.provider || (e.model !== undefined && e.model !== current.model)

@@ -407,7 +407,7 @@ Deno.test("every candidate tried and failed → the status that fits the last fa
     {
       name: "quota",
       misses: [failed(0, 1, "quota", { status: 429, retryAfterMs: 60_000 })],
-      status: 502,
+      status: 429,
       type: "quota",
       retry: 60_000,
     },
