@@ -67,7 +67,15 @@ export interface FailureFacts {
 }
 
 export type Outcome =
-  | { type: "success"; status: number; latencyMs: number; usage?: UsageFacts; ttftMs?: number }
+  | {
+    type: "success";
+    status: number;
+    latencyMs: number;
+    usage?: UsageFacts;
+    ttftMs?: number;
+    /** Streams: malformed events skipped along the way. */
+    skippedEvents?: number;
+  }
   | { type: "failure"; failure: FailureFacts; latencyMs: number }
   | { type: "aborted"; latencyMs: number };
 
@@ -333,6 +341,7 @@ export function createProviderDecider(
         reservedTokens: c.reservedTokens,
         usage: o.usage,
         ...(o.ttftMs !== undefined && { ttftMs: o.ttftMs }),
+        ...(o.skippedEvents ? { skippedEvents: o.skippedEvents } : {}),
       });
     } else if (o.type === "aborted") {
       events.push({ type: "attempt.aborted", ...base });

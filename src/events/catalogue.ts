@@ -86,6 +86,8 @@ export type GatewayEvent =
     usage?: UsageFacts;
     /** Streams only: ms from the start of the attempt to its first content chunk. */
     ttftMs?: number;
+    /** Streams only: malformed events skipped in an otherwise healthy stream. */
+    skippedEvents?: number;
   })
   | (Attempt & {
     type: "attempt.failed";

@@ -529,6 +529,7 @@ function relay(
             latencyMs: latency(),
             usage: usageFacts(s.usage()),
             ttftMs: stitch ? undefined : ttftMs,
+            skippedEvents: s.skippedEvents(),
           });
           return;
         } catch (e) {

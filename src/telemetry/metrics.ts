@@ -133,6 +133,13 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
     labelNames: ["provider", "key", "model", "reason"] as const,
     registers,
   });
+  const malformed = new Counter({
+    name: "gateway_stream_malformed_events_total",
+    help:
+      "Malformed events skipped in otherwise healthy upstream streams (three in a row fail the attempt).",
+    labelNames: ["provider", "model"] as const,
+    registers,
+  });
   const continuations = new Counter({
     name: "gateway_stream_continuations_total",
     help:
@@ -249,6 +256,7 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
         attempts.inc({ provider, model, outcome: "succeeded" });
         upstreamLatency.observe({ provider, model, outcome: "succeeded" }, seconds(e.latencyMs));
         if (e.ttftMs !== undefined) ttft.observe({ provider, model }, seconds(e.ttftMs));
+        if (e.skippedEvents) malformed.inc({ provider, model }, e.skippedEvents);
         if (e.usage) {
           const { promptTokens, completionTokens } = e.usage;
           tokens.inc({ provider, model, type: "input" }, promptTokens);

@@ -397,3 +397,51 @@ Deno.test("pricing in config is keyed provider/model with both prices, or start-
     (e) => e instanceof ConfigError && /pricing\.openai\/gpt-4o\.inputPerMTok/.test(e.message),
   );
 });
+
+Deno.test("continued streams and skipped malformed events are counted per model", async () => {
+  const bus = createMemoryBus();
+  const metrics = createMetrics({ bus, providers: ["a", "b"], pricing: {} });
+  bus.publish({
+    type: "attempt.succeeded",
+    at: 1,
+    requestId: "r",
+    attempt: 2,
+    provider: "b",
+    model: "claude",
+    key: "k",
+    probe: false,
+    status: 200,
+    latencyMs: 5,
+    reservedTokens: 0,
+    skippedEvents: 2,
+  });
+  bus.publish({
+    type: "stream.continued",
+    at: 1,
+    requestId: "r",
+    attempt: 2,
+    provider: "b",
+    model: "claude",
+    fromProvider: "a",
+    fromModel: "gpt-4o",
+    mode: "prefill",
+    sentChars: 10,
+    reason: "timeout",
+  });
+  const m = parsePrometheus(await metrics.scrape());
+  metrics.close();
+  assert.equal(
+    m.value("gateway_stream_malformed_events_total", { provider: "b", model: "claude" }),
+    2,
+  );
+  assert.equal(
+    m.value("gateway_stream_continuations_total", {
+      provider: "b",
+      model: "claude",
+      from_provider: "a",
+      from_model: "gpt-4o",
+      mode: "prefill",
+    }),
+    1,
+  );
+});
