@@ -1,5 +1,5 @@
 // Public surface of the mock upstream used by tests, the README demo and benchmarks.
-export { completionText, startMockUpstream } from "./server.ts";
+export { completionPieces, completionText, startMockUpstream } from "./server.ts";
 export type { MockCallRecord, MockOptions, MockUpstream } from "./server.ts";
 export { applies, FAULT_KINDS, parseFaults } from "./faults.ts";
 export type { Fault } from "./faults.ts";

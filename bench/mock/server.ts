@@ -77,6 +77,11 @@ export function completionText(target: string, bytes = 64): string {
   return text.slice(0, Math.max(1, bytes));
 }
 
+/** The pieces a target's streamed answer sends its completion text in (`chunks` of them). */
+export function completionPieces(target: string, bytes = 64, chunks = 4): string[] {
+  return splitText(completionText(target, bytes), chunks);
+}
+
 function splitText(text: string, n: number): string[] {
   const count = Math.max(1, Math.min(n, text.length));
   return Array.from(
