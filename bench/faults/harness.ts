@@ -4,9 +4,12 @@
 // faults, open-loop load at a fixed rate, then every answer checked and every event read back
 // from JetStream. Shared by `deno task bench:faults` and tests/bench/faults_test.ts.
 import type { CloudEvent } from "../../src/events/envelope.ts";
-import { type NatsServer, readStream, startNatsServer } from "../../tests/_support/nats_server.ts";
+import { startNatsServer } from "../../tests/_support/nats_server.ts";
+import { readStreamSettled, settleEvents } from "./events.ts";
+import { isOpenAiError, parseSse } from "./wire.ts";
 import {
   closedPort,
+  ERROR_LINE,
   type MockControl,
   mockControl,
   type Proc,
@@ -120,29 +123,6 @@ export function count(
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Frame {
-  event?: string;
-  data: string;
-}
-
-function parseSse(text: string): Frame[] {
-  return text.split("\n\n").filter((b) => b.trim()).map((block) => {
-    const f: Frame = { data: "" };
-    for (const line of block.split("\n")) {
-      if (line.startsWith("event: ")) f.event = line.slice(7);
-      if (line.startsWith("data: ")) f.data += line.slice(6);
-    }
-    return f;
-  });
-}
-
-/** `{"error": {"message", "type", "code", "param"}}` with a message and a type. */
-function isOpenAiError(body: unknown): boolean {
-  const e = (body as { error?: Record<string, unknown> })?.error;
-  return !!e && typeof e.message === "string" && typeof e.type === "string" && "code" in e &&
-    "param" in e;
-}
 
 interface ClientPlan {
   stream: boolean;
@@ -348,44 +328,10 @@ export function baseConfig(mockUrl: string, deadPort: number) {
 
 export type GatewayConfig = ReturnType<typeof baseConfig>;
 
-async function readyz(url: string): Promise<
-  { events?: { published: number; dropped: number; buffered: number; connected: boolean } }
-> {
-  const res = await fetch(`${url}/readyz`);
-  return await res.json();
-}
-
-/** Waits (bounded) until the gateway's event buffer is empty and NATS connected. */
-async function settleEvents(url: string, ms: number) {
-  const end = Date.now() + ms;
-  let last = await readyz(url);
-  while (Date.now() < end) {
-    const e = last.events;
-    if (e && e.connected && e.buffered === 0) break;
-    await sleep(50);
-    last = await readyz(url);
-  }
-  return last.events ?? { published: 0, dropped: 0, buffered: 0, connected: false };
-}
-
-async function readStreamSettled(nats: NatsServer, source: string, atLeast: number) {
-  // The stream is read a few times until it holds what the gateway said it published.
-  let events: CloudEvent[] = [];
-  for (let i = 0; i < 50; i++) {
-    events = (await readStream(nats.wsUrl).catch(() => [])).filter((e) => e.source === source);
-    if (events.length >= atLeast) break;
-    await sleep(100);
-  }
-  return events;
-}
-
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
-
-/** Lines at level `error` or an uncaught exception: always a gateway bug. */
-const ERROR_LINE = /^\S+ error |Uncaught|panicked/;
 
 export async function runScenario(
   scenario: Scenario,

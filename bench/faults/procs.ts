@@ -1,9 +1,12 @@
 // Real processes for the fault matrix and the shutdown test: the gateway exactly as a user starts
 // it (`deno run … src/main.ts` with GATEWAY_CONFIG and NATS_URL), and the mock upstream CLI, each
 // in its own process, plus an HTTP client for the mock's control API.
-import type { Fault } from "../mock/mod.ts";
+import type { Fault, MockCallRecord } from "../mock/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url);
+
+/** Gateway log lines at level `error` or an uncaught exception: always a gateway bug. */
+export const ERROR_LINE = /^\S+ error |Uncaught|panicked/;
 
 export interface Proc {
   pid: number;
@@ -142,6 +145,8 @@ export interface MockControl {
   setFaults(target: string, faults: Fault[]): Promise<void>;
   clearFaults(target: string): Promise<void>;
   hits(): Promise<Record<string, number>>;
+  /** The mock's call log: target, model, stream, prefill and fault of each request. */
+  calls(): Promise<MockCallRecord[]>;
   reset(): Promise<void>;
 }
 
@@ -160,6 +165,7 @@ export function mockControl(url: string): MockControl {
     setFaults: async (target, faults) => void await call("POST", `faults/${target}`, faults),
     clearFaults: async (target) => void await call("DELETE", `faults/${target}`),
     hits: () => call("GET", "hits"),
+    calls: () => call("GET", "calls"),
     reset: async () => void await call("POST", "reset"),
   };
 }

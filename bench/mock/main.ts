@@ -1,5 +1,6 @@
 // CLI for the mock upstream: `deno task mock [--port 9000] [--hostname 127.0.0.1]
-// [--latency-ms 0] [--completion-bytes 64] [--chunks 4] [--fault target=<json>]...`
+// [--latency-ms 0] [--completion-bytes 64] [--chunks 4] [--resets] [--fault target=<json>]...`
+// (--resets: serve through the TCP front that `reset` faults need; see reset_front.ts).
 import { parseArgs } from "node:util";
 import { FORMATS, parseFaults, startMockUpstream } from "./mod.ts";
 
@@ -11,6 +12,7 @@ const { values } = parseArgs({
     "latency-ms": { type: "string", default: "0" },
     "completion-bytes": { type: "string", default: "64" },
     chunks: { type: "string", default: "4" },
+    resets: { type: "boolean", default: false },
     fault: { type: "string", multiple: true, default: [] },
   },
 });
@@ -34,6 +36,7 @@ try {
     latencyMs: int("latency-ms", values["latency-ms"], 0),
     completionBytes: int("completion-bytes", values["completion-bytes"], 1),
     chunks: int("chunks", values.chunks, 1),
+    resets: values.resets,
   });
   for (const f of faults) mock.setFaults(f.target, f.faults);
   const u = mock.url;
@@ -44,7 +47,7 @@ try {
   console.log(
     `mock upstream listening on ${u} — ${routes.join("; ")}; GET ${u}/{target}/v1/models; ` +
       `control: curl -X POST ${u}/_mock/faults/t1 -d '{"kind":"rate_limit","times":2}' ` +
-      `(also DELETE /_mock/faults/{target}, GET /_mock/hits, POST /_mock/reset)`,
+      `(also DELETE /_mock/faults/{target}, GET /_mock/hits, GET /_mock/calls, POST /_mock/reset)`,
   );
   const stop = async () => {
     await mock.close();

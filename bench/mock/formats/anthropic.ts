@@ -2,7 +2,7 @@
 // Wire facts from Anthropic's API reference: https://docs.anthropic.com/en/api/messages,
 // https://docs.anthropic.com/en/docs/build-with-claude/streaming (event sequence) and
 // https://docs.anthropic.com/en/api/errors (error shapes and types by status).
-import type { MockErrorSpec, MockFormat } from "./format.ts";
+import type { MockErrorSpec, MockFormat, Refusal } from "./format.ts";
 import { messagesText } from "./openai.ts";
 import {
   bodyModel,
@@ -38,6 +38,14 @@ export function anthropicError(status: number, spec: MockErrorSpec = {}): Respon
 
 const missing = (param: string) => anthropicError(400, { message: `${param}: Field required` });
 
+/** Anthropic's invalid_request_error messages for what a model refuses to take. */
+const REFUSALS: Record<Refusal, string> = {
+  context_length: "prompt is too long: 210000 tokens > 200000 maximum",
+  content_filter: "Output blocked by content filtering policy",
+  prefill: "This model does not support assistant message prefill. The conversation must end " +
+    "with a user message.",
+};
+
 export const anthropic: MockFormat = {
   name: "anthropic",
   baseUrl: "",
@@ -57,6 +65,7 @@ export const anthropic: MockFormat = {
     anthropicError(429, { message: `This request exceeds the rate limit of mock ${c.target}.` }),
   // Anthropic reports a spent credit balance as 402 billing_error.
   quota: () => anthropicError(402, { message: "Your credit balance is too low (mock)." }),
+  reject: (_c, why) => anthropicError(400, { message: REFUSALS[why] }),
   answer(c, { text, pieces, input, output, complete }) {
     const message = {
       id: `msg_${c.target}_${c.seq}`,
@@ -94,7 +103,13 @@ export const anthropic: MockFormat = {
         sseEvent("message_stop", {}),
       );
     }
-    return { headers: { ...SSE_HEADERS, ...headers }, chunks: frames };
+    // message_start, content_block_start and ping come before the first text delta.
+    return {
+      headers: { ...SSE_HEADERS, ...headers },
+      chunks: frames,
+      firstPiece: 3,
+      endMarker: complete,
+    };
   },
   malformed: (c) =>
     c.stream

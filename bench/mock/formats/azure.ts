@@ -14,7 +14,13 @@
 // `type`/`param`. As the brief for this mock asks, `model` in answers is the deployment name
 // (the real service reports the underlying model's name there).
 import type { Json, MockCall, MockErrorSpec, MockFormat } from "./format.ts";
-import { chatObjects, chatReply, messagesText, openaiMalformed } from "./openai.ts";
+import {
+  chatObjects,
+  chatReply,
+  messagesText,
+  OPENAI_REFUSALS,
+  openaiMalformed,
+} from "./openai.ts";
 
 const CODES: Record<number, string> = {
   404: "DeploymentNotFound",
@@ -42,6 +48,24 @@ const SAFE = Object.fromEntries(
   ) => [k, { filtered: false, severity: "safe" }]),
 );
 const promptFilterResults = [{ prompt_index: 0, content_filter_results: SAFE }];
+
+/** A prompt the content filter caught: 400 code "content_filter", the categories in innererror. */
+function contentFiltered(): Response {
+  return Response.json({
+    error: {
+      message: "The response was filtered due to the prompt triggering Azure OpenAI's content " +
+        "management policy. Please modify your prompt and retry.",
+      type: null,
+      param: "prompt",
+      code: "content_filter",
+      status: 400,
+      innererror: {
+        code: "ResponsibleAIPolicyViolation",
+        content_filter_result: { ...SAFE, violence: { filtered: true, severity: "high" } },
+      },
+    },
+  }, { status: 400 });
+}
 
 const version = (c: MockCall) => c.url.searchParams.get("api-version");
 const rateLimitMessage = (c: MockCall, limit: string, sec: number) =>
@@ -94,8 +118,11 @@ export const azure: MockFormat = {
     res.headers.set("retry-after", "60");
     return res;
   },
+  // Model errors keep OpenAI's body; the content filter is Azure's own.
+  reject: (_c, why) =>
+    why === "content_filter" ? contentFiltered() : azureError(400, OPENAI_REFUSALS[why]),
   answer(c, content) {
-    const { completion, chunks } = chatObjects(c, content);
+    const { completion, chunks, firstPiece } = chatObjects(c, content);
     const choices = (o: Json) => o.choices as Json[];
     completion.prompt_filter_results = promptFilterResults;
     for (const choice of choices(completion)) choice.content_filter_results = SAFE;
@@ -114,7 +141,8 @@ export const azure: MockFormat = {
       prompt_filter_results: promptFilterResults,
     };
     const id = `req_${c.target}_${c.seq}`;
-    return chatReply(c, { completion, chunks: [filterChunk, ...chunks] }, content.complete, {
+    const objects = { completion, chunks: [filterChunk, ...chunks], firstPiece: firstPiece + 1 };
+    return chatReply(c, objects, content.complete, {
       "x-request-id": id,
       "apim-request-id": id,
     });

@@ -11,7 +11,7 @@
 // ignore, and the body is `{"message": ...}`. The stream frames are built by ./eventstream.ts.
 // A modelId may be an ARN or inference-profile id, URL-encoded into one path segment.
 import { encodeEvent } from "./eventstream.ts";
-import type { Chunk, MockErrorSpec, MockFormat } from "./format.ts";
+import type { Chunk, MockErrorSpec, MockFormat, Refusal } from "./format.ts";
 import { BROKEN_JSON, JSON_HEADERS, jsonReply, list, partsText } from "./wire.ts";
 
 /** Bedrock Runtime's exceptions by HTTP status. */
@@ -28,6 +28,14 @@ const EXCEPTIONS: Record<number, string> = {
 };
 
 const EVENTSTREAM = "application/vnd.amazon.eventstream";
+
+/** What Bedrock says, as a ValidationException, about a request its model will not take. */
+const REFUSALS: Record<Refusal, string> = {
+  context_length: "Input is too long for requested model.",
+  content_filter: "Output blocked by content filtering policy",
+  prefill: "A conversation must end with a user message. Try again with a conversation that " +
+    "ends with a user message.",
+};
 
 /** `{"message"}` with the exception's name in `x-amzn-errortype`, as Bedrock sends it. */
 export function bedrockError(status: number, spec: MockErrorSpec = {}): Response {
@@ -69,6 +77,7 @@ export const bedrock: MockFormat = {
     bedrockError(429, {
       message: "Too many tokens per day, please wait before trying again (mock).",
     }),
+  reject: (_c, why) => bedrockError(400, { message: REFUSALS[why] }),
   answer(c, { text, pieces, input, output, complete }) {
     const usage = { inputTokens: input, outputTokens: output, totalTokens: input + output };
     const metrics = { latencyMs: 0 };
@@ -101,7 +110,7 @@ export const bedrock: MockFormat = {
       // A cut stream breaks off inside a frame, as a dropped connection would.
       frames.push(stop.slice(0, Math.floor(stop.length / 2)));
     }
-    return { headers: { "content-type": EVENTSTREAM, ...headers }, chunks: frames };
+    return { headers: { "content-type": EVENTSTREAM, ...headers }, chunks: frames, firstPiece: 1 };
   },
   malformed(c) {
     if (!c.stream) return { headers: JSON_HEADERS, chunks: [BROKEN_JSON] };

@@ -8,7 +8,7 @@
 // usage), https://docs.cohere.com/reference/embed (embeddings by type, meta.billed_units) and
 // https://docs.cohere.com/reference/errors (bodies are `{"id"?, "message"}`; 402 when the billing
 // limit is reached, 429 past a rate limit, 498 invalid token, 499 request cancelled).
-import type { Json, MockCall, MockErrorSpec, MockFormat } from "./format.ts";
+import type { Json, MockCall, MockErrorSpec, MockFormat, Refusal } from "./format.ts";
 import {
   bodyModel,
   BROKEN_JSON,
@@ -31,6 +31,15 @@ export function cohereError(status: number, spec: MockErrorSpec = {}): Response 
 }
 
 const invalid = (why: string) => cohereError(400, { message: `invalid request: ${why}` });
+
+const REFUSALS: Record<Refusal, string> = {
+  context_length: "invalid request: too many tokens: total number of tokens in the prompt " +
+    "cannot exceed 128000 - received 130000. Try using a shorter prompt, or enabling prompt " +
+    "truncating.",
+  content_filter: "blocked input: please adjust your prompt and try again, as it may be a " +
+    "potential violation of our Usage Policy",
+  prefill: "invalid request: the last message must be a user or tool message.",
+};
 
 const EMBEDDING_TYPES = ["float", "int8", "uint8", "binary", "ubinary"];
 
@@ -121,6 +130,7 @@ export const cohere: MockFormat = {
     cohereError(402, {
       message: "Maximum billing reached for this API key; update your payment method (mock).",
     }),
+  reject: (_c, why) => cohereError(400, { message: REFUSALS[why] }),
   answer(c, { text, pieces, input, output, complete }) {
     if (c.route.operation === "embed") return jsonReply(embedAnswer(c, input));
     const id = `chat_${c.target}_${c.seq}`;
@@ -148,7 +158,8 @@ export const cohere: MockFormat = {
         sseEvent("message-end", { id, delta: { finish_reason: "COMPLETE", usage } }),
       );
     }
-    return { headers: SSE_HEADERS, chunks: frames };
+    // message-start and content-start come before the first text delta.
+    return { headers: SSE_HEADERS, chunks: frames, firstPiece: 2 };
   },
   malformed: (c) =>
     c.stream

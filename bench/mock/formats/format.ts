@@ -5,9 +5,10 @@
 // only what the provider's documentation fixes: which paths it answers, how it reads a request,
 // and the exact bytes of its answers and error bodies. For each request the core calls:
 //
-//   match (first format that claims the path wins) → hit counted → admit → fault picked
-//   → body parsed → model, streaming → latency → the fault's answer (error | rateLimit | quota |
-//   answer cut short | malformed), or → validate → prompt → answer
+//   match (first format that claims the path wins) → hit counted → admit → body parsed → model,
+//   streaming → fault picked (by target, model, prefill) → latency → the fault's answer (error |
+//   rateLimit | quota | reject | an answer cut short, stalled, held back or with a malformed
+//   event | malformed), or → validate → prompt → answer
 //
 // Formats are stateless objects; everything a call needs arrives in `MockCall`.
 
@@ -73,7 +74,14 @@ export interface RetryAfter {
 export interface MockReply {
   headers: Record<string, string>;
   chunks: Chunk[];
+  /** Streams: the index of the chunk with the first content piece; one chunk per piece follows. */
+  firstPiece?: number;
+  /** Streams: the last chunk is a bare end marker after finish and usage ([DONE], message_stop). */
+  endMarker?: boolean;
 }
+
+/** Requests a provider refuses with a 400 of its own (or its documented equivalent). */
+export type Refusal = "context_length" | "content_filter" | "prefill";
 
 export interface MockFormat {
   /** Short id, e.g. "gemini"; also the section name in the CLI's start-up line. */
@@ -101,8 +109,16 @@ export interface MockFormat {
   rateLimit(call: MockCall, retry: RetryAfter): Response;
   /** The provider's "quota / credit exhausted" answer. */
   quota(call: MockCall): Response;
+  /**
+   * The provider's refusal of a prompt too long for the model, of content its policy blocks, or
+   * of an assistant prefill (a conversation that ends with the assistant's turn).
+   */
+  reject(call: MockCall, why: Refusal): Response;
   /** A successful answer: one JSON chunk, or the stream frames when `call.stream`. */
   answer(call: MockCall, content: MockContent): MockReply;
-  /** An answer whose body a client cannot parse (invalid JSON, a corrupt frame). */
+  /**
+   * An answer whose body a client cannot parse (invalid JSON, a corrupt frame). For streams its
+   * chunks are one unparseable event, which is also what a `malformed_chunk` fault inserts.
+   */
   malformed(call: MockCall): MockReply;
 }

@@ -10,7 +10,7 @@
 // `status` strings; errors are `{"error": {"code", "message", "status", "details"?}}`).
 // A stream has no terminator: its last event carries finishReason and the final usageMetadata;
 // earlier events carry the running counts. Events end in CRLF CRLF, as the service sends them.
-import type { Json, MockCall, MockErrorSpec, MockFormat, RetryAfter } from "./format.ts";
+import type { Json, MockCall, MockErrorSpec, MockFormat, Refusal, RetryAfter } from "./format.ts";
 import {
   BROKEN_JSON,
   dimensionsOf,
@@ -76,6 +76,34 @@ const QUOTA_MESSAGE = "You exceeded your current quota, please check your plan a
   "details (mock).";
 
 const contentText = (content: unknown) => partsText((content as Json | undefined)?.parts);
+
+const REFUSALS: Record<Exclude<Refusal, "content_filter">, string> = {
+  context_length:
+    "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+  prefill: "Please ensure that multiturn requests end with a user role or a function response.",
+};
+
+/**
+ * Gemini does not answer a blocked prompt with an error: it is a 200 whose promptFeedback names
+ * the block reason and which has no candidates (one such event when streamed).
+ */
+function promptBlocked(c: MockCall): Response {
+  const blocked = {
+    promptFeedback: {
+      blockReason: "SAFETY",
+      safetyRatings: [
+        { category: "HARM_CATEGORY_DANGEROUS_CONTENT", probability: "HIGH", blocked: true },
+      ],
+    },
+    usageMetadata: { promptTokenCount: 4, totalTokenCount: 4 },
+    modelVersion: c.model,
+    responseId: `resp_${c.target}_${c.seq}`,
+  };
+  if (!c.stream) return Response.json(blocked, { headers: JSON_UTF8 });
+  return c.url.searchParams.get("alt") === "sse"
+    ? new Response(sseData(blocked, "\r\n"), { headers: SSE_HEADERS })
+    : new Response(`[${JSON.stringify(blocked)}]`, { headers: JSON_UTF8 });
+}
 
 /** The texts to embed: one for :embedContent, one per request for :batchEmbedContents. */
 function embedTexts(c: MockCall): string[] {
@@ -148,6 +176,10 @@ export const gemini: MockFormat = {
     googleError(429, { message: QUOTA_MESSAGE }, [
       quotaFailure(c, "GenerateRequestsPerDayPerProjectPerModel", "1000"),
     ]),
+  reject: (c, why) =>
+    why === "content_filter"
+      ? promptBlocked(c)
+      : googleError(400, { message: REFUSALS[why], type: "INVALID_ARGUMENT" }),
   answer(c, { text, pieces, input, output, complete }) {
     if (c.route.operation === "embed") {
       const dims = embedDimensions(c)!;
@@ -185,12 +217,12 @@ export const gemini: MockFormat = {
         : response(piece, usage(Math.ceil(sent.length / 4)));
     });
     if (c.url.searchParams.get("alt") === "sse") {
-      return { headers: SSE_HEADERS, chunks: events.map((e) => sseData(e, "\r\n")) };
+      return { headers: SSE_HEADERS, chunks: events.map((e) => sseData(e, "\r\n")), firstPiece: 0 };
     }
     // Without alt=sse the stream is a single JSON array, sent element by element.
     const chunks = events.map((e, i) => `${i === 0 ? "[" : ",\r\n"}${JSON.stringify(e)}`);
     if (complete) chunks.push("]");
-    return { headers: JSON_UTF8, chunks };
+    return { headers: JSON_UTF8, chunks, firstPiece: 0 };
   },
   malformed: (c) =>
     c.stream && c.url.searchParams.get("alt") === "sse"

@@ -13,7 +13,7 @@ export const FORMATS: readonly MockFormat[] = [openai, anthropic, azure, gemini,
 
 export { anthropic, azure, bedrock, cohere, gemini, openai };
 export { crc32, encodeEvent, encodeMessage } from "./eventstream.ts";
-export { DEFAULT_DIMENSIONS, embedding } from "./wire.ts";
+export { DEFAULT_DIMENSIONS, embedding, endsWithAssistant } from "./wire.ts";
 export type {
   Chunk,
   Json,
@@ -23,5 +23,6 @@ export type {
   MockFormat,
   MockReply,
   MockRoute,
+  Refusal,
   RetryAfter,
 } from "./format.ts";

@@ -9,6 +9,7 @@ import type {
   MockErrorSpec,
   MockFormat,
   MockReply,
+  Refusal,
 } from "./format.ts";
 import {
   bodyModel,
@@ -71,11 +72,42 @@ export const missingParameter = (param: string) =>
 export const messagesText = (body: Json) =>
   partsText(body.system) + list(body.messages).map((m) => partsText(m.content)).join("");
 
+/**
+ * OpenAI's 400s for a prompt over the context window and for a content-policy rejection, in its
+ * own words; OpenAI itself accepts a trailing assistant message, so the prefill refusal borrows
+ * Anthropic's wording in OpenAI's error shape.
+ */
+export const OPENAI_REFUSALS: Record<Refusal, MockErrorSpec> = {
+  context_length: {
+    message: "This model's maximum context length is 128000 tokens. However, your messages " +
+      "resulted in 130000 tokens. Please reduce the length of the messages.",
+    type: "invalid_request_error",
+    param: "messages",
+    code: "context_length_exceeded",
+  },
+  content_filter: {
+    message: "Your request was rejected as a result of our safety system. Your prompt may " +
+      "contain text that is not allowed by our safety system.",
+    type: "invalid_request_error",
+    param: null,
+    code: "content_policy_violation",
+  },
+  prefill: {
+    message: "This model does not support assistant message prefill. The conversation must " +
+      "end with a user message.",
+    type: "invalid_request_error",
+    param: "messages",
+    code: null,
+  },
+};
+
 /** A chat answer as objects, so Azure can decorate them before they are serialised. */
 export interface ChatObjects {
   completion: Json;
   /** The stream's chunk objects, without the `[DONE]` terminator. */
   chunks: Json[];
+  /** Index in `chunks` of the first content piece. */
+  firstPiece: number;
 }
 
 export function chatObjects(
@@ -119,20 +151,25 @@ export function chatObjects(
     chunks.push(chunk(choice({}, "stop")));
     if (withUsage) chunks.push(chunk([], usage));
   }
-  return { completion, chunks };
+  return { completion, chunks, firstPiece: 1 };
 }
 
 /** Serialises a chat answer: JSON, or SSE ending in `data: [DONE]` when complete. */
 export function chatReply(
   c: MockCall,
-  { completion, chunks }: ChatObjects,
+  { completion, chunks, firstPiece }: ChatObjects,
   complete: boolean,
   headers: Record<string, string>,
 ): MockReply {
   if (!c.stream) return jsonReply(JSON.stringify(completion), headers);
   const frames = chunks.map((chunk) => sseData(chunk));
   if (complete) frames.push("data: [DONE]\n\n");
-  return { headers: { ...SSE_HEADERS, ...headers }, chunks: frames };
+  return {
+    headers: { ...SSE_HEADERS, ...headers },
+    chunks: frames,
+    firstPiece,
+    endMarker: complete,
+  };
 }
 
 /** OpenAI's answers to a broken body: invalid JSON, or an SSE data line that is not JSON. */
@@ -173,6 +210,7 @@ export const openai: MockFormat = {
       code: "insufficient_quota",
       message: "You exceeded your current quota; check your plan and billing details.",
     }),
+  reject: (_c, why) => openaiError(400, OPENAI_REFUSALS[why]),
   answer: (c, content) =>
     c.route.operation === "embed"
       ? jsonReply(embeddingsAnswer(c, content.input), {

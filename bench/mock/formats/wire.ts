@@ -80,3 +80,12 @@ export function dimensionsOf(value: unknown): number | undefined {
     ? value as number
     : undefined;
 }
+
+/**
+ * Whether a chat body ends with the model's own turn (a prefill to continue from): the last of
+ * `messages` is the assistant's, or the last of Gemini's `contents` the model's.
+ */
+export function endsWithAssistant(body: Json): boolean {
+  const role = list(body.messages ?? body.contents).at(-1)?.role;
+  return role === "assistant" || role === "model";
+}
