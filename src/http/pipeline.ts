@@ -545,13 +545,25 @@ function relay(
           continuing.partial = sent!.text;
           const resumed = await r.resume({ type: "failure", failure, latencyMs: latency() });
           if (!resumed.ok) {
-            ended = true;
-            gw.inFlight--;
+            // The chain reported its own end (request.failed); only the count is ours.
+            if (!ended) {
+              ended = true;
+              gw.inFlight--;
+            }
             throw new StreamFailure({
               ...failure,
               message:
                 `${failure.message}; no candidate could continue the answer (${resumed.failure.message})`,
             });
+          }
+          r = resumed;
+          s = resumed.value;
+          if (ended || signal.aborted) {
+            // The client left while the next attempt started: settled as aborted, never relayed.
+            if (ended) r.settle({ type: "aborted", latencyMs: latency() });
+            else end({ type: "aborted", latencyMs: latency() });
+            await s.rest.return(undefined).catch(() => {});
+            return;
           }
           from.push({
             provider: failed.provider,
@@ -559,15 +571,13 @@ function relay(
             sent_chars: sent!.text.length,
             reason: failure.kind,
           });
-          resumed.continued({
+          r.continued({
             fromProvider: failed.provider,
             fromModel: failed.model,
-            mode: resumed.value.continuation ?? "continue",
+            mode: s.continuation ?? "continue",
             sentChars: sent!.text.length,
             reason: failure.kind,
           });
-          r = resumed;
-          s = resumed.value;
           stitch = new Stitcher(sent!);
         }
       }

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import type OpenAI from "openai";
 import { completionText } from "../../bench/mock/mod.ts";
-import { mockProvider } from "../_support/gateway.ts";
+import { eventually, mockProvider } from "../_support/gateway.ts";
 import { hello, inOrder, types, withStack } from "./_stack.ts";
 
 type StreamBody = OpenAI.ChatCompletionCreateParamsStreaming;
@@ -199,5 +199,41 @@ Deno.test("include_usage streams end with a usage chunk, as OpenAI does", async 
     let usage: OpenAI.CompletionUsage | undefined | null;
     for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;
     assert.ok(usage && usage.total_tokens > 0);
+  });
+});
+
+Deno.test("a client that leaves while the continuation starts: aborted, counted once, nothing relayed", async () => {
+  await withStack(config, async ({ mock, gw, sub, eventsOf }) => {
+    mock.setFaults("primary", [{ kind: "cut", afterChunks: 2 }]);
+    // The backup takes its time: the client is gone before its first piece.
+    mock.setFaults("backup", [{ kind: "latency", ms: 400 }]);
+    const ctl = new AbortController();
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: ctl.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read(); // the primary's first piece
+    await eventually(() => mock.hits("backup") === 1, 3_000, "the continuation to start");
+    ctl.abort();
+    await reader.cancel().catch(() => {});
+    const id = res.headers.get("x-request-id")!;
+    await sub.waitFor(() => types(eventsOf(id)).includes("request.failed"));
+    await eventually(() => gw.gateway.inFlight === 0, 3_000, "in-flight back to 0");
+    const seen = types(eventsOf(id));
+    assert.equal(seen.filter((t) => t === "request.failed").length, 1);
+    assert.equal(seen.includes("request.completed"), false);
+    assert.equal(seen.includes("stream.continued"), false);
+    const failed = eventsOf(id).find((e) => e.type === "gateway.request.failed")!;
+    assert.equal((failed.data as { status: number }).status, 499);
+    // The backup's attempt is not its failure: the client left.
+    await eventually(
+      () => types(eventsOf(id)).filter((t) => t === "attempt.aborted").length === 1,
+      3_000,
+      "the backup attempt aborted",
+    );
+    assert.equal(gw.gateway.inFlight, 0);
   });
 });
