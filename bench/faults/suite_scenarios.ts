@@ -161,15 +161,19 @@ function noSameModelRetry(ctx: SuiteContext, events: GatewayEvent[], why: string
   );
 }
 
-/** The primary's whole text as one stream, with no fallback; returns the scenario's events. */
-async function wholeFromPrimary(ctx: SuiteContext, a: Answer): Promise<GatewayEvent[]> {
-  const { primary } = ctx.config;
-  servedBy(ctx, [a], primary);
+/** One whole stream served by `ref`, with `ref`'s whole text. */
+function wholeFrom(ctx: SuiteContext, a: Answer, ref: Ref) {
+  servedBy(ctx, [a], ref);
   whole(ctx, a);
   ctx.expect(
-    a.text === fullText(primary),
-    `${a.id}: expected the primary's whole text, got ${JSON.stringify(a.text)}`,
+    a.text === fullText(ref),
+    `${a.id}: expected ${refName(ref)}'s whole text, got ${JSON.stringify(a.text)}`,
   );
+}
+
+/** The primary's whole text as one stream, with no fallback; returns the scenario's events. */
+async function wholeFromPrimary(ctx: SuiteContext, a: Answer): Promise<GatewayEvent[]> {
+  wholeFrom(ctx, a, ctx.config.primary);
   const events = await ctx.events();
   ctx.expect(of(events, "fallback.taken").length === 0, "expected no fallback");
   return events;
@@ -317,13 +321,7 @@ export const SUITE_SCENARIOS: readonly SuiteScenario[] = [
       await ctx.inject(always({ kind: "slow_first_token", ms: 15_000 }));
       // Long enough to see a gateway that waits 15 s and retries the same model once.
       const a = await ctx.stream({ timeoutMs: 35_000 });
-      const { fallback } = ctx.config;
-      servedBy(ctx, [a], fallback);
-      whole(ctx, a);
-      ctx.expect(
-        a.text === fullText(fallback),
-        `${a.id}: expected the fallback's whole text, got ${JSON.stringify(a.text)}`,
-      );
+      wholeFrom(ctx, a, ctx.config.fallback);
       latencyBelow(ctx, a, PROMISES.firstTokenMs + 3_000);
       noSameModelRetry(ctx, await ctx.events(), "first-token timeout");
     },
