@@ -165,6 +165,19 @@ export function startGateway(
 }
 
 /** The lines a person sees at start-up: what is served, which providers, where events go. */
+/** The defaults that decide a failover, so an operator sees them without reading the code. */
+function describeFailover(config: Config): string {
+  const t = config.timeouts;
+  const s = (ms: number) => `${Math.round(ms / 100) / 10}s`;
+  return [
+    `headers ${s(t.headersMs)}, first token ${s(t.firstTokenMs)}, idle ${s(t.idleMs)}, request ${
+      s(t.requestMs)
+    }`,
+    "breakers per model and provider-wide",
+    `stream continuation ${config.streams.continuation ? "on" : "off"}`,
+  ].join("; ");
+}
+
 export function startupLines(config: Config, running: RunningGateway): string[] {
   const providers = Object.values(config.providers);
   const lines = [
@@ -187,6 +200,7 @@ export function startupLines(config: Config, running: RunningGateway): string[] 
     lines.push(`  route ${alias} → ${describeRoute(config.routePlans[alias])}`);
   }
   for (const p of running.gateway.plugins.describe) lines.push(`  plugin ${p}`);
+  lines.push(`  failover: ${describeFailover(config)}`);
   lines.push(`  traces: ${describeTracing()}`);
   lines.push(`  dashboard: ${running.url}/dashboard  (live events as SSE: GET /v1/gateway/events)`);
   for (const line of running.gateway.governor.describe()) lines.push(`  ${line}`);

@@ -55,6 +55,12 @@ Deno.test("start-up lines show the URL, each provider with its key env names, ro
       text,
     );
     assert.ok(lines.includes("  route fast → local/llama → openai/gpt-4o-mini"), text);
+    assert.ok(
+      lines.includes(
+        "  failover: headers 30s, first token 10s, idle 10s, request 180s; breakers per model and provider-wide; stream continuation on",
+      ),
+      text,
+    );
     assert.equal(lines.at(-1), "  events: in-process event bus (NATS_URL not set)");
     assert.doesNotMatch(text, /sk-secret|sk-ant-3/, "secrets never reach the terminal");
     assert.doesNotMatch(text, /providers: none yet/);
