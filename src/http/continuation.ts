@@ -22,9 +22,25 @@ export function continuationMode(
   refused: boolean,
 ): ContinuationMode {
   if (refused) return "continue";
-  if (family === "anthropic") return "prefill";
-  if (family === "bedrock" && /anthropic|claude/i.test(model)) return "prefill";
-  return "continue";
+  const claude = family === "anthropic" ||
+    (family === "bedrock" && /anthropic|claude/i.test(model));
+  return claude && claudeTakesPrefill(model) ? "prefill" : "continue";
+}
+
+/**
+ * Claude models before 4.6 continue a prefill; from Claude 4.6 on Anthropic removed it ("This
+ * model does not support assistant message prefill"). Names: claude-opus-4-6, claude-sonnet-4-5-…,
+ * claude-3-5-haiku-latest, Bedrock's us.anthropic.claude-opus-4-6-v1. An unknown name is tried
+ * with a prefill (a refusal is then learnt).
+ */
+export function claudeTakesPrefill(model: string): boolean {
+  const named = /claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d{1,2})(?!\d))?/i.exec(model);
+  const legacy = /claude-(\d+)(?:-(\d{1,2})(?!\d))?-(?:opus|sonnet|haiku)/i.exec(model);
+  const m = named ?? legacy;
+  if (!m) return true;
+  const major = Number(m[1]);
+  const minor = m[2] === undefined ? 0 : Number(m[2]);
+  return major < 4 || (major === 4 && minor < 6);
 }
 
 /** The original conversation plus the partial answer, as the target continues it. */

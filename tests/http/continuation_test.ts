@@ -29,8 +29,17 @@ Deno.test("continuation mode: prefill where the API continues an assistant turn,
     ["bedrock", "meta.llama3-70b-instruct-v1:0", false, "continue"],
     ["openai", "gpt-4o-mini", false, "continue"],
     ["gemini", "gemini-2.0-flash", false, "continue"],
+    // Claude 4.6 and later refuse a prefill: asked with a turn from the start.
+    ["anthropic", "claude-opus-4-6", false, "continue"],
+    ["anthropic", "claude-sonnet-4-6", false, "continue"],
+    ["anthropic", "claude-opus-5-5", false, "continue"],
+    ["bedrock", "us.anthropic.claude-opus-4-6-v1", false, "continue"],
+    ["anthropic", "claude-sonnet-4-5-20250929", false, "prefill"],
+    ["anthropic", "claude-sonnet-4-20250514", false, "prefill"],
+    ["anthropic", "claude-3-7-sonnet-latest", false, "prefill"],
+    ["anthropic", "my-claude-proxy-model", false, "prefill"],
     // Seen refusing a prefill: never sent one again.
-    ["anthropic", "claude-opus-4-6", true, "continue"],
+    ["anthropic", "claude-3-5-haiku-latest", true, "continue"],
   ];
   for (const [family, model, refused, want] of cases) {
     assert.equal(continuationMode(family, model, refused), want, `${family} ${model}`);
