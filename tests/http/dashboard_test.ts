@@ -3,7 +3,7 @@
 // the page as it happens. Missing Chromium is a failure with the install command, never a skip.
 //
 // DASHBOARD_SCREENSHOT=docs/dashboard.png deno test -A tests/http/dashboard_test.ts
-// refreshes the README's screenshot.
+// refreshes the screenshot in docs/events.md.
 import assert from "node:assert/strict";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { startMockUpstream } from "../../bench/mock/mod.ts";
