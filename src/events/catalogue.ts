@@ -248,7 +248,7 @@ export type GatewayEvent =
 export type EventType = GatewayEvent["type"];
 export type EventOf<T extends EventType> = Extract<GatewayEvent, { type: T }>;
 
-/** Every event type, in catalogue order (README lists the same). */
+/** Every event type, in catalogue order (docs/events.md lists the same). */
 export const EVENT_TYPES: readonly EventType[] = [
   "request.started",
   "request.completed",
