@@ -2,7 +2,9 @@
 // pins, lock, user and permissions; its CMD flags and HEALTHCHECK command run for real against
 // the gateway (so a permission the gateway needs but the image lacks fails here, not in
 // production); compose.yaml parsed, its files present, its nats-server config run by a real
-// nats-server that the gateway then publishes to over the websocket, as in the container.
+// nats-server that the gateway then publishes to over the websocket, as in the container. And the
+// dependency split: deno.json and deno.lock hold only what the gateway imports (`deno task serve`
+// downloads every package in deno.lock), tests/deno.json adds the test-only SDKs on the same pins.
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { spawnGateway } from "../bench/faults/procs.ts";
@@ -210,5 +212,87 @@ Deno.test("compose.yaml: its nats-server config runs, and the gateway stores eve
     nats.kill("SIGTERM");
     await nats.status;
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The npm package an import-map target names: "npm:/@langchain/core@^1.4.0/" → "@langchain/core". */
+const npmName = (target: string) => target.match(/^npm:\/?((?:@[^/@]+\/)?[^/@]+)/)?.[1];
+/** The package a lock or graph key names: "@aws-sdk/core@3.981.1_x@1" → "@aws-sdk/core". */
+const pkgName = (key: string) => key.match(/^(@?[^@]+)@/)![1];
+const readJson = async (path: string) => JSON.parse(await read(path));
+
+interface DenoConfig {
+  imports: Record<string, string>;
+  compilerOptions: unknown;
+  fmt: { lineWidth: number };
+  lint: unknown;
+  unstable: string[];
+}
+interface Lock {
+  specifiers: Record<string, string>;
+  npm: Record<string, { scripts?: boolean }>;
+}
+
+/** Packages only tests/deno.json imports: the SDKs the tests drive the gateway with. */
+async function testOnlyPackages(): Promise<string[]> {
+  const [app, tests]: DenoConfig[] = await Promise.all([
+    readJson("deno.json"),
+    readJson("tests/deno.json"),
+  ]);
+  return Object.entries(tests.imports).filter(([k]) => !(k in app.imports))
+    .map(([, target]) => npmName(target)!);
+}
+
+Deno.test("deno task serve installs only what the gateway imports: no test SDK, no build script", async () => {
+  // `deno task` (and `deno run`) download every npm package in deno.lock before the first line
+  // runs, so the lock may hold only packages in src/main.ts's module graph.
+  const info = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--frozen", "--json", "src/main.ts"],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(info.stderr);
+  assert.equal(info.code, 0, `deno.lock agrees with deno.json (deno info --frozen):\n${stderr}`);
+  const graph = Object.keys(JSON.parse(new TextDecoder().decode(info.stdout)).npmPackages);
+  const lock: Lock = await readJson("deno.lock");
+
+  const unused = Object.keys(lock.npm).filter((p) => !graph.includes(p));
+  assert.deepEqual(unused, [], "every package serve downloads is one the gateway imports");
+  const testOnly = await testOnlyPackages();
+  assert.ok(testOnly.includes("openai") && testOnly.includes("puppeteer-core"), testOnly.join());
+  assert.deepEqual(graph.map(pkgName).filter((p) => testOnly.includes(p)), []);
+  // A package with an install script makes a first run print "Ignored build scripts" (protobufjs,
+  // pulled in by @google/genai, did) before the gateway's own start-up lines.
+  const scripted = Object.entries(lock.npm).filter(([, p]) => p.scripts).map(([k]) => k);
+  assert.deepEqual(scripted, [], "no package serve installs has a build script");
+  assert.doesNotMatch(stderr, /Warning/);
+});
+
+Deno.test("tests/deno.json runs the tests on the gateway's own dependency pins and compiler settings", async () => {
+  const [app, tests]: DenoConfig[] = await Promise.all([
+    readJson("deno.json"),
+    readJson("tests/deno.json"),
+  ]);
+  for (const [name, target] of Object.entries(app.imports)) {
+    assert.equal(tests.imports[name], target, `tests/deno.json maps ${name} as deno.json does`);
+  }
+  assert.deepEqual(tests.compilerOptions, app.compilerOptions);
+  assert.deepEqual(tests.unstable, app.unstable, "tests run under the same unstable features");
+  assert.deepEqual(tests.lint, app.lint);
+  assert.equal(tests.fmt.lineWidth, app.fmt.lineWidth, "an editor formats tests/ like deno fmt");
+
+  // And both locks resolve those pins to the same versions, so the gateway a test starts in-process
+  // runs the code a `deno task serve` (or a test's `deno run src/main.ts` child) runs.
+  const [appLock, testsLock]: Lock[] = await Promise.all([
+    readJson("deno.lock"),
+    readJson("tests/deno.lock"),
+  ]);
+  for (const [specifier, version] of Object.entries(appLock.specifiers)) {
+    assert.equal(testsLock.specifiers[specifier], version, specifier);
+  }
+  for (const [pkg, entry] of Object.entries(appLock.npm)) {
+    assert.deepEqual(testsLock.npm[pkg], entry, pkg);
   }
 });

@@ -2,8 +2,9 @@
 // from a real gateway in front of the mock upstream: a failover caused by the test must show up on
 // the page as it happens. Missing Chromium is a failure with the install command, never a skip.
 //
-// DASHBOARD_SCREENSHOT=docs/dashboard.png deno test -A tests/http/dashboard_test.ts
-// refreshes the screenshot in docs/events.md.
+// DASHBOARD_SCREENSHOT=docs/dashboard.png \
+//   deno test -A --config tests/deno.json tests/http/dashboard_test.ts
+// refreshes the screenshot in docs/events.md (tests/deno.json maps puppeteer-core; deno.json does not).
 import assert from "node:assert/strict";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { startMockUpstream } from "../../bench/mock/mod.ts";
