@@ -15,7 +15,7 @@ import type {
   Supervised,
 } from "../../actors/supervisor/mod.ts";
 import type { Gateway } from "../gateway.ts";
-import type { CallError, CallStart } from "../http/pipeline.ts";
+import type { CallError, CallStart } from "../http/call.ts";
 import type { Refusal } from "./governor.ts";
 
 /**

@@ -9,7 +9,7 @@ import { createGateway, type Gateway } from "../../src/gateway.ts";
 import { systemClock } from "../../src/lib/clock.ts";
 import { createIdGen } from "../../src/lib/ids.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
-import type { CallStart } from "../../src/http/pipeline.ts";
+import type { CallStart } from "../../src/http/call.ts";
 import { fetchHttp } from "../../src/providers/http.ts";
 
 const req = (headers: Record<string, string>, path = "/v1/chat/completions") =>
