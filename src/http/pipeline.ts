@@ -1,7 +1,7 @@
-// The route-independent core of a chat call: resolve candidates, run the supervisor, and hand
-// back either a completion, a committed stream of OpenAI chunks, or an error as data (the shapes
-// are in ./call.ts). Each drop-in route (OpenAI, and other SDK formats) only translates its own
-// wire format around this.
+// The route-independent core of a chat call: plan candidates, run the supervisor, and hand back
+// either a completion, a committed stream of OpenAI chunks, or an error as data (the shapes are
+// in ./call.ts). Each drop-in route (OpenAI, and other SDK formats) only translates its own wire
+// format around this.
 import {
   type AttemptResult,
   type Candidate,
@@ -29,11 +29,9 @@ import {
 } from "../providers/execute.ts";
 import { providerTypeInfo } from "../providers/catalogue.ts";
 import { unsupportedParams, unsupportedReason } from "../providers/unsupported.ts";
-import { resolveCandidates } from "../routing.ts";
-import { admitCall, authenticateCall } from "../governance/mod.ts";
 import { attemptSpans, type GenAiOperation } from "../telemetry/mod.ts";
 import { answeredState, type CanonicalRequest, withUpstreamHeaders } from "../plugins/mod.ts";
-import type { RouteChoice } from "../routing/mod.ts";
+import { admitCall, authenticateCall } from "./admission.ts";
 import { readBody } from "./body.ts";
 import { type CallError, type CallStart, type ChatOutcome, invalid } from "./call.ts";
 import {
@@ -84,7 +82,7 @@ export async function readJson(
     );
   }
   // Virtual keys: 401 before the body is even read.
-  const denied = await authenticateCall(gw, start, req);
+  const denied = await authenticateCall(gw.governor, start, req);
   if (denied) return denied;
   const body = await readBody(req, gw.deps.config.limits.maxBodyBytes);
   if (!body.ok) return invalid(start, body.status, body.message, body.code);
@@ -134,23 +132,18 @@ type Ran<T> =
     extraHeaders: Readonly<Record<string, string>>;
   };
 
-/** Resolves the candidate chain and runs it through a supervisor; errors come back as data. */
+/** Plans the candidate chain and runs it through a supervisor; errors come back as data. */
 async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promise<Ran<T>> {
   const { clock, config } = gw.deps;
   const { requestId, t0 } = start;
-  // Virtual keys: 403/429/402 as data, or the key's own chain for a bare model.
-  const gate = await admitCall(gw, start, run.model, run.fallbacks);
+  // The one planner, narrowed by the caller's virtual key: 400/403/429/402 as data.
+  const gate = await admitCall(gw.governor, gw.plan, start, {
+    model: run.model,
+    fallbacks: run.fallbacks,
+    headers: start.headers,
+  });
   if (!gate.ok) return gate;
-  let choice: RouteChoice | undefined;
-  const chain = gate.candidates
-    ? { ok: true as const, candidates: gate.candidates }
-    : resolveCandidates(
-      config,
-      run.model,
-      run.fallbacks,
-      (alias) => (choice = gw.balancer.choose(alias, start.headers))?.targets,
-    );
-  if (!chain.ok) return invalid(start, 400, chain.message, chain.code, chain.param);
+  const chain = gate.plan;
   const plugins = gw.plugins.open({
     requestId,
     t0,
@@ -232,7 +225,7 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
     overheadMs: Math.max(0, clock.now() - t0 - upstream - state.waitedMs),
   };
   if (result.ok) {
-    choice?.served(result.candidate);
+    chain.served(result.candidate);
     return {
       ok: true,
       result,
