@@ -10,7 +10,11 @@ import {
   routeTargetPaths,
   toRoutePlan,
 } from "./routing/route_config.ts";
-import { configKeySchema, resolveConfigKeys, type VirtualKeyConfig } from "./governance/mod.ts";
+import {
+  configKeySchema,
+  resolveConfigKeys,
+  type VirtualKeyConfig,
+} from "./governance/config_keys.ts";
 import {
   type AttemptTimeouts,
   DEFAULT_REQUEST_MS,

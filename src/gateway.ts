@@ -23,7 +23,13 @@ import {
   type KeyStore,
 } from "./governance/mod.ts";
 import { createMetrics, type GatewayMetrics } from "./telemetry/mod.ts";
-import { actorHealth, type Balancer, createBalancer } from "./routing/mod.ts";
+import {
+  actorHealth,
+  type Balancer,
+  createBalancer,
+  createPlanner,
+  type Planner,
+} from "./routing/mod.ts";
 import {
   buildPlugins,
   type BuiltPlugins,
@@ -59,6 +65,8 @@ export interface Gateway {
   governor: Governor;
   /** Per-request order of route groups (weighted, latency), sticky sessions. */
   balancer: Balancer;
+  /** The one candidate planner: model, route (through the balancer), fallbacks, virtual key. */
+  plan: Planner;
   /** Plugins around every attempt; `close` releases their stores (awaited on shutdown). */
   plugins: PluginChain & Pick<BuiltPlugins, "describe" | "close">;
   /** Set on SIGTERM: readiness fails and new requests are refused while in-flight ones finish. */
@@ -162,11 +170,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       config,
       store: deps.keyStore ?? createMemoryKeyStore(),
       clock,
-      random: deps.random,
       publish: (e) => bus.publish(e),
       logger,
     }),
     balancer,
+    plan: createPlanner({ config, choose: balancer.choose, random: deps.random }),
     plugins: {
       ...chain,
       describe: [...built.describe, ...(deps.plugins ?? []).map((p) => `${p.name}: (in code)`)],

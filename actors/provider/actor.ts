@@ -22,8 +22,6 @@ import {
 } from "./decider.ts";
 import { createLeaseKeeper, type ProbeLeases } from "./replicas.ts";
 
-export type { LeaseGrant, ProbeLeases } from "./replicas.ts";
-
 export interface BreakerSnapshot {
   state: "closed" | "open" | "half_open";
   failureRate: number;

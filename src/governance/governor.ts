@@ -1,6 +1,6 @@
 // The governor: virtual keys at run time. It keeps the known keys in memory (loaded from the
 // store, then kept current by a watch, so checking a key costs no round trip), authenticates
-// callers, picks their candidate chain, admits them against rpm/tpm/budget in the shared store
+// callers, admits the chain the planner gives their key against rpm/tpm/budget in the shared store
 // and charges what they spent. Every refusal is a `key.denied` event and every charge a
 // `key.spend` event; neither ever carries a secret.
 import type { Candidate } from "../../actors/supervisor/mod.ts";
@@ -8,8 +8,8 @@ import type { Config } from "../config.ts";
 import type { GatewayEvent, UsageFacts } from "../events/catalogue.ts";
 import type { Logger } from "../lib/logger.ts";
 import { constantTimeEqual, newVirtualKey, saltedDigest, virtualKeyId } from "../lib/secrets.ts";
-import type { Clock, Random } from "../ports.ts";
-import { keyChain } from "./chain.ts";
+import type { Clock } from "../ports.ts";
+import type { Plan, Planned } from "../routing/plan.ts";
 import type { VirtualKeyConfig } from "./config_keys.ts";
 import {
   applyPatch,
@@ -48,13 +48,9 @@ export interface Refusal {
 }
 
 export interface GovernorDeps {
-  config: Pick<
-    Config,
-    "providers" | "routes" | "pricing" | "virtualKeys" | "adminKey"
-  >;
+  config: Pick<Config, "providers" | "pricing" | "virtualKeys" | "adminKey">;
   store: KeyStore;
   clock: Clock;
-  random: Random;
   publish(event: GatewayEvent): void;
   logger: Logger;
   /** How long the first requests wait for stored keys to load (default 5000 ms). */
@@ -91,13 +87,16 @@ export interface Governor {
     credential: string | undefined,
     requestId: string,
   ): Promise<{ ok: true; key?: KeyPolicy } | Refusal>;
-  /** The chain for this key and request, admitted against its limits and budget. */
+  /**
+   * Plans the request with the key's latest policy (`plan`, the gateway's one planner) and admits
+   * that chain against the key's limits and budget. A 403 from the plan is a `key.denied`.
+   */
   admit(
     key: KeyPolicy,
     requestId: string,
     model: string,
-    fallbacks: readonly string[] | undefined,
-  ): Promise<{ ok: true; candidates: Candidate[] } | Refusal>;
+    plan: (key: KeyPolicy) => Plan,
+  ): Promise<Planned | Refusal>;
   /** Charges a served attempt's usage to the key (usage and spend in the shared store). */
   charge(key: KeyPolicy, requestId: string, served: Candidate, usage?: UsageFacts): Promise<void>;
   createKey(fields: KeyFields): Promise<AdminResult<{ view: KeyView; secret: string }>>;
@@ -290,10 +289,10 @@ export function createGovernor(deps: GovernorDeps): Governor {
     given: KeyPolicy,
     requestId: string,
     model: string,
-    fallbacks: readonly string[] | undefined,
+    plan: (key: KeyPolicy) => Plan,
   ) {
     const key = latest(given);
-    const chain = keyChain(config, key, model, fallbacks, deps.random());
+    const chain = plan(key);
     if (!chain.ok) {
       const refusal = {
         status: chain.status,

@@ -1,14 +1,40 @@
 // Governance: virtual keys, their limits and budgets, and the store they live in. The public
-// surface for the rest of the gateway.
-export * from "./chain.ts";
-export * from "./config_keys.ts";
-export * from "./enforce.ts";
-export * from "./governor.ts";
-export * from "./keys.ts";
-export * from "./memory_store.ts";
-export * from "./nats_store.ts";
-export * from "./periods.ts";
-export * from "./pricing.ts";
-export * from "./store.ts";
-export * from "./usage.ts";
-export * from "./store_for.ts";
+// surface for the rest of the gateway (the HTTP admission hooks are src/http/admission.ts).
+export {
+  type AdminResult,
+  createGovernor,
+  type DenyReason,
+  type Governor,
+  type GovernorDeps,
+  type KeyUsageView,
+  type Refusal,
+} from "./governor.ts";
+export {
+  type KeyFields,
+  KeyFieldsSchema,
+  type KeyPatch,
+  KeyPatchSchema,
+  type KeyPolicy,
+  type KeyRecord,
+  type KeyTarget,
+  type KeyView,
+} from "./keys.ts";
+export {
+  type ConfigKeyInput,
+  configKeySchema,
+  resolveConfigKeys,
+  type VirtualKeyConfig,
+} from "./config_keys.ts";
+export {
+  casUpdate,
+  type KeyStore,
+  StoreContention,
+  StoreUnavailable,
+  type Versioned,
+} from "./store.ts";
+export { createMemoryKeyStore } from "./memory_store.ts";
+export { createNatsKeyStore, type NatsKeyStoreOptions } from "./nats_store.ts";
+export { keyStoreFor } from "./store_for.ts";
+export { type Budget, type Limits } from "./usage.ts";
+export { type Price, priceOf, toUsd } from "./pricing.ts";
+export { type Period, PERIODS } from "./periods.ts";

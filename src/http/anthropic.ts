@@ -16,7 +16,8 @@ import {
   streamErrorType,
 } from "./anthropic_translate.ts";
 import { jsonErrorResponse } from "./errors.ts";
-import { type CallError, invalid, runChat, startCall } from "./pipeline.ts";
+import { type CallError, invalid, startCall } from "./call.ts";
+import { runChat } from "./pipeline.ts";
 import { readRequest } from "./request.ts";
 import {
   type CommittedStream,

@@ -320,7 +320,7 @@ export function anthropicToChat(
 }
 
 /** `x-gateway-fallbacks: a/b, c/d` → ["a/b", "c/d"]. */
-export { parseFallbacksHeader } from "./pipeline.ts";
+export { parseFallbacksHeader } from "./call.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Response

@@ -23,7 +23,8 @@ import {
   streamExceptionName,
 } from "./bedrock_translate.ts";
 import { jsonErrorResponse } from "./errors.ts";
-import { type CallError, invalid, parseFallbacksHeader, runChat, startCall } from "./pipeline.ts";
+import { type CallError, invalid, parseFallbacksHeader, startCall } from "./call.ts";
+import { runChat } from "./pipeline.ts";
 import { readRequest } from "./request.ts";
 import { type CommittedStream, midStreamMessage, relayStream, streamFailureOf } from "./stream.ts";
 import { callSignal } from "./signal.ts";

@@ -5,7 +5,8 @@ import type { Gateway } from "../gateway.ts";
 import type { ChatChunk } from "../openai/types.ts";
 import { validateChatRequest } from "../openai/validate.ts";
 import { errorBody, errorResponse } from "./errors.ts";
-import { type CallError, parseFallbacksHeader, runChat, startCall } from "./pipeline.ts";
+import { type CallError, parseFallbacksHeader, startCall } from "./call.ts";
+import { runChat } from "./pipeline.ts";
 import { readRequest } from "./request.ts";
 import {
   type CommittedStream,

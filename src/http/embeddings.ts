@@ -4,7 +4,8 @@ import type { Context } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { validateEmbeddingsRequest } from "../openai/validate.ts";
 import { openaiError } from "./chat_completions.ts";
-import { runEmbeddings, startCall } from "./pipeline.ts";
+import { startCall } from "./call.ts";
+import { runEmbeddings } from "./pipeline.ts";
 import { readRequest } from "./request.ts";
 import { callSignal } from "./signal.ts";
 

@@ -15,7 +15,8 @@ import {
   toChatRequest,
   toGenaiResponse,
 } from "./genai_translate.ts";
-import { type CallError, invalid, parseFallbacksHeader, runChat, startCall } from "./pipeline.ts";
+import { type CallError, invalid, parseFallbacksHeader, startCall } from "./call.ts";
+import { runChat } from "./pipeline.ts";
 import { readRequest } from "./request.ts";
 import {
   type CommittedStream,

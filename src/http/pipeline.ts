@@ -1,6 +1,7 @@
-// The route-independent core of a chat call: resolve candidates, run the supervisor, and hand
-// back either a completion, a committed stream of OpenAI chunks, or an error as data. Each
-// drop-in route (OpenAI, and other SDK formats) only translates its own wire format around this.
+// The route-independent core of a chat call: plan candidates, run the supervisor, and hand back
+// either a completion, a committed stream of OpenAI chunks, or an error as data (the shapes are
+// in ./call.ts). Each drop-in route (OpenAI, and other SDK formats) only translates its own wire
+// format around this.
 import {
   type AttemptResult,
   type Candidate,
@@ -28,12 +29,11 @@ import {
 } from "../providers/execute.ts";
 import { providerTypeInfo } from "../providers/catalogue.ts";
 import { unsupportedParams, unsupportedReason } from "../providers/unsupported.ts";
-import { resolveCandidates } from "../routing.ts";
-import { admitCall, authenticateCall, type KeyPolicy } from "../governance/mod.ts";
 import { attemptSpans, type GenAiOperation } from "../telemetry/mod.ts";
 import { answeredState, type CanonicalRequest, withUpstreamHeaders } from "../plugins/mod.ts";
-import type { RouteChoice } from "../routing/mod.ts";
+import { admitCall, authenticateCall } from "./admission.ts";
 import { readBody } from "./body.ts";
+import { type CallError, type CallStart, type ChatOutcome, invalid } from "./call.ts";
 import {
   continuationMode,
   continuationRequest,
@@ -43,8 +43,6 @@ import {
 } from "./continuation.ts";
 import { extraFields, gatewayHeaders, type Served } from "./gateway_headers.ts";
 
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
-
 const CODE_BY_STATUS: Record<number, string> = {
   404: "model_not_found",
   429: "rate_limited",
@@ -53,78 +51,6 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: "providers_unavailable",
   504: "upstream_timeout",
 };
-
-/** `x-gateway-fallbacks: a/b, c/d` — for clients that cannot add fields to the body. */
-export function parseFallbacksHeader(value: string | undefined | null): string[] {
-  return (value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
-}
-
-/** An error answer before a route formats it. */
-export interface CallError {
-  ok: false;
-  status: number;
-  message: string;
-  type: string;
-  code: string;
-  param: string | null;
-  headers: Record<string, string>;
-  retryAfterMs?: number;
-}
-
-export type ChatOutcome =
-  | CallError
-  | {
-    ok: true;
-    kind: "json";
-    completion: ChatCompletion;
-    extra: ReturnType<typeof extraFields>;
-    headers: Record<string, string>;
-  }
-  | {
-    ok: true;
-    kind: "stream";
-    provider: string;
-    /** First content chunk(s), then the rest. Throws StreamFailure if the upstream breaks. */
-    chunks: AsyncGenerator<ChatChunk, void, undefined>;
-    /** The client went away: stop the upstream, report the attempt as aborted. */
-    cancel(): Promise<void>;
-    headers: Record<string, string>;
-  };
-
-export interface CallStart {
-  t0: number;
-  requestId: string;
-  /** The virtual key that authenticated the call (set by readJson; absent while keys are off). */
-  virtualKey?: KeyPolicy;
-  /** The client's request headers (set by readJson), for plugins and sticky routing. */
-  headers?: Headers;
-}
-
-/** Request id (the client's when sane) and start time, taken as the request arrives. */
-export function startCall(gw: Gateway, sentId: string | undefined): CallStart {
-  return {
-    t0: gw.deps.clock.now(),
-    requestId: sentId && REQUEST_ID.test(sentId) ? sentId : gw.deps.ids.next(),
-  };
-}
-
-export function invalid(
-  start: CallStart,
-  status: number,
-  message: string,
-  code: string,
-  param: string | null = null,
-): CallError {
-  return {
-    ok: false,
-    status,
-    message,
-    type: "invalid_request_error",
-    code,
-    param,
-    headers: { "x-request-id": start.requestId },
-  };
-}
 
 /** A 503 the gateway answers itself (draining, overloaded): retry in a second, elsewhere or here. */
 function unavailable(start: CallStart, message: string, code: string): CallError {
@@ -156,7 +82,7 @@ export async function readJson(
     );
   }
   // Virtual keys: 401 before the body is even read.
-  const denied = await authenticateCall(gw, start, req);
+  const denied = await authenticateCall(gw.governor, start, req);
   if (denied) return denied;
   const body = await readBody(req, gw.deps.config.limits.maxBodyBytes);
   if (!body.ok) return invalid(start, body.status, body.message, body.code);
@@ -206,23 +132,18 @@ type Ran<T> =
     extraHeaders: Readonly<Record<string, string>>;
   };
 
-/** Resolves the candidate chain and runs it through a supervisor; errors come back as data. */
+/** Plans the candidate chain and runs it through a supervisor; errors come back as data. */
 async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promise<Ran<T>> {
   const { clock, config } = gw.deps;
   const { requestId, t0 } = start;
-  // Virtual keys: 403/429/402 as data, or the key's own chain for a bare model.
-  const gate = await admitCall(gw, start, run.model, run.fallbacks);
+  // The one planner, narrowed by the caller's virtual key: 400/403/429/402 as data.
+  const gate = await admitCall(gw.governor, gw.plan, start, {
+    model: run.model,
+    fallbacks: run.fallbacks,
+    headers: start.headers,
+  });
   if (!gate.ok) return gate;
-  let choice: RouteChoice | undefined;
-  const chain = gate.candidates
-    ? { ok: true as const, candidates: gate.candidates }
-    : resolveCandidates(
-      config,
-      run.model,
-      run.fallbacks,
-      (alias) => (choice = gw.balancer.choose(alias, start.headers))?.targets,
-    );
-  if (!chain.ok) return invalid(start, 400, chain.message, chain.code, chain.param);
+  const chain = gate.plan;
   const plugins = gw.plugins.open({
     requestId,
     t0,
@@ -304,7 +225,7 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
     overheadMs: Math.max(0, clock.now() - t0 - upstream - state.waitedMs),
   };
   if (result.ok) {
-    choice?.served(result.candidate);
+    chain.served(result.candidate);
     return {
       ok: true,
       result,

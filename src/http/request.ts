@@ -1,7 +1,8 @@
 // The front half every POST route shares: the JSON body under the size limit (or the draining
 // 503), then the route's own reading of it into a canonical request.
 import type { Gateway } from "../gateway.ts";
-import { type CallError, type CallStart, invalid, readJson } from "./pipeline.ts";
+import { type CallError, type CallStart, invalid } from "./call.ts";
+import { readJson } from "./pipeline.ts";
 
 /** A route's reading of the decoded body: the canonical request, or what is wrong with it. */
 export type Parsed<T> =

@@ -4,7 +4,7 @@
 import type { ChatChunk } from "../openai/types.ts";
 import { StreamFailure } from "../providers/execute.ts";
 import { encodeSse } from "../providers/mod.ts";
-import type { ChatOutcome } from "./pipeline.ts";
+import type { ChatOutcome } from "./call.ts";
 
 /** A committed stream: the first content is in, so there is no falling over any more. */
 export type CommittedStream = Extract<ChatOutcome, { kind: "stream" }>;

@@ -1,10 +1,19 @@
 // Plugins: the interface, the runner the pipeline wraps around every attempt, the built-in
 // plugins (response cache, guardrail, header/metadata forwarding) and their config.
-export * from "./plugin.ts";
-export * from "./chain.ts";
-export * from "./cache.ts";
-export * from "./nats_cache_store.ts";
-export * from "./guardrail.ts";
-export * from "./headers.ts";
-export * from "./config.ts";
-export * from "./glue.ts";
+export type {
+  Answer,
+  AttemptContext,
+  AttemptOutcome,
+  CanonicalRequest,
+  Plugin,
+  PostContext,
+  RequestContext,
+  Stop,
+} from "./plugin.ts";
+export { createPluginChain, type PluginChain, type PluginChainDeps } from "./chain.ts";
+export { cachePlugin, type CacheStore, memoryCacheStore } from "./cache.ts";
+export { natsCacheStore } from "./nats_cache_store.ts";
+export { guardrailPlugin } from "./guardrail.ts";
+export { headersPlugin } from "./headers.ts";
+export { buildPlugins, type BuiltPlugins, type PluginConfig, PluginsSchema } from "./config.ts";
+export { answeredState, withUpstreamHeaders } from "./glue.ts";

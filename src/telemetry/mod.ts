@@ -1,6 +1,6 @@
 // The telemetry folder's public surface: Prometheus metrics fed from the event stream, the HTTP
 // middleware and /metrics route, OpenTelemetry setup and the span helpers the pipeline uses.
-export * from "./metrics.ts";
-export * from "./http.ts";
-export * from "./tracing.ts";
-export * from "./spans.ts";
+export { createMetrics, type GatewayMetrics, type MetricsOptions } from "./metrics.ts";
+export { metricsEndpoint, mountTelemetry, observeHttp } from "./http.ts";
+export { describeTracing, type InstallOptions, setupTracing, type Tracing } from "./tracing.ts";
+export { attemptSpans, type GenAiOperation, withTraceContext } from "./spans.ts";

@@ -5,6 +5,7 @@ import { createGovernor, type GovernorDeps } from "../../src/governance/governor
 import { createMemoryKeyStore } from "../../src/governance/memory_store.ts";
 import { type KeyStore, StoreUnavailable } from "../../src/governance/store.ts";
 import { createLogger } from "../../src/lib/logger.ts";
+import { createPlanner } from "../../src/routing/plan.ts";
 
 const T0 = Date.parse("2025-03-05T13:14:15.000Z");
 const CONFIG_SECRET = "declared-secret-0123456789";
@@ -43,13 +44,19 @@ function setup(opts: {
     config,
     store,
     clock,
-    random: () => 0,
     publish: (e) => events.push(e),
     logger: createLogger("info", (l) => logs.push(l)),
     syncWaitMs: opts.syncWaitMs,
   });
   return { g, clock, events, logs, store };
 }
+
+/** What the gateway's planner gives a key for `model` (the config's providers, no routes). */
+const planner = createPlanner({
+  config: { providers: { openai: {}, azure: {} }, routes: {} },
+  random: () => 0,
+});
+const plan = (model: string) => (key: Parameters<typeof planner>[1]) => planner({ model }, key);
 
 const fields = (extra: Record<string, unknown> = {}) => ({
   name: "team-a",
@@ -137,14 +144,14 @@ Deno.test("rpm: refused with the time left in the minute, admitted again the nex
   const auth = await g.authenticate(secret, "r0");
   assert.ok(auth.ok && auth.key);
   const policy = auth.key;
-  assert.ok((await g.admit(policy, "r1", "openai/gpt-4o-mini", undefined)).ok);
-  assert.ok((await g.admit(policy, "r2", "openai/gpt-4o-mini", undefined)).ok);
-  const refused = await g.admit(policy, "r3", "openai/gpt-4o-mini", undefined);
+  assert.ok((await g.admit(policy, "r1", "openai/gpt-4o-mini", plan("openai/gpt-4o-mini"))).ok);
+  assert.ok((await g.admit(policy, "r2", "openai/gpt-4o-mini", plan("openai/gpt-4o-mini"))).ok);
+  const refused = await g.admit(policy, "r3", "openai/gpt-4o-mini", plan("openai/gpt-4o-mini"));
   assert.ok(!refused.ok);
   assert.equal(refused.status, 429);
   assert.equal(refused.retryAfterMs, 45_000);
   clock.t = T0 + 45_000;
-  assert.ok((await g.admit(policy, "r4", "openai/gpt-4o-mini", undefined)).ok);
+  assert.ok((await g.admit(policy, "r4", "openai/gpt-4o-mini", plan("openai/gpt-4o-mini"))).ok);
   const d = ofType(events, "key.denied");
   assert.deepEqual(d.map((e) => [e.reason, e.status, e.virtualKey, e.retryAfterMs]), [
     ["rate_limited", 429, view.id, 45_000],
@@ -158,7 +165,7 @@ Deno.test("spend: charged from usage and pricing; over budget is a 402 until the
   assert.ok(auth.ok && auth.key);
   const key = auth.key;
   const served = { provider: "openai", model: "gpt-4o-mini" };
-  assert.ok((await g.admit(key, "r1", "gpt-4o-mini", undefined)).ok);
+  assert.ok((await g.admit(key, "r1", "gpt-4o-mini", plan("gpt-4o-mini"))).ok);
   await g.charge(key, "r1", served, { promptTokens: 3, completionTokens: 2 });
   const spend = ofType(events, "key.spend")[0];
   // 3 × $1 + 2 × $2
@@ -166,9 +173,9 @@ Deno.test("spend: charged from usage and pricing; over budget is a 402 until the
   assert.equal(spend.periodSpentUsd, 7);
   assert.equal(spend.budgetUsd, 10);
   assert.equal(spend.priced, true);
-  assert.ok((await g.admit(key, "r2", "gpt-4o-mini", undefined)).ok, "$7 of $10");
+  assert.ok((await g.admit(key, "r2", "gpt-4o-mini", plan("gpt-4o-mini"))).ok, "$7 of $10");
   await g.charge(key, "r2", served, { promptTokens: 3, completionTokens: 0 });
-  const over = await g.admit(key, "r3", "gpt-4o-mini", undefined);
+  const over = await g.admit(key, "r3", "gpt-4o-mini", plan("gpt-4o-mini"));
   assert.ok(!over.ok);
   assert.equal(over.status, 402);
   assert.equal(over.code, "budget_exceeded");
@@ -182,7 +189,7 @@ Deno.test("spend: charged from usage and pricing; over budget is a 402 until the
   assert.equal(usage.value.usage?.spend.resets_at, "2025-03-06T00:00:00.000Z");
 
   clock.t = Date.parse("2025-03-06T00:00:00.000Z");
-  assert.ok((await g.admit(key, "r4", "gpt-4o-mini", undefined)).ok, "a new day");
+  assert.ok((await g.admit(key, "r4", "gpt-4o-mini", plan("gpt-4o-mini"))).ok, "a new day");
 });
 
 Deno.test("a model without a price counts as $0 and is logged once", async () => {
@@ -203,22 +210,22 @@ Deno.test("a model without a price counts as $0 and is logged once", async () =>
   assert.equal(logs.filter((l) => l.includes("no pricing")).length, 1);
 });
 
-Deno.test("a PATCH applies to the next request; the chain comes from the key", async () => {
+Deno.test("a PATCH applies to the next request; the chain is planned with the latest policy", async () => {
   const { g } = setup();
   const { view, secret } = await created(g);
   const auth = await g.authenticate(secret, "r0");
   assert.ok(auth.ok && auth.key);
-  const before = await g.admit(auth.key, "r1", "gpt-4o", undefined);
+  const before = await g.admit(auth.key, "r1", "gpt-4o", plan("gpt-4o"));
   assert.ok(before.ok);
   assert.deepEqual(before.candidates, [{ provider: "openai", model: "gpt-4o" }]);
   const patched = await g.updateKey(view.id, {
     providers: [{ provider: "azure", models: ["gpt-4o"], weight: 1 }],
   });
   assert.ok(patched.ok);
-  const after = await g.admit(auth.key, "r2", "gpt-4o", undefined);
+  const after = await g.admit(auth.key, "r2", "gpt-4o", plan("gpt-4o"));
   assert.ok(after.ok);
   assert.deepEqual(after.candidates, [{ provider: "azure", model: "gpt-4o" }]);
-  const denied = await g.admit(auth.key, "r3", "openai/gpt-4o", undefined);
+  const denied = await g.admit(auth.key, "r3", "openai/gpt-4o", plan("openai/gpt-4o"));
   assert.ok(!denied.ok && denied.status === 403);
 });
 
@@ -261,11 +268,11 @@ Deno.test("a store that fails during admission lets requests through and says so
   const auth = await g.authenticate(secret, "r0");
   assert.ok(auth.ok && auth.key);
   broken = true;
-  for (const id of ["r1", "r2", "r3"]) assert.ok((await g.admit(auth.key, id, "m", undefined)).ok);
+  for (const id of ["r1", "r2", "r3"]) assert.ok((await g.admit(auth.key, id, "m", plan("m"))).ok);
   assert.equal(logs.filter((l) => l.includes("limits not enforced")).length, 1);
   broken = false;
-  assert.ok((await g.admit(auth.key, "r4", "m", undefined)).ok);
-  assert.equal((await g.admit(auth.key, "r5", "m", undefined)).ok, false, "enforced again");
+  assert.ok((await g.admit(auth.key, "r4", "m", plan("m"))).ok);
+  assert.equal((await g.admit(auth.key, "r5", "m", plan("m"))).ok, false, "enforced again");
   assert.equal(logs.filter((l) => l.includes("reachable again")).length, 1);
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Gateway } from "../../src/gateway.ts";
-import { startCall } from "../../src/http/pipeline.ts";
+import { startCall } from "../../src/http/call.ts";
 import { readRequest } from "../../src/http/request.ts";
 import { createTestGateway } from "../_support/gateway.ts";
 

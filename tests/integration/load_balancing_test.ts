@@ -13,9 +13,10 @@ async function withGateway(
   config: (mockUrl: string) => ConfigFile,
   fn: (gw: RunningGateway, mock: MockUpstream) => Promise<void>,
   seed = 1,
+  env: Record<string, string> = {},
 ) {
   const mock = await startMockUpstream();
-  const gw = startGateway(buildConfig({ port: 0, ...config(mock.url) }, () => undefined, "test"), {
+  const gw = startGateway(buildConfig({ port: 0, ...config(mock.url) }, (n) => env[n], "test"), {
     logger: silentLogger,
     hostname: "127.0.0.1",
     random: seededRandom(seed),
@@ -148,4 +149,57 @@ Deno.test("sticky sessions: a session keeps its target; a failover moves it for 
       assert.deepEqual([r.provider, r.attempts], [other, 1]);
     }
   });
+});
+
+Deno.test("a virtual key gets the route's split: it only filters what the plan allows", async () => {
+  const KEY = "vk-team-0123456789abcdef";
+  const keyed = { authorization: `Bearer ${KEY}` };
+  const config = (keys: boolean) => (url: string): ConfigFile => ({
+    retries: { max: 0 },
+    providers: providers(url, ["a", "b", "c"]),
+    routes: {
+      split: [[{ target: "a/m", weight: 1 }, { target: "b/m", weight: 99 }]],
+      sticky: { chain: [["a/m", "b/m"]], sticky: { header: "x-session-id" } },
+      three: [["a/m", "b/m", "c/m"]],
+    },
+    ...(keys && {
+      virtualKeys: [
+        { name: "team", key: "env:TEAM_KEY", providers: [{ provider: "a" }, { provider: "b" }] },
+      ],
+    }),
+  });
+  const split = async (gw: RunningGateway, headers: Record<string, string>) => {
+    const served: Record<string, number> = {};
+    for (let i = 0; i < 50; i++) {
+      const r = await ask(gw, "split", headers);
+      assert.deepEqual([r.status, r.attempts], [200, 1]);
+      served[r.provider!] = (served[r.provider!] ?? 0) + 1;
+    }
+    return served;
+  };
+  let open: Record<string, number> = {};
+  await withGateway(config(false), async (gw) => {
+    open = await split(gw, {});
+  });
+  await withGateway(
+    config(true),
+    async (gw) => {
+      // Weighted 1:99, the heavy member serves (nearly) all: the same draws, the same split.
+      const withKey = await split(gw, keyed);
+      assert.ok((open.b ?? 0) >= 47, JSON.stringify(open));
+      assert.deepEqual(withKey, open);
+      // A sticky route keeps a keyed session on its target too.
+      const first = await ask(gw, "sticky", { ...keyed, "x-session-id": "alice" });
+      for (let i = 0; i < 10; i++) {
+        const r = await ask(gw, "sticky", { ...keyed, "x-session-id": "alice" });
+        assert.equal(r.provider, first.provider);
+      }
+      // What the key does not allow is filtered out of the plan: c never serves.
+      const seen = new Set<string>();
+      for (let i = 0; i < 30; i++) seen.add((await ask(gw, "three", keyed)).provider!);
+      assert.deepEqual([...seen].sort(), ["a", "b"]);
+    },
+    1,
+    { TEAM_KEY: KEY },
+  );
 });

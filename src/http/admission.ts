@@ -1,22 +1,22 @@
 // The two hooks the pipeline calls around every routed request (chat, embeddings, and every
-// drop-in route, since they all go through src/http/pipeline.ts):
+// drop-in route, since they all go through ./pipeline.ts). They take the governor and the
+// planner, not the whole gateway:
 //
 // - authenticateCall, as the body is read: who is calling (401 for a missing, unknown or
 //   revoked key while keys are required);
-// - admitCall, before the supervisor runs: the chain (the key's own for a bare model), refused
-//   with 403/429/402 when the key may not have it now; its `meter` and `settle` charge the served
-//   attempt's usage to the key, at once for a JSON answer and when the stream ends for a stream.
+// - admitCall, before the supervisor runs: the planned chain (narrowed by the caller's key, and
+//   the key's own for a bare model), refused with 400/403/429/402 when it may not run now; its
+//   `meter` and `settle` charge the served attempt's usage to the key, at once for a JSON answer
+//   and when the stream ends for a stream.
 //
 // Refusals come back as CallError data, which each route shapes in its own wire format.
-import type {
-  AttemptInput,
-  AttemptResult,
-  Candidate,
-  Supervised,
-} from "../../actors/supervisor/mod.ts";
-import type { Gateway } from "../gateway.ts";
-import type { CallError, CallStart } from "../http/pipeline.ts";
-import type { Refusal } from "./governor.ts";
+import type { AttemptInput, AttemptResult, Supervised } from "../../actors/supervisor/mod.ts";
+import type { Governor, Refusal } from "../governance/governor.ts";
+import type { PlanError, Planned, Planner, PlanRequest } from "../routing/plan.ts";
+import type { CallError, CallStart } from "./call.ts";
+
+/** What admission needs of the governor. */
+export type Admitter = Pick<Governor, "required" | "authenticate" | "admit" | "charge">;
 
 /**
  * The credential a client sent: `Authorization: Bearer …` (OpenAI SDKs, LangChain, LiteLLM, the
@@ -48,13 +48,18 @@ export function refusalToCallError(start: CallStart, r: Refusal): CallError {
   };
 }
 
+/** A plan's 400 as a CallError (a key's 403 is the governor's refusal, with its event). */
+function planRefused(start: CallStart, e: PlanError): CallError {
+  return refusalToCallError(start, { ...e, type: "invalid_request_error" });
+}
+
 /** Authenticates the caller and remembers its key on `start`; a CallError when refused. */
 export async function authenticateCall(
-  gw: Gateway,
+  governor: Pick<Governor, "authenticate">,
   start: CallStart,
   req: Request,
 ): Promise<CallError | undefined> {
-  const auth = await gw.governor.authenticate(credentialOf(req), start.requestId);
+  const auth = await governor.authenticate(credentialOf(req), start.requestId);
   if (!auth.ok) return refusalToCallError(start, auth);
   start.virtualKey = auth.key;
   return undefined;
@@ -64,42 +69,50 @@ type Attempt<T> = (a: AttemptInput) => Promise<AttemptResult<T>>;
 
 export interface Admission {
   ok: true;
-  /** The chain to run; undefined = resolve model and fallbacks as usual (no key applies). */
-  candidates?: Candidate[];
+  /** The chain to run, and whom to tell which candidate served (sticky routes). */
+  plan: Planned;
   /** Wraps the attempt runner: a JSON success is charged to the key at once. */
   meter<T>(attempt: Attempt<T>): Attempt<T>;
   /** Wraps a supervised result: a stream is charged when it ends successfully. */
   settle<T>(result: Supervised<T>): Supervised<T>;
 }
 
-const OPEN: Admission = { ok: true, meter: (a) => a, settle: (r) => r };
+function open(start: CallStart, plan: Planner, request: PlanRequest): CallError | Admission {
+  const planned = plan(request);
+  if (!planned.ok) return planRefused(start, planned);
+  return { ok: true, plan: planned, meter: (a) => a, settle: (r) => r };
+}
 
-/** Admits a call before its supervisor runs: the key's chain, or a 401/403/429/402 CallError. */
+/** Admits a call before its supervisor runs: its chain, or a 400/401/403/429/402 CallError. */
 export async function admitCall(
-  gw: Gateway,
+  governor: Admitter,
+  plan: Planner,
   start: CallStart,
-  model: string,
-  fallbacks: readonly string[] | undefined,
+  request: PlanRequest,
 ): Promise<CallError | Admission> {
-  const g = gw.governor;
   const key = start.virtualKey;
   if (!key) {
-    if (!g.required()) return OPEN;
+    if (!governor.required()) return open(start, plan, request);
     // A route that skipped authentication, or keys appeared since it ran: refuse like one.
-    const auth = await g.authenticate(undefined, start.requestId);
-    return auth.ok ? OPEN : refusalToCallError(start, auth);
+    const auth = await governor.authenticate(undefined, start.requestId);
+    return auth.ok ? open(start, plan, request) : refusalToCallError(start, auth);
   }
-  const admitted = await g.admit(key, start.requestId, model, fallbacks);
+  const admitted = await governor.admit(
+    key,
+    start.requestId,
+    request.model,
+    (latest) => plan(request, latest),
+  );
   if (!admitted.ok) return refusalToCallError(start, admitted);
   let charged = false;
   return {
     ok: true,
-    candidates: admitted.candidates,
+    plan: admitted,
     meter: (attempt) => async (a) => {
       const r = await attempt(a);
       if (r.type === "success" && !r.pending && !charged) {
         charged = true;
-        g.charge(key, start.requestId, a.candidate, r.usage);
+        governor.charge(key, start.requestId, a.candidate, r.usage);
       }
       return r;
     },
@@ -110,7 +123,7 @@ export async function admitCall(
         settle(outcome) {
           if (outcome.type === "success" && !charged) {
             charged = true;
-            g.charge(key, start.requestId, result.candidate, outcome.usage);
+            governor.charge(key, start.requestId, result.candidate, outcome.usage);
           }
           result.settle(outcome);
         },

@@ -1,15 +1,16 @@
-// The pipeline's hooks on a real (unstarted) gateway: where the credential is read from, how a
-// refusal becomes a CallError, and that exactly the served attempt is charged, once.
+// The pipeline's admission hooks on a real (unstarted) gateway's governor and planner: where the
+// credential is read from, how a refusal becomes a CallError, and that exactly the served attempt
+// is charged, once.
 import assert from "node:assert/strict";
 import type { AttemptInput, Supervised } from "../../actors/supervisor/mod.ts";
 import { buildConfig } from "../../src/config.ts";
 import { createMemoryBus, type EventOf, type GatewayEvent } from "../../src/events/mod.ts";
-import { admitCall, authenticateCall, credentialOf } from "../../src/governance/enforce.ts";
 import { createGateway, type Gateway } from "../../src/gateway.ts";
 import { systemClock } from "../../src/lib/clock.ts";
 import { createIdGen } from "../../src/lib/ids.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
-import type { CallStart } from "../../src/http/pipeline.ts";
+import { admitCall, authenticateCall, credentialOf } from "../../src/http/admission.ts";
+import type { CallStart } from "../../src/http/call.ts";
 import { fetchHttp } from "../../src/providers/http.ts";
 
 const req = (headers: Record<string, string>, path = "/v1/chat/completions") =>
@@ -60,14 +61,27 @@ function gateway(): { gw: Gateway; events: GatewayEvent[] } {
 
 const start = (): CallStart => ({ t0: 0, requestId: "req-1" });
 
-Deno.test("open gateway: any credential passes and the usual resolution applies", async () => {
+Deno.test("open gateway: any credential passes and the request is planned as it is", async () => {
   const { gw } = gateway();
   const s = start();
-  assert.equal(await authenticateCall(gw, s, req({ authorization: "Bearer whatever" })), undefined);
+  assert.equal(
+    await authenticateCall(gw.governor, s, req({ authorization: "Bearer whatever" })),
+    undefined,
+  );
   assert.equal(s.virtualKey, undefined);
-  const gate = await admitCall(gw, s, "openai/m", undefined);
+  const gate = await admitCall(gw.governor, gw.plan, s, { model: "openai/m" });
   assert.ok(gate.ok);
-  assert.equal(gate.candidates, undefined);
+  assert.deepEqual(gate.plan.candidates, [{ provider: "openai", model: "m" }]);
+  // The plan's 400 is a CallError naming the field.
+  const bad = await admitCall(gw.governor, gw.plan, s, { model: "openai/m", fallbacks: ["x"] });
+  assert.ok(!bad.ok);
+  assert.deepEqual([bad.status, bad.type, bad.code, bad.param, bad.headers], [
+    400,
+    "invalid_request_error",
+    "invalid_model",
+    "fallbacks[0]",
+    { "x-request-id": "req-1" },
+  ]);
   gw.stop();
 });
 
@@ -80,32 +94,32 @@ Deno.test("refusals are CallErrors with the request id, WWW-Authenticate on 401,
   });
   assert.ok(made.ok);
   const s = start();
-  const unknown = await authenticateCall(gw, s, req({ authorization: "Bearer nope" }));
+  const unknown = await authenticateCall(gw.governor, s, req({ authorization: "Bearer nope" }));
   assert.deepEqual(unknown && [unknown.status, unknown.code, unknown.headers], [
     401,
     "invalid_api_key",
     { "x-request-id": "req-1", "www-authenticate": 'Bearer realm="failover-gateway"' },
   ]);
   // A route that never authenticated is refused too, now that keys exist.
-  const skipped = await admitCall(gw, start(), "openai/m", undefined);
+  const skipped = await admitCall(gw.governor, gw.plan, start(), { model: "openai/m" });
   assert.ok(!skipped.ok && skipped.status === 401);
 
   assert.equal(
-    await authenticateCall(gw, s, req({ authorization: `Bearer ${made.value.secret}` })),
+    await authenticateCall(gw.governor, s, req({ authorization: `Bearer ${made.value.secret}` })),
     undefined,
   );
   assert.equal(s.virtualKey?.id, made.value.view.id);
-  const forbidden = await admitCall(gw, s, "openai/other", undefined);
+  const forbidden = await admitCall(gw.governor, gw.plan, s, { model: "openai/other" });
   assert.ok(!forbidden.ok);
   assert.deepEqual([forbidden.status, forbidden.code, forbidden.param], [
     403,
     "model_not_allowed",
     "model",
   ]);
-  const first = await admitCall(gw, s, "m", undefined);
+  const first = await admitCall(gw.governor, gw.plan, s, { model: "m" });
   assert.ok(first.ok);
-  assert.deepEqual(first.candidates, [{ provider: "openai", model: "m" }]);
-  const limited = await admitCall(gw, s, "m", undefined);
+  assert.deepEqual(first.plan.candidates, [{ provider: "openai", model: "m" }]);
+  const limited = await admitCall(gw.governor, gw.plan, s, { model: "m" });
   assert.ok(!limited.ok);
   assert.equal(limited.status, 429);
   assert.ok(limited.retryAfterMs! > 0 && limited.retryAfterMs! <= 60_000);
@@ -130,8 +144,8 @@ async function keyed(gw: Gateway) {
   });
   assert.ok(made.ok);
   const s = start();
-  await authenticateCall(gw, s, req({ authorization: `Bearer ${made.value.secret}` }));
-  const gate = await admitCall(gw, s, "openai/m", undefined);
+  await authenticateCall(gw.governor, s, req({ authorization: `Bearer ${made.value.secret}` }));
+  const gate = await admitCall(gw.governor, gw.plan, s, { model: "openai/m" });
   assert.ok(gate.ok);
   return gate;
 }
