@@ -8,15 +8,13 @@ import { StreamFailure } from "../providers/execute.ts";
 import {
   anthropicError,
   anthropicErrorBody,
-  type AnthropicEvent,
-  anthropicToChat,
-  chatToAnthropic,
-  createAnthropicStreamEncoder,
-  parseFallbacksHeader,
   streamErrorType,
-} from "./anthropic_translate.ts";
+} from "../formats/anthropic/errors.ts";
+import { anthropicToChat } from "../formats/anthropic/request.ts";
+import { chatToAnthropic } from "../formats/anthropic/answer.ts";
+import { type AnthropicEvent, createAnthropicStreamEncoder } from "../formats/anthropic/stream.ts";
 import { jsonErrorResponse } from "./errors.ts";
-import { type CallError, invalid, startCall } from "./call.ts";
+import { type CallError, invalid, parseFallbacksHeader, startCall } from "./call.ts";
 import { runChat } from "./pipeline.ts";
 import { readRequest } from "./request.ts";
 import {

@@ -14,14 +14,10 @@ import type { Context, Hono } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { validateChatRequest } from "../openai/validate.ts";
 import { eventFrame, exceptionFrame } from "../providers/bedrock/mod.ts";
-import {
-  chatToConverse,
-  ConverseInputError,
-  ConverseStreamTranslator,
-  converseToChat,
-  exceptionName,
-  streamExceptionName,
-} from "./bedrock_translate.ts";
+import { chatToConverse } from "../formats/bedrock/answer.ts";
+import { exceptionName, streamExceptionName } from "../formats/bedrock/errors.ts";
+import { ConverseInputError, converseToChat } from "../formats/bedrock/request.ts";
+import { ConverseStreamTranslator } from "../formats/bedrock/stream.ts";
 import { jsonErrorResponse } from "./errors.ts";
 import { type CallError, invalid, parseFallbacksHeader, startCall } from "./call.ts";
 import { runChat } from "./pipeline.ts";

@@ -8,13 +8,10 @@ import type { Context, Hono } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { validateChatRequest } from "../openai/validate.ts";
 import { jsonErrorResponse } from "./errors.ts";
-import {
-  genaiErrorBody,
-  GenaiRequestError,
-  GenaiStreamEncoder,
-  toChatRequest,
-  toGenaiResponse,
-} from "./genai_translate.ts";
+import { genaiErrorBody } from "../formats/genai/errors.ts";
+import { GenaiRequestError, toChatRequest } from "../formats/genai/request.ts";
+import { toGenaiResponse } from "../formats/genai/answer.ts";
+import { GenaiStreamEncoder } from "../formats/genai/stream.ts";
 import { type CallError, invalid, parseFallbacksHeader, startCall } from "./call.ts";
 import { runChat } from "./pipeline.ts";
 import { readRequest } from "./request.ts";
