@@ -1,14 +1,17 @@
 // createApp(gateway) → the Hono app. No module-level state: everything comes from the gateway.
 import { Hono } from "hono";
+import {
+  anthropicMessages,
+  bedrockConverse,
+  formatRoute,
+  genaiGenerate,
+  openaiChat,
+} from "./formats/mod.ts";
 import type { Gateway } from "./gateway.ts";
 import { mountAdminKeys } from "./http/admin_keys.ts";
 import { mountAliases } from "./http/aliases.ts";
-import { mountAnthropic } from "./http/anthropic.ts";
-import { mountBedrock } from "./http/bedrock.ts";
-import { chatCompletions } from "./http/chat_completions.ts";
 import { embeddings } from "./http/embeddings.ts";
 import { errorResponse } from "./http/errors.ts";
-import { mountGenai } from "./http/genai.ts";
 import { healthz, providerState, readyz } from "./http/health.ts";
 import { listModels } from "./http/models.ts";
 import { dashboard } from "./http/dashboard.ts";
@@ -18,7 +21,7 @@ import { mountTelemetry } from "./telemetry/mod.ts";
 export function createApp(gw: Gateway): Hono {
   const app = new Hono();
   mountTelemetry(app, gw); // first: its middleware sees every route; also GET /metrics
-  app.post("/v1/chat/completions", chatCompletions(gw));
+  app.post("/v1/chat/completions", formatRoute(gw, openaiChat));
   app.post("/v1/embeddings", embeddings(gw));
   app.get("/v1/models", listModels(gw));
   app.get("/v1/gateway/providers", providerState(gw));
@@ -26,10 +29,11 @@ export function createApp(gw: Gateway): Hono {
   app.get("/dashboard", dashboard(gw));
   app.get("/healthz", healthz());
   app.get("/readyz", readyz(gw));
-  mountAnthropic(app, gw);
+  // Drop-in routes for other SDKs, each a WireFormat served by the one route (src/formats/).
+  app.all("/anthropic/*", formatRoute(gw, anthropicMessages));
   mountAliases(app);
-  mountGenai(app, gw);
-  mountBedrock(app, gw);
+  app.all("/genai/*", formatRoute(gw, genaiGenerate));
+  app.post("/bedrock/model/*", formatRoute(gw, bedrockConverse)); // before notFound
   mountAdminKeys(app, gw);
   app.notFound((c) =>
     errorResponse(

@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { validateEmbeddingsRequest } from "../openai/validate.ts";
-import { openaiError } from "./chat_completions.ts";
+import { openaiError } from "../formats/openai/mod.ts";
 import { startCall } from "./call.ts";
 import { runEmbeddings } from "./pipeline.ts";
 import { readRequest } from "./request.ts";

@@ -20,9 +20,9 @@ import {
 } from "@aws-sdk/client-bedrock-runtime";
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
-import { completionText, type MockUpstream, startMockUpstream } from "../../bench/mock/mod.ts";
-import type { RunningGateway } from "../../src/server.ts";
-import { mockProvider, startTestGateway } from "../_support/gateway.ts";
+import { completionText, type MockUpstream, startMockUpstream } from "../../../bench/mock/mod.ts";
+import type { RunningGateway } from "../../../src/server.ts";
+import { mockProvider, startTestGateway } from "../../_support/gateway.ts";
 
 interface Ctx {
   mock: MockUpstream;

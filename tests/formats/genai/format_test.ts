@@ -4,10 +4,10 @@
 // x-gateway-fallbacks header, Google-shaped errors and a stream cut mid-way.
 import { ApiError, GoogleGenAI } from "@google/genai";
 import assert from "node:assert/strict";
-import { completionText, type MockUpstream, startMockUpstream } from "../../bench/mock/mod.ts";
-import type { ConfigFile } from "../../src/config.ts";
-import type { RunningGateway } from "../../src/server.ts";
-import { mockProvider, startTestGateway } from "../_support/gateway.ts";
+import { completionText, type MockUpstream, startMockUpstream } from "../../../bench/mock/mod.ts";
+import type { ConfigFile } from "../../../src/config.ts";
+import type { RunningGateway } from "../../../src/server.ts";
+import { mockProvider, startTestGateway } from "../../_support/gateway.ts";
 
 const config = (url: string): ConfigFile => ({
   retries: { max: 0 },

@@ -3,14 +3,14 @@
 // JSON, streams, fallback across formats, Anthropic-shaped errors and mid-stream failures.
 import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
-import { completionText, type MockUpstream, startMockUpstream } from "../../bench/mock/mod.ts";
-import { buildConfig, type ConfigFile } from "../../src/config.ts";
-import type { GatewayEvent } from "../../src/events/mod.ts";
-import { silentLogger } from "../../src/lib/logger.ts";
-import type { ProviderHttp } from "../../src/ports.ts";
-import { type RunningGateway, startGateway } from "../../src/server.ts";
-import { eventually, mockProvider, startTestGateway } from "../_support/gateway.ts";
-import { readUntil, stallingUpstream } from "../_support/stalling_upstream.ts";
+import { completionText, type MockUpstream, startMockUpstream } from "../../../bench/mock/mod.ts";
+import { buildConfig, type ConfigFile } from "../../../src/config.ts";
+import type { GatewayEvent } from "../../../src/events/mod.ts";
+import { silentLogger } from "../../../src/lib/logger.ts";
+import type { ProviderHttp } from "../../../src/ports.ts";
+import { type RunningGateway, startGateway } from "../../../src/server.ts";
+import { eventually, mockProvider, startTestGateway } from "../../_support/gateway.ts";
+import { readUntil, stallingUpstream } from "../../_support/stalling_upstream.ts";
 
 const hello = [{ role: "user" as const, content: "hello" }];
 const GATEWAY_HEADERS = [

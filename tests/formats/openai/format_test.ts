@@ -3,14 +3,14 @@
 // end to end, caller faults and client aborts.
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { completionText, type MockUpstream, startMockUpstream } from "../../bench/mock/mod.ts";
-import { buildConfig, type ConfigFile } from "../../src/config.ts";
-import type { GatewayEvent } from "../../src/events/mod.ts";
-import { silentLogger } from "../../src/lib/logger.ts";
-import type { ProviderHttp } from "../../src/ports.ts";
-import { type RunningGateway, startGateway } from "../../src/server.ts";
-import { eventually, mockProvider, startTestGateway } from "../_support/gateway.ts";
-import { readUntil, stallingUpstream } from "../_support/stalling_upstream.ts";
+import { completionText, type MockUpstream, startMockUpstream } from "../../../bench/mock/mod.ts";
+import { buildConfig, type ConfigFile } from "../../../src/config.ts";
+import type { GatewayEvent } from "../../../src/events/mod.ts";
+import { silentLogger } from "../../../src/lib/logger.ts";
+import type { ProviderHttp } from "../../../src/ports.ts";
+import { type RunningGateway, startGateway } from "../../../src/server.ts";
+import { eventually, mockProvider, startTestGateway } from "../../_support/gateway.ts";
+import { readUntil, stallingUpstream } from "../../_support/stalling_upstream.ts";
 
 const hello = [{ role: "user", content: "hello" }];
 const GATEWAY_HEADERS = [

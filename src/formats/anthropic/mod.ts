@@ -1,0 +1,2 @@
+// Anthropic's Messages API as an inbound wire format.
+export { anthropicMessages } from "./format.ts";

@@ -1,0 +1,41 @@
+// The one route every inbound format runs on: read the target and the body, decode it with the
+// format, run the shared pipeline, and encode the answer, the stream or the error in the format.
+import type { Context } from "hono";
+import type { Gateway } from "../gateway.ts";
+import { invalid, startCall } from "../http/call.ts";
+import { runChat } from "../http/pipeline.ts";
+import { readRequest } from "../http/request.ts";
+import { callSignal } from "../http/signal.ts";
+import { relayStream } from "../http/stream.ts";
+import type { FormatCall, WireFormat } from "./wire_format.ts";
+
+/** A Hono handler serving `format` through the gateway's failover pipeline. */
+export function formatRoute<P>(gw: Gateway, format: WireFormat<P>) {
+  return async (c: Context): Promise<Response> => {
+    const start = startCall(gw, c.req.header("x-request-id"));
+    const target = format.target(c.req.raw);
+    if (!target.ok) {
+      return format.encodeError(invalid(start, target.status, target.message, target.code));
+    }
+    const { params } = target;
+    const headers = c.req.raw.headers;
+    const req = await readRequest(
+      gw,
+      start,
+      c.req.raw,
+      (json) => format.decode(json, { params, headers }),
+    );
+    if (!req.ok) return format.encodeError(req);
+    const out = await runChat(gw, start, req.value, callSignal(c), req.length);
+    if (!out.ok) return format.encodeError(out);
+    const call: FormatCall<P> = {
+      start,
+      params,
+      request: req.value,
+      elapsedMs: () => gw.deps.clock.now() - start.t0,
+    };
+    if (out.kind === "json") return format.encode(out, call);
+    const { framing, headers: answerHeaders } = format.stream(out, call);
+    return new Response(relayStream(out, framing), { status: 200, headers: answerHeaders });
+  };
+}
