@@ -1,14 +1,8 @@
 // Governance: virtual keys, their limits and budgets, and the store they live in. The public
 // surface for the rest of the gateway (the HTTP admission hooks are src/http/admission.ts).
-export {
-  type AdminResult,
-  createGovernor,
-  type DenyReason,
-  type Governor,
-  type GovernorDeps,
-  type KeyUsageView,
-  type Refusal,
-} from "./governor.ts";
+export { createGovernor, type Governor, type GovernorDeps } from "./governor.ts";
+export { type AdminResult, type KeyUsageView } from "./admin.ts";
+export { type DenyReason, type Refusal } from "./refusal.ts";
 export {
   type KeyFields,
   KeyFieldsSchema,

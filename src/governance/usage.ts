@@ -168,6 +168,9 @@ export const usageDecider: Decider<UsageState, UsageCommand, UsageEvent> = {
   evolve,
 };
 
+/** Where a virtual key's usage state lives in the KeyStore. */
+export const usageKey = (id: string) => `usage.${id}`;
+
 /** A stored usage value, defensively: anything unreadable counts as no usage yet. */
 export function parseUsage(value: unknown): UsageState {
   const v = value as Partial<UsageState> | undefined;

@@ -10,6 +10,7 @@ import {
   parseUsage,
   usageDecider,
   type UsageEvent,
+  usageKey,
 } from "../../src/governance/usage.ts";
 
 const t = (s: string) => Date.parse(s);
@@ -210,4 +211,8 @@ Deno.test("parseUsage reads what was stored and treats anything else as no usage
   assert.deepEqual(parseUsage("garbage"), initialUsage);
   assert.equal(parseUsage({ requests: "3", period: "1y" }).requests, 0);
   assert.equal(parseUsage({ requests: "3", period: "1y" }).period, "1M");
+});
+
+Deno.test("a key's usage lives under usage.<id>, apart from its record under key.<id>", () => {
+  assert.equal(usageKey("vk1"), "usage.vk1");
 });

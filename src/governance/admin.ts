@@ -1,0 +1,193 @@
+// The admin operations on virtual keys (behind /admin/keys): create (the secret is shown once;
+// the store keeps a salted digest), list, get (with current usage and spend), update and revoke.
+// Keys declared in gateway.json are listed but changed only there. Results are data: a value, or
+// a status, code and message for the HTTP layer to answer with.
+import type { Config } from "../config.ts";
+import type { Logger } from "../lib/logger.ts";
+import { newVirtualKey, saltedDigest } from "../lib/secrets.ts";
+import type { Clock } from "../ports.ts";
+import { type KeyCache, recordKey } from "./key_cache.ts";
+import {
+  applyPatch,
+  type KeyFields,
+  type KeyPatch,
+  type KeyPolicy,
+  type KeyRecord,
+  type KeyView,
+  keyView,
+  parseRecord,
+  unknownProviders,
+} from "./keys.ts";
+import { periodEnd, periodStart, WINDOW_MS } from "./periods.ts";
+import { toUsd } from "./pricing.ts";
+import { casUpdate, type KeyStore } from "./store.ts";
+import { currentSpend, currentWindow, parseUsage, usageKey } from "./usage.ts";
+
+/** What the admin API shows for a key: its view plus its current usage. */
+export interface KeyUsageView {
+  minute: { requests: number; tokens: number; resets_at: string };
+  spend: {
+    period: string;
+    period_start: string;
+    resets_at: string;
+    spent_usd: number;
+    budget_usd: number | null;
+    remaining_usd: number | null;
+  };
+}
+
+export type AdminResult<T> = { ok: true; value: T } | {
+  ok: false;
+  status: number;
+  code: string;
+  message: string;
+};
+
+export interface KeyAdmin {
+  createKey(fields: KeyFields): Promise<AdminResult<{ view: KeyView; secret: string }>>;
+  listKeys(): Promise<(KeyView & { usage: KeyUsageView | null })[]>;
+  getKey(id: string): Promise<AdminResult<KeyView & { usage: KeyUsageView | null }>>;
+  updateKey(id: string, patch: KeyPatch): Promise<AdminResult<KeyView>>;
+  revokeKey(id: string): Promise<AdminResult<KeyView>>;
+}
+
+const isoOf = (ms: number) => new Date(ms).toISOString();
+
+const notFound = (id: string) => ({
+  ok: false as const,
+  status: 404,
+  code: "key_not_found",
+  message: `No virtual key with id "${id}".`,
+});
+const fromConfig = (id: string) => ({
+  ok: false as const,
+  status: 409,
+  code: "key_declared_in_config",
+  message: `The virtual key "${id}" is declared in gateway.json; change it there.`,
+});
+const badProviders = (problems: string[]) => ({
+  ok: false as const,
+  status: 400,
+  code: "unknown_provider",
+  message: problems.join(" "),
+});
+
+export function createKeyAdmin(deps: {
+  providers: Config["providers"];
+  cache: KeyCache;
+  store: KeyStore;
+  clock: Clock;
+  logger: Logger;
+}): KeyAdmin {
+  const { cache, store, clock, logger } = deps;
+  const { declared } = cache;
+
+  async function usageOf(key: KeyPolicy): Promise<KeyUsageView | null> {
+    let state;
+    try {
+      state = parseUsage((await store.get(usageKey(key.id)))?.value);
+    } catch {
+      return null;
+    }
+    const now = clock.now();
+    const period = key.budget?.period ?? "1M";
+    const start = periodStart(now, period);
+    const w = currentWindow(state, now);
+    const spent = toUsd(currentSpend(state, now, period));
+    return {
+      minute: {
+        requests: w.requests,
+        tokens: w.tokens,
+        resets_at: isoOf(Math.floor(now / WINDOW_MS) * WINDOW_MS + WINDOW_MS),
+      },
+      spend: {
+        period,
+        period_start: isoOf(start),
+        resets_at: isoOf(periodEnd(start, period)),
+        spent_usd: spent,
+        budget_usd: key.budget?.usd ?? null,
+        remaining_usd: key.budget ? Math.max(0, key.budget.usd - spent) : null,
+      },
+    };
+  }
+
+  return {
+    async createKey(fields) {
+      const problems = unknownProviders(fields.providers, deps.providers);
+      if (problems.length) return badProviders(problems);
+      const { id, secret, salt } = newVirtualKey();
+      const now = clock.now();
+      const record: KeyRecord = {
+        id,
+        ...fields,
+        createdAt: now,
+        updatedAt: now,
+        salt,
+        hash: await saltedDigest(salt, secret),
+      };
+      const revision = await store.put(recordKey(id), record, 0);
+      if (revision === undefined) throw new Error(`virtual key id ${id} already exists`);
+      cache.apply(recordKey(id), { value: record, revision });
+      logger.info("virtual key created", { id, name: record.name });
+      return { ok: true, value: { view: keyView(record, "admin"), secret } };
+    },
+    async listKeys() {
+      const keys: [KeyPolicy, "config" | "admin"][] = [
+        ...declared.map((k) => [k, "config"] as [KeyPolicy, "config"]),
+        ...(await cache.allStored()).map((r) => [r, "admin"] as [KeyPolicy, "admin"]),
+      ];
+      return await Promise.all(
+        keys.map(async ([k, source]) => ({ ...keyView(k, source), usage: await usageOf(k) })),
+      );
+    },
+    async getKey(id) {
+      const d = declared.find((k) => k.id === id);
+      if (d) return { ok: true, value: { ...keyView(d, "config"), usage: await usageOf(d) } };
+      const entry = await store.get(recordKey(id));
+      const r = entry && parseRecord(entry.value);
+      if (!r) return notFound(id);
+      return { ok: true, value: { ...keyView(r, "admin"), usage: await usageOf(r) } };
+    },
+    async updateKey(id, patch) {
+      if (declared.some((k) => k.id === id)) return fromConfig(id);
+      if (patch.providers) {
+        const problems = unknownProviders(patch.providers, deps.providers);
+        if (problems.length) return badProviders(problems);
+      }
+      const out = await casUpdate<AdminResult<KeyRecord>>(store, recordKey(id), (current) => {
+        const r = parseRecord(current);
+        if (!r) return { result: notFound(id) };
+        if (r.revokedAt !== undefined) {
+          return {
+            result: {
+              ok: false as const,
+              status: 409,
+              code: "key_revoked",
+              message: `The virtual key "${id}" is revoked; create a new one.`,
+            },
+          };
+        }
+        const next = applyPatch(r, patch, clock.now());
+        return { write: next, result: { ok: true as const, value: next } };
+      });
+      if (!out.ok) return out;
+      cache.remember(out.value);
+      return { ok: true, value: keyView(out.value, "admin") };
+    },
+    async revokeKey(id) {
+      if (declared.some((k) => k.id === id)) return fromConfig(id);
+      const out = await casUpdate(store, recordKey(id), (current) => {
+        const r = parseRecord(current);
+        if (!r) return { result: undefined };
+        if (r.revokedAt !== undefined) return { result: r };
+        const now = clock.now();
+        const next = { ...r, revokedAt: now, updatedAt: now };
+        return { write: next, result: next };
+      });
+      if (!out) return notFound(id);
+      cache.remember(out);
+      logger.info("virtual key revoked", { id, name: out.name });
+      return { ok: true, value: keyView(out, "admin") };
+    },
+  };
+}
