@@ -26,8 +26,7 @@ import { providerTypeInfo } from "../providers/catalogue.ts";
 import { unsupportedParams, unsupportedReason } from "../providers/unsupported.ts";
 import { attemptSpans, type GenAiOperation } from "../telemetry/mod.ts";
 import { answeredState, type CanonicalRequest, withUpstreamHeaders } from "../plugins/mod.ts";
-import { admitCall, authenticateCall } from "./admission.ts";
-import { readBody } from "./body.ts";
+import { admitCall } from "./admission.ts";
 import { type CallError, type CallStart, type ChatOutcome, invalid } from "./call.ts";
 import { SentAnswer } from "./continuation.ts";
 import { type Continuing, relay, streamAttempt } from "./stream_relay.ts";
@@ -41,52 +40,6 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: "providers_unavailable",
   504: "upstream_timeout",
 };
-
-/** A 503 the gateway answers itself (draining, overloaded): retry in a second, elsewhere or here. */
-function unavailable(start: CallStart, message: string, code: string): CallError {
-  return { ...invalid(start, 503, message, code), type: "unavailable", retryAfterMs: 1000 };
-}
-
-/** Reads and JSON-decodes a body under the size limit; errors name what is wrong. */
-export async function readJson(
-  gw: Gateway,
-  start: CallStart,
-  req: Request,
-): Promise<{ ok: true; json: unknown; length: number } | CallError> {
-  start.headers = req.headers;
-  if (gw.draining) {
-    return unavailable(
-      start,
-      "The gateway is shutting down; retry on another instance.",
-      "draining",
-    );
-  }
-  const { maxInFlight } = gw.deps.config.limits;
-  if (maxInFlight > 0 && gw.inFlight >= maxInFlight) {
-    // Shed load rather than queue it: past capacity every queued call only adds latency and
-    // memory for all the others. Cheap to refuse, and clients and balancers know to retry.
-    return unavailable(
-      start,
-      `The gateway is at its limit of ${maxInFlight} requests in flight (limits.maxInFlight); retry shortly.`,
-      "gateway_overloaded",
-    );
-  }
-  // Virtual keys: 401 before the body is even read.
-  const denied = await authenticateCall(gw.governor, start, req);
-  if (denied) return denied;
-  const body = await readBody(req, gw.deps.config.limits.maxBodyBytes);
-  if (!body.ok) return invalid(start, body.status, body.message, body.code);
-  try {
-    return { ok: true, json: JSON.parse(body.text), length: body.text.length };
-  } catch (e) {
-    return invalid(
-      start,
-      400,
-      `The request body is not valid JSON: ${(e as Error).message}`,
-      "invalid_json",
-    );
-  }
-}
 
 /** A rough token count for the TPM bucket; corrected from the upstream's usage afterwards. */
 function estimateTokens(bodyLength: number, req: ChatRequest): number {
@@ -259,68 +212,61 @@ export async function runChat(
   const continuing: Continuing | undefined = stream && gw.deps.config.streams.continuation
     ? { sent: new SentAnswer() }
     : undefined;
-  gw.inFlight++;
-  let handedOver = false;
-  try {
-    const ran = await runThrough<ChatCompletion | StartedStream>(gw, start, {
-      model: req.model,
-      fallbacks: req.fallbacks,
-      stream,
-      estTokens: estimateTokens(bodyLength, req),
-      signal,
-      precheck: (_target, id) => {
-        const params = unsupportedParams(req, providerTypeInfo(gw.deps.config.providers[id].type));
-        return params.length ? unsupportedReason(id, params) : undefined;
-      },
-      request: { kind: "chat", body: req },
-      attempt: (target, spec, r) => {
-        const body = r.body as ChatRequest;
-        return stream
-          ? streamAttempt(gw, target, body, spec, continuing?.partial)
-          : executeJson(exec, target, body, spec);
-      },
-    });
-    if (!ran.ok) return ran;
-    const { result, served } = ran;
-    if (!stream) {
-      const upstream = served.state.attempts[served.state.attempts.length - 1]?.latency_ms ?? 0;
-      return {
-        ok: true,
-        kind: "json",
-        completion: result.value as ChatCompletion,
-        extra: extraFields(served, clock.now() - start.t0, upstream),
-        headers: { ...gatewayHeaders(served), ...ran.extraHeaders },
-      };
-    }
-    handedOver = true;
-    const r = result as Extract<Supervised<StartedStream>, { ok: true }>;
-    // The committed attempt is only reported when the stream ends: count it already, and its
-    // time to first token as upstream time, so the headers agree with a JSON answer's.
-    const ttft = clock.now() - r.value.startedAt;
-    const committed = {
-      provider: r.candidate.provider,
-      model: r.candidate.model,
-      status: 200,
-      error_type: null,
-      latency_ms: ttft,
-    };
+  const ran = await runThrough<ChatCompletion | StartedStream>(gw, start, {
+    model: req.model,
+    fallbacks: req.fallbacks,
+    stream,
+    estTokens: estimateTokens(bodyLength, req),
+    signal,
+    precheck: (_target, id) => {
+      const params = unsupportedParams(req, providerTypeInfo(gw.deps.config.providers[id].type));
+      return params.length ? unsupportedReason(id, params) : undefined;
+    },
+    request: { kind: "chat", body: req },
+    attempt: (target, spec, r) => {
+      const body = r.body as ChatRequest;
+      return stream
+        ? streamAttempt(gw, target, body, spec, continuing?.partial)
+        : executeJson(exec, target, body, spec);
+    },
+  });
+  if (!ran.ok) return ran;
+  const { result, served } = ran;
+  if (!stream) {
+    const upstream = served.state.attempts[served.state.attempts.length - 1]?.latency_ms ?? 0;
     return {
       ok: true,
-      kind: "stream",
-      provider: r.candidate.provider,
-      headers: {
-        ...gatewayHeaders({
-          ...served,
-          state: { ...served.state, attempts: [...served.state.attempts, committed] },
-          overheadMs: Math.max(0, served.overheadMs - ttft),
-        }),
-        ...ran.extraHeaders,
-      },
-      ...relay(gw, r, signal, ttft, continuing),
+      kind: "json",
+      completion: result.value as ChatCompletion,
+      extra: extraFields(served, clock.now() - start.t0, upstream),
+      headers: { ...gatewayHeaders(served), ...ran.extraHeaders },
     };
-  } finally {
-    if (!handedOver) gw.inFlight--;
   }
+  const r = result as Extract<Supervised<StartedStream>, { ok: true }>;
+  // The committed attempt is only reported when the stream ends: count it already, and its
+  // time to first token as upstream time, so the headers agree with a JSON answer's.
+  const ttft = clock.now() - r.value.startedAt;
+  const committed = {
+    provider: r.candidate.provider,
+    model: r.candidate.model,
+    status: 200,
+    error_type: null,
+    latency_ms: ttft,
+  };
+  return {
+    ok: true,
+    kind: "stream",
+    provider: r.candidate.provider,
+    headers: {
+      ...gatewayHeaders({
+        ...served,
+        state: { ...served.state, attempts: [...served.state.attempts, committed] },
+        overheadMs: Math.max(0, served.overheadMs - ttft),
+      }),
+      ...ran.extraHeaders,
+    },
+    ...relay(gw, r, signal, ttft, continuing),
+  };
 }
 
 /** Runs a validated embeddings request; providers without embeddings are skipped with a reason. */
@@ -339,41 +285,36 @@ export async function runEmbeddings(
   }
 > {
   const { clock, http } = gw.deps;
-  gw.inFlight++;
-  try {
-    const ran = await runThrough<EmbeddingsResponse>(gw, start, {
-      model: req.model,
-      fallbacks: req.fallbacks,
-      stream: false,
-      estTokens: Math.ceil(bodyLength / 4),
-      signal,
-      operation: "embeddings",
-      precheck: (t, id) =>
-        t.adapter.buildEmbeddingsRequest
-          ? undefined
-          : `${id} (${t.adapter.family}) has no embeddings API`,
-      // Upstreams are always asked for floats; base64 is produced here, the same for every family.
-      request: { kind: "embeddings", body: req },
-      attempt: (target, spec, r) =>
-        executeEmbeddings(
-          { http, clock },
-          target,
-          { ...(r.body as EmbeddingsRequest), encoding_format: undefined },
-          spec,
-        ),
-    });
-    if (!ran.ok) return ran;
-    const upstream = ran.served.state.attempts[ran.served.state.attempts.length - 1]?.latency_ms ??
-      0;
-    return {
-      ok: true,
-      response: req.encoding_format === "base64" ? toBase64(ran.result.value) : ran.result.value,
-      extra: extraFields(ran.served, clock.now() - start.t0, upstream),
-      headers: { ...gatewayHeaders(ran.served), ...ran.extraHeaders },
-    };
-  } finally {
-    gw.inFlight--;
-  }
+  const ran = await runThrough<EmbeddingsResponse>(gw, start, {
+    model: req.model,
+    fallbacks: req.fallbacks,
+    stream: false,
+    estTokens: Math.ceil(bodyLength / 4),
+    signal,
+    operation: "embeddings",
+    precheck: (t, id) =>
+      t.adapter.buildEmbeddingsRequest
+        ? undefined
+        : `${id} (${t.adapter.family}) has no embeddings API`,
+    // Upstreams are always asked for floats; base64 is produced here, the same for every family.
+    request: { kind: "embeddings", body: req },
+    attempt: (target, spec, r) =>
+      executeEmbeddings(
+        { http, clock },
+        target,
+        { ...(r.body as EmbeddingsRequest), encoding_format: undefined },
+        spec,
+      ),
+  });
+  if (!ran.ok) return ran;
+  const upstream = ran.served.state.attempts[ran.served.state.attempts.length - 1]?.latency_ms ??
+    0;
+  return {
+    ok: true,
+    response: req.encoding_format === "base64" ? toBase64(ran.result.value) : ran.result.value,
+    extra: extraFields(ran.served, clock.now() - start.t0, upstream),
+    headers: { ...gatewayHeaders(ran.served), ...ran.extraHeaders },
+  };
 }
 
 /** OpenAI's base64 embeddings: the little-endian float32 bytes of each vector. */

@@ -42,7 +42,9 @@ export function relayStream(
   out: CommittedStream,
   framing: StreamFraming,
 ): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => finish = resolve);
+  const body = new ReadableStream<Uint8Array>({
     async pull(ctl) {
       try {
         while (true) {
@@ -50,6 +52,7 @@ export function relayStream(
           if (n.done) {
             for (const f of framing.end()) ctl.enqueue(f);
             ctl.close();
+            finish();
             return;
           }
           const frames = framing.push(n.value);
@@ -59,10 +62,26 @@ export function relayStream(
       } catch (e) {
         for (const f of await framing.failed(e)) ctl.enqueue(f);
         ctl.close();
+        finish();
       }
     },
-    cancel: () => out.cancel(),
+    cancel: async () => {
+      try {
+        await out.cancel();
+      } finally {
+        finish();
+      }
+    },
   }, { highWaterMark: 0 });
+  streams.set(body, finished);
+  return body;
+}
+
+const streams = new WeakMap<ReadableStream<Uint8Array>, Promise<void>>();
+
+/** When a relayed body is finished (closed or cancelled); undefined for any other body. */
+export function streamFinished(body: ReadableStream<Uint8Array>): Promise<void> | undefined {
+  return streams.get(body);
 }
 
 /** What ended a committed stream: the upstream's classified failure, else an unknown one. */

@@ -46,7 +46,6 @@ export function relay(
   const end = (outcome: Parameters<typeof r.settle>[0]) => {
     if (ended) return;
     ended = true;
-    gw.inFlight--;
     r.settle(outcome);
   };
   const latency = () => clock.now() - s.startedAt;
@@ -102,11 +101,8 @@ export function relay(
           continuing.partial = sent!.text;
           const resumed = await r.resume({ type: "failure", failure, latencyMs: latency() });
           if (!resumed.ok) {
-            // The chain reported its own end (request.failed); only the count is ours.
-            if (!ended) {
-              ended = true;
-              gw.inFlight--;
-            }
+            // The chain reported its own end (request.failed): nothing more to settle.
+            ended = true;
             throw new StreamFailure({
               ...failure,
               message:
