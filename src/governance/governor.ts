@@ -3,6 +3,7 @@
 // callers, admits the chain the planner gives their key against rpm/tpm/budget in the shared store
 // and charges what they spent. Every refusal is a `key.denied` event and every charge a
 // `key.spend` event; neither ever carries a secret.
+import type { GatewayError } from "../lib/errors.ts";
 import type { Candidate } from "../../actors/supervisor/mod.ts";
 import type { Config } from "../config.ts";
 import type { GatewayEvent, UsageFacts } from "../events/catalogue.ts";
@@ -35,17 +36,10 @@ export type DenyReason =
   | "over_budget";
 
 /** A refusal before any upstream call, for the pipeline to shape as its route's error. */
-export interface Refusal {
-  ok: false;
-  status: number;
-  type: string;
-  code: string;
-  message: string;
-  param: string | null;
-  retryAfterMs?: number;
+export type Refusal = GatewayError & {
   /** Set for refusals that are about the credentials (401): answer with WWW-Authenticate. */
   authenticate?: boolean;
-}
+};
 
 export interface GovernorDeps {
   config: Pick<Config, "providers" | "pricing" | "virtualKeys" | "adminKey">;
@@ -294,16 +288,10 @@ export function createGovernor(deps: GovernorDeps): Governor {
     const key = latest(given);
     const chain = plan(key);
     if (!chain.ok) {
-      const refusal = {
-        status: chain.status,
-        type: "invalid_request_error",
-        code: chain.code,
-        message: chain.message,
-        param: chain.param,
-      };
+      // The plan's own error, as it is; a 403 is also a key.denied.
       return chain.status === 403
-        ? deny(requestId, "model_not_allowed", refusal, { virtualKey: key.id, model })
-        : { ok: false as const, ...refusal };
+        ? deny(requestId, "model_not_allowed", chain, { virtualKey: key.id, model })
+        : chain;
     }
     const { limits, budget } = key;
     if (limits?.rpm === undefined && limits?.tpm === undefined && !budget) return chain;

@@ -5,6 +5,7 @@
 import type { KeyPolicy } from "../governance/keys.ts";
 import type { ChatChunk, ChatCompletion } from "../openai/types.ts";
 import type { Clock, IdGen } from "../ports.ts";
+import type { GatewayError } from "../lib/errors.ts";
 import type { extraFields } from "./gateway_headers.ts";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -18,17 +19,8 @@ export interface CallStart {
   headers?: Headers;
 }
 
-/** An error answer before a route formats it. */
-export interface CallError {
-  ok: false;
-  status: number;
-  message: string;
-  type: string;
-  code: string;
-  param: string | null;
-  headers: Record<string, string>;
-  retryAfterMs?: number;
-}
+/** An error answer before a route formats it: the gateway's one error, with its headers. */
+export type CallError = GatewayError & { headers: Record<string, string> };
 
 export type ChatOutcome =
   | CallError

@@ -194,6 +194,7 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
     param: null,
     headers: { ...gatewayHeaders(served), ...plugins.responseHeaders },
     retryAfterMs: f.retryAfterMs,
+    cause: f,
   };
 }
 

@@ -44,7 +44,7 @@ async function readJson(
 ): Promise<{ ok: true; json: unknown; length: number } | CallError> {
   start.headers = req.headers;
   const body = await readBody(req, gw.deps.config.limits.maxBodyBytes);
-  if (!body.ok) return invalid(start, body.status, body.message, body.code);
+  if (!body.ok) return { ...body, headers: { "x-request-id": start.requestId } };
   try {
     return { ok: true, json: JSON.parse(body.text), length: body.text.length };
   } catch (e) {
