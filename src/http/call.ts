@@ -17,6 +17,8 @@ export interface CallStart {
   virtualKey?: KeyPolicy;
   /** The client's request headers (set by readJson), for plugins and sticky routing. */
   headers?: Headers;
+  /** Set when the answer is a relayed stream: settles when its body closes or is cancelled. */
+  streamed?: Promise<void>;
 }
 
 /** An error answer before a route formats it: the gateway's one error, with its headers. */
@@ -39,6 +41,8 @@ export type ChatOutcome =
     chunks: AsyncGenerator<ChatChunk, void, undefined>;
     /** The client went away: stop the upstream, report the attempt as aborted. */
     cancel(): Promise<void>;
+    /** The relay calls it once the body is finished (closed or cancelled). */
+    finished?(): void;
     headers: Record<string, string>;
   };
 

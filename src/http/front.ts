@@ -9,12 +9,13 @@ import type { MiddlewareHandler } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { authenticateCall } from "./admission.ts";
 import { type CallError, type CallStart, invalid, startCall } from "./call.ts";
-import { streamFinished } from "./stream.ts";
 
 /** What the door decided for one request: its call (id, start, key), and a refusal if any. */
 interface Door {
   start: CallStart;
   refused?: CallError;
+  /** The route's own call, once readRequest adopted the door's: whether it answered a stream. */
+  call?: CallStart;
 }
 
 const doors = new WeakMap<Request, Door>();
@@ -60,7 +61,8 @@ export function modelDoor(gw: Gateway): MiddlewareHandler {
     const start = startCall(gw, req.headers.get("x-request-id") ?? undefined);
     start.headers = req.headers;
     const refused = await decide(gw, start, req);
-    doors.set(req, refused ? { start, refused } : { start });
+    const door: Door = refused ? { start, refused } : { start };
+    doors.set(req, door);
     gw.inFlight++;
     let counted = true;
     const finished = () => {
@@ -72,7 +74,8 @@ export function modelDoor(gw: Gateway): MiddlewareHandler {
     try {
       await next();
     } finally {
-      const closed = c.res.body ? streamFinished(c.res.body) : undefined;
+      // (Not c.res.body: touching it turns a string body into a stream, off the fast path.)
+      const closed = door.call?.streamed;
       if (closed) closed.then(finished);
       else finished();
     }

@@ -267,7 +267,15 @@ export async function runChat(
       ...ran.extraHeaders,
     },
     ...relay(gw, r, signal, ttft, continuing),
+    finished: streamed(start),
   };
+}
+
+/** Marks the call's answer as a stream; the hook settles `start.streamed` when it is finished. */
+function streamed(start: CallStart): () => void {
+  let finish!: () => void;
+  start.streamed = new Promise<void>((resolve) => finish = resolve);
+  return finish;
 }
 
 /** Runs a validated embeddings request; providers without embeddings are skipped with a reason. */

@@ -24,6 +24,7 @@ export async function readRequest<T>(
   if (door) {
     // The door's call is this one: its id (named in its events), start time and key.
     Object.assign(start, door.start);
+    door.call = start;
     if (door.refused) return door.refused;
   }
   const body = await readJson(gw, start, req);

@@ -42,9 +42,8 @@ export function relayStream(
   out: CommittedStream,
   framing: StreamFraming,
 ): ReadableStream<Uint8Array> {
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => finish = resolve);
-  const body = new ReadableStream<Uint8Array>({
+  const finish = () => out.finished?.();
+  return new ReadableStream<Uint8Array>({
     async pull(ctl) {
       try {
         while (true) {
@@ -73,15 +72,6 @@ export function relayStream(
       }
     },
   }, { highWaterMark: 0 });
-  streams.set(body, finished);
-  return body;
-}
-
-const streams = new WeakMap<ReadableStream<Uint8Array>, Promise<void>>();
-
-/** When a relayed body is finished (closed or cancelled); undefined for any other body. */
-export function streamFinished(body: ReadableStream<Uint8Array>): Promise<void> | undefined {
-  return streams.get(body);
 }
 
 /** What ended a committed stream: the upstream's classified failure, else an unknown one. */
