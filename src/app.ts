@@ -12,15 +12,28 @@ import { mountAdminKeys } from "./http/admin_keys.ts";
 import { mountAliases } from "./http/aliases.ts";
 import { embeddings } from "./http/embeddings.ts";
 import { errorResponse } from "./http/errors.ts";
+import { modelDoor } from "./http/front.ts";
 import { healthz, providerState, readyz } from "./http/health.ts";
 import { listModels } from "./http/models.ts";
 import { dashboard } from "./http/dashboard.ts";
 import { eventsSse } from "./http/events_sse.ts";
 import { mountTelemetry } from "./telemetry/mod.ts";
 
+/** The routes that run a model (their aliases re-enter the app under these paths). */
+const MODEL_ROUTES = [
+  "/v1/chat/completions",
+  "/v1/embeddings",
+  "/anthropic/v1/messages",
+  "/genai/*",
+  "/bedrock/model/*",
+];
+
 export function createApp(gw: Gateway): Hono {
   const app = new Hono();
   mountTelemetry(app, gw); // first: its middleware sees every route; also GET /metrics
+  // Draining, overload and virtual keys, and the in-flight count, for every model route.
+  const door = modelDoor(gw);
+  for (const path of MODEL_ROUTES) app.use(path, door);
   app.post("/v1/chat/completions", formatRoute(gw, openaiChat));
   app.post("/v1/embeddings", embeddings(gw));
   app.get("/v1/models", listModels(gw));

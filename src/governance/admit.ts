@@ -33,16 +33,10 @@ export function createAdmit(deps: {
     const key = cache.latest(given);
     const chain = plan(key);
     if (!chain.ok) {
-      const refusal = {
-        status: chain.status,
-        type: "invalid_request_error",
-        code: chain.code,
-        message: chain.message,
-        param: chain.param,
-      };
+      // The plan's own error, as it is; a 403 is also a key.denied.
       return chain.status === 403
-        ? deny(requestId, "model_not_allowed", refusal, { virtualKey: key.id, model })
-        : { ok: false as const, ...refusal };
+        ? deny(requestId, "model_not_allowed", chain, { virtualKey: key.id, model })
+        : chain;
     }
     const { limits, budget } = key;
     if (limits?.rpm === undefined && limits?.tpm === undefined && !budget) return chain;

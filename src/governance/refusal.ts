@@ -1,5 +1,6 @@
 // Refusals before any upstream call: the one shape the governor answers with when a caller may not
 // go on, and the `key.denied` event every such refusal publishes (never with a secret in it).
+import type { GatewayError } from "../lib/errors.ts";
 import type { GatewayEvent } from "../events/catalogue.ts";
 import type { Clock } from "../ports.ts";
 
@@ -11,17 +12,10 @@ export type DenyReason =
   | "over_budget";
 
 /** A refusal before any upstream call, for the pipeline to shape as its route's error. */
-export interface Refusal {
-  ok: false;
-  status: number;
-  type: string;
-  code: string;
-  message: string;
-  param: string | null;
-  retryAfterMs?: number;
+export type Refusal = GatewayError & {
   /** Set for refusals that are about the credentials (401): answer with WWW-Authenticate. */
   authenticate?: boolean;
-}
+};
 
 /** Publishes a `key.denied` event and returns the refusal. */
 export type Deny = (

@@ -12,7 +12,7 @@
 // Refusals come back as CallError data, which each route shapes in its own wire format.
 import type { AttemptInput, AttemptResult, Supervised } from "../../actors/supervisor/mod.ts";
 import type { Governor, Refusal } from "../governance/governor.ts";
-import type { PlanError, Planned, Planner, PlanRequest } from "../routing/plan.ts";
+import type { Planned, Planner, PlanRequest } from "../routing/plan.ts";
 import type { CallError, CallStart } from "./call.ts";
 
 /** What admission needs of the governor. */
@@ -33,24 +33,12 @@ export function credentialOf(req: Request): string | undefined {
   return url.pathname.startsWith("/genai/") ? url.searchParams.get("key") || undefined : undefined;
 }
 
+/** The governor's or the planner's error as the call answers it: with the request id header. */
 export function refusalToCallError(start: CallStart, r: Refusal): CallError {
+  const { authenticate, ...error } = r;
   const headers: Record<string, string> = { "x-request-id": start.requestId };
-  if (r.authenticate) headers["www-authenticate"] = 'Bearer realm="failover-gateway"';
-  return {
-    ok: false,
-    status: r.status,
-    message: r.message,
-    type: r.type,
-    code: r.code,
-    param: r.param,
-    headers,
-    ...(r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {}),
-  };
-}
-
-/** A plan's 400 as a CallError (a key's 403 is the governor's refusal, with its event). */
-function planRefused(start: CallStart, e: PlanError): CallError {
-  return refusalToCallError(start, { ...e, type: "invalid_request_error" });
+  if (authenticate) headers["www-authenticate"] = 'Bearer realm="failover-gateway"';
+  return { ...error, headers };
 }
 
 /** Authenticates the caller and remembers its key on `start`; a CallError when refused. */
@@ -79,7 +67,7 @@ export interface Admission {
 
 function open(start: CallStart, plan: Planner, request: PlanRequest): CallError | Admission {
   const planned = plan(request);
-  if (!planned.ok) return planRefused(start, planned);
+  if (!planned.ok) return refusalToCallError(start, planned);
   return { ok: true, plan: planned, meter: (a) => a, settle: (r) => r };
 }
 

@@ -1,12 +1,15 @@
 // Reads a request body as UTF-8 text under a size cap, without buffering past the cap.
-export type BodyResult =
-  | { ok: true; text: string }
-  | { ok: false; status: 400 | 413; message: string; code: string };
+import type { GatewayError } from "../lib/errors.ts";
+
+export type BodyResult = { ok: true; text: string } | BodyError;
+type BodyError = GatewayError & { status: 400 | 413; type: "invalid_request_error"; param: null };
 
 export async function readBody(req: Request, maxBytes: number): Promise<BodyResult> {
   const tooLarge = {
     ok: false as const,
     status: 413 as const,
+    type: "invalid_request_error" as const,
+    param: null,
     code: "request_too_large",
     message: `The request body is larger than the ${maxBytes}-byte limit (limits.maxBodyBytes).`,
   };
@@ -54,6 +57,8 @@ export async function readBody(req: Request, maxBytes: number): Promise<BodyResu
 const INCOMPLETE: BodyResult = {
   ok: false,
   status: 400,
+  type: "invalid_request_error",
+  param: null,
   code: "incomplete_body",
   message: "The request body ended before it was complete (the client stopped sending).",
 };
@@ -67,6 +72,8 @@ function decode(bytes: Uint8Array | undefined): BodyResult {
     return {
       ok: false,
       status: 400,
+      type: "invalid_request_error",
+      param: null,
       code: "invalid_encoding",
       message: "The request body is not valid UTF-8.",
     };

@@ -5,6 +5,7 @@
 import type { KeyPolicy } from "../governance/keys.ts";
 import type { ChatChunk, ChatCompletion } from "../openai/types.ts";
 import type { Clock, IdGen } from "../ports.ts";
+import type { GatewayError } from "../lib/errors.ts";
 import type { extraFields } from "./gateway_headers.ts";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -16,19 +17,12 @@ export interface CallStart {
   virtualKey?: KeyPolicy;
   /** The client's request headers (set by readJson), for plugins and sticky routing. */
   headers?: Headers;
+  /** Set when the answer is a relayed stream: settles when its body closes or is cancelled. */
+  streamed?: Promise<void>;
 }
 
-/** An error answer before a route formats it. */
-export interface CallError {
-  ok: false;
-  status: number;
-  message: string;
-  type: string;
-  code: string;
-  param: string | null;
-  headers: Record<string, string>;
-  retryAfterMs?: number;
-}
+/** An error answer before a route formats it: the gateway's one error, with its headers. */
+export type CallError = GatewayError & { headers: Record<string, string> };
 
 export type ChatOutcome =
   | CallError
@@ -47,6 +41,8 @@ export type ChatOutcome =
     chunks: AsyncGenerator<ChatChunk, void, undefined>;
     /** The client went away: stop the upstream, report the attempt as aborted. */
     cancel(): Promise<void>;
+    /** The relay calls it once the body is finished (closed or cancelled). */
+    finished?(): void;
     headers: Record<string, string>;
   };
 

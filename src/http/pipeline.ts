@@ -10,7 +10,6 @@ import {
 } from "../../actors/supervisor/mod.ts";
 import type { Gateway } from "../gateway.ts";
 import type {
-  ChatChunk,
   ChatCompletion,
   ChatRequest,
   EmbeddingsRequest,
@@ -20,27 +19,17 @@ import {
   type AttemptSpec,
   executeEmbeddings,
   executeJson,
-  executeStream,
-  failureOf,
   type ProviderTarget,
   type StartedStream,
-  StreamFailure,
-  usageFacts,
 } from "../providers/execute.ts";
 import { providerTypeInfo } from "../providers/catalogue.ts";
 import { unsupportedParams, unsupportedReason } from "../providers/unsupported.ts";
 import { attemptSpans, type GenAiOperation } from "../telemetry/mod.ts";
 import { answeredState, type CanonicalRequest, withUpstreamHeaders } from "../plugins/mod.ts";
-import { admitCall, authenticateCall } from "./admission.ts";
-import { readBody } from "./body.ts";
+import { admitCall } from "./admission.ts";
 import { type CallError, type CallStart, type ChatOutcome, invalid } from "./call.ts";
-import {
-  continuationMode,
-  continuationRequest,
-  isPrefillRefusal,
-  SentAnswer,
-  Stitcher,
-} from "./continuation.ts";
+import { SentAnswer } from "./continuation.ts";
+import { type Continuing, relay, streamAttempt } from "./stream_relay.ts";
 import { extraFields, gatewayHeaders, type Served } from "./gateway_headers.ts";
 
 const CODE_BY_STATUS: Record<number, string> = {
@@ -51,52 +40,6 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: "providers_unavailable",
   504: "upstream_timeout",
 };
-
-/** A 503 the gateway answers itself (draining, overloaded): retry in a second, elsewhere or here. */
-function unavailable(start: CallStart, message: string, code: string): CallError {
-  return { ...invalid(start, 503, message, code), type: "unavailable", retryAfterMs: 1000 };
-}
-
-/** Reads and JSON-decodes a body under the size limit; errors name what is wrong. */
-export async function readJson(
-  gw: Gateway,
-  start: CallStart,
-  req: Request,
-): Promise<{ ok: true; json: unknown; length: number } | CallError> {
-  start.headers = req.headers;
-  if (gw.draining) {
-    return unavailable(
-      start,
-      "The gateway is shutting down; retry on another instance.",
-      "draining",
-    );
-  }
-  const { maxInFlight } = gw.deps.config.limits;
-  if (maxInFlight > 0 && gw.inFlight >= maxInFlight) {
-    // Shed load rather than queue it: past capacity every queued call only adds latency and
-    // memory for all the others. Cheap to refuse, and clients and balancers know to retry.
-    return unavailable(
-      start,
-      `The gateway is at its limit of ${maxInFlight} requests in flight (limits.maxInFlight); retry shortly.`,
-      "gateway_overloaded",
-    );
-  }
-  // Virtual keys: 401 before the body is even read.
-  const denied = await authenticateCall(gw.governor, start, req);
-  if (denied) return denied;
-  const body = await readBody(req, gw.deps.config.limits.maxBodyBytes);
-  if (!body.ok) return invalid(start, body.status, body.message, body.code);
-  try {
-    return { ok: true, json: JSON.parse(body.text), length: body.text.length };
-  } catch (e) {
-    return invalid(
-      start,
-      400,
-      `The request body is not valid JSON: ${(e as Error).message}`,
-      "invalid_json",
-    );
-  }
-}
 
 /** A rough token count for the TPM bucket; corrected from the upstream's usage afterwards. */
 function estimateTokens(bodyLength: number, req: ChatRequest): number {
@@ -251,6 +194,7 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
     param: null,
     headers: { ...gatewayHeaders(served), ...plugins.responseHeaders },
     retryAfterMs: f.retryAfterMs,
+    cause: f,
   };
 }
 
@@ -269,68 +213,69 @@ export async function runChat(
   const continuing: Continuing | undefined = stream && gw.deps.config.streams.continuation
     ? { sent: new SentAnswer() }
     : undefined;
-  gw.inFlight++;
-  let handedOver = false;
-  try {
-    const ran = await runThrough<ChatCompletion | StartedStream>(gw, start, {
-      model: req.model,
-      fallbacks: req.fallbacks,
-      stream,
-      estTokens: estimateTokens(bodyLength, req),
-      signal,
-      precheck: (_target, id) => {
-        const params = unsupportedParams(req, providerTypeInfo(gw.deps.config.providers[id].type));
-        return params.length ? unsupportedReason(id, params) : undefined;
-      },
-      request: { kind: "chat", body: req },
-      attempt: (target, spec, r) => {
-        const body = r.body as ChatRequest;
-        return stream
-          ? streamAttempt(gw, target, body, spec, continuing?.partial)
-          : executeJson(exec, target, body, spec);
-      },
-    });
-    if (!ran.ok) return ran;
-    const { result, served } = ran;
-    if (!stream) {
-      const upstream = served.state.attempts[served.state.attempts.length - 1]?.latency_ms ?? 0;
-      return {
-        ok: true,
-        kind: "json",
-        completion: result.value as ChatCompletion,
-        extra: extraFields(served, clock.now() - start.t0, upstream),
-        headers: { ...gatewayHeaders(served), ...ran.extraHeaders },
-      };
-    }
-    handedOver = true;
-    const r = result as Extract<Supervised<StartedStream>, { ok: true }>;
-    // The committed attempt is only reported when the stream ends: count it already, and its
-    // time to first token as upstream time, so the headers agree with a JSON answer's.
-    const ttft = clock.now() - r.value.startedAt;
-    const committed = {
-      provider: r.candidate.provider,
-      model: r.candidate.model,
-      status: 200,
-      error_type: null,
-      latency_ms: ttft,
-    };
+  const ran = await runThrough<ChatCompletion | StartedStream>(gw, start, {
+    model: req.model,
+    fallbacks: req.fallbacks,
+    stream,
+    estTokens: estimateTokens(bodyLength, req),
+    signal,
+    precheck: (_target, id) => {
+      const params = unsupportedParams(req, providerTypeInfo(gw.deps.config.providers[id].type));
+      return params.length ? unsupportedReason(id, params) : undefined;
+    },
+    request: { kind: "chat", body: req },
+    attempt: (target, spec, r) => {
+      const body = r.body as ChatRequest;
+      return stream
+        ? streamAttempt(gw, target, body, spec, continuing?.partial)
+        : executeJson(exec, target, body, spec);
+    },
+  });
+  if (!ran.ok) return ran;
+  const { result, served } = ran;
+  if (!stream) {
+    const upstream = served.state.attempts[served.state.attempts.length - 1]?.latency_ms ?? 0;
     return {
       ok: true,
-      kind: "stream",
-      provider: r.candidate.provider,
-      headers: {
-        ...gatewayHeaders({
-          ...served,
-          state: { ...served.state, attempts: [...served.state.attempts, committed] },
-          overheadMs: Math.max(0, served.overheadMs - ttft),
-        }),
-        ...ran.extraHeaders,
-      },
-      ...relay(gw, r, signal, ttft, continuing),
+      kind: "json",
+      completion: result.value as ChatCompletion,
+      extra: extraFields(served, clock.now() - start.t0, upstream),
+      headers: { ...gatewayHeaders(served), ...ran.extraHeaders },
     };
-  } finally {
-    if (!handedOver) gw.inFlight--;
   }
+  const r = result as Extract<Supervised<StartedStream>, { ok: true }>;
+  // The committed attempt is only reported when the stream ends: count it already, and its
+  // time to first token as upstream time, so the headers agree with a JSON answer's.
+  const ttft = clock.now() - r.value.startedAt;
+  const committed = {
+    provider: r.candidate.provider,
+    model: r.candidate.model,
+    status: 200,
+    error_type: null,
+    latency_ms: ttft,
+  };
+  return {
+    ok: true,
+    kind: "stream",
+    provider: r.candidate.provider,
+    headers: {
+      ...gatewayHeaders({
+        ...served,
+        state: { ...served.state, attempts: [...served.state.attempts, committed] },
+        overheadMs: Math.max(0, served.overheadMs - ttft),
+      }),
+      ...ran.extraHeaders,
+    },
+    ...relay(gw, r, signal, ttft, continuing),
+    finished: streamed(start),
+  };
+}
+
+/** Marks the call's answer as a stream; the hook settles `start.streamed` when it is finished. */
+function streamed(start: CallStart): () => void {
+  let finish!: () => void;
+  start.streamed = new Promise<void>((resolve) => finish = resolve);
+  return finish;
 }
 
 /** Runs a validated embeddings request; providers without embeddings are skipped with a reason. */
@@ -349,214 +294,36 @@ export async function runEmbeddings(
   }
 > {
   const { clock, http } = gw.deps;
-  gw.inFlight++;
-  try {
-    const ran = await runThrough<EmbeddingsResponse>(gw, start, {
-      model: req.model,
-      fallbacks: req.fallbacks,
-      stream: false,
-      estTokens: Math.ceil(bodyLength / 4),
-      signal,
-      operation: "embeddings",
-      precheck: (t, id) =>
-        t.adapter.buildEmbeddingsRequest
-          ? undefined
-          : `${id} (${t.adapter.family}) has no embeddings API`,
-      // Upstreams are always asked for floats; base64 is produced here, the same for every family.
-      request: { kind: "embeddings", body: req },
-      attempt: (target, spec, r) =>
-        executeEmbeddings(
-          { http, clock },
-          target,
-          { ...(r.body as EmbeddingsRequest), encoding_format: undefined },
-          spec,
-        ),
-    });
-    if (!ran.ok) return ran;
-    const upstream = ran.served.state.attempts[ran.served.state.attempts.length - 1]?.latency_ms ??
-      0;
-    return {
-      ok: true,
-      response: req.encoding_format === "base64" ? toBase64(ran.result.value) : ran.result.value,
-      extra: extraFields(ran.served, clock.now() - start.t0, upstream),
-      headers: { ...gatewayHeaders(ran.served), ...ran.extraHeaders },
-    };
-  } finally {
-    gw.inFlight--;
-  }
-}
-
-/**
- * Wraps a committed stream so that however it ends, each attempt is settled exactly once. With
- * continuation on, a stream that fails after content reached the client resumes the chain: the
- * next attempt continues the same answer (see ./continuation.ts) and its chunks are stitched on,
- * so the client receives one answer. A tool call, several choices, or no candidate left end it
- * with the failure as before.
- */
-function relay(
-  gw: Gateway,
-  first: Extract<Supervised<StartedStream>, { ok: true }>,
-  signal: AbortSignal,
-  ttftMs: number,
-  continuing: Continuing | undefined,
-) {
-  const { clock } = gw.deps;
-  let r = first;
-  let s = r.value;
-  let stitch: Stitcher | undefined;
-  const sent = continuing?.sent;
-  const from: { provider: string; model: string; sent_chars: number; reason: string }[] = [];
-  let ended = false;
-  const end = (outcome: Parameters<typeof r.settle>[0]) => {
-    if (ended) return;
-    ended = true;
-    gw.inFlight--;
-    r.settle(outcome);
-  };
-  const latency = () => clock.now() - s.startedAt;
-  /** The chunk as the client gets it; the final one of a continued answer names every part. */
-  const out = (c: ChatChunk): ChatChunk | undefined => {
-    if (!stitch) {
-      sent?.record(c);
-      return c;
-    }
-    const joined = stitch.push(c);
-    if (!joined || !joined.choices.some((ch) => ch.finish_reason !== null)) return joined;
-    const extra = {
-      provider: r.candidate.provider,
-      model: r.candidate.model,
-      fallback_index: r.state().index,
-      continued_from: from,
-    };
-    return { ...joined, extra_fields: extra } as ChatChunk;
-  };
-  async function* chunks(): AsyncGenerator<ChatChunk, void, undefined> {
-    try {
-      while (true) {
-        try {
-          for (const c of s.first) {
-            const o = out(c);
-            if (o) yield o;
-          }
-          while (true) {
-            const n = await s.rest.next();
-            if (n.done) break;
-            const o = out(n.value);
-            if (o) yield o;
-          }
-          end({
-            type: "success",
-            status: 200,
-            latencyMs: latency(),
-            usage: usageFacts(s.usage()),
-            ttftMs: stitch ? undefined : ttftMs,
-            skippedEvents: s.skippedEvents(),
-          });
-          return;
-        } catch (e) {
-          // The client (or the gateway shutting down) ended it: not the provider's failure.
-          if (signal.aborted) end({ type: "aborted", latencyMs: latency() });
-          const failure = failureOf(e, clock.now());
-          if (ended || !continuing || !sent!.continuable || sent!.text === "") {
-            end({ type: "failure", failure, latencyMs: latency() });
-            throw new StreamFailure(failure);
-          }
-          // Go on with the same answer on the next attempt (retry or fallback, as decided).
-          const failed = r.candidate;
-          continuing.partial = sent!.text;
-          const resumed = await r.resume({ type: "failure", failure, latencyMs: latency() });
-          if (!resumed.ok) {
-            // The chain reported its own end (request.failed); only the count is ours.
-            if (!ended) {
-              ended = true;
-              gw.inFlight--;
-            }
-            throw new StreamFailure({
-              ...failure,
-              message:
-                `${failure.message}; no candidate could continue the answer (${resumed.failure.message})`,
-            });
-          }
-          r = resumed;
-          s = resumed.value;
-          if (ended || signal.aborted) {
-            // The client left while the next attempt started: settled as aborted, never relayed.
-            if (ended) r.settle({ type: "aborted", latencyMs: latency() });
-            else end({ type: "aborted", latencyMs: latency() });
-            await s.rest.return(undefined).catch(() => {});
-            return;
-          }
-          from.push({
-            provider: failed.provider,
-            model: failed.model,
-            sent_chars: sent!.text.length,
-            reason: failure.kind,
-          });
-          r.continued({
-            fromProvider: failed.provider,
-            fromModel: failed.model,
-            mode: s.continuation ?? "continue",
-            sentChars: sent!.text.length,
-            reason: failure.kind,
-          });
-          stitch = new Stitcher(sent!);
-        }
-      }
-    } finally {
-      if (!ended) {
-        end({ type: "aborted", latencyMs: latency() });
-        await s.rest.return(undefined).catch(() => {});
-      }
-    }
-  }
-  const gen = chunks();
+  const ran = await runThrough<EmbeddingsResponse>(gw, start, {
+    model: req.model,
+    fallbacks: req.fallbacks,
+    stream: false,
+    estTokens: Math.ceil(bodyLength / 4),
+    signal,
+    operation: "embeddings",
+    precheck: (t, id) =>
+      t.adapter.buildEmbeddingsRequest
+        ? undefined
+        : `${id} (${t.adapter.family}) has no embeddings API`,
+    // Upstreams are always asked for floats; base64 is produced here, the same for every family.
+    request: { kind: "embeddings", body: req },
+    attempt: (target, spec, r) =>
+      executeEmbeddings(
+        { http, clock },
+        target,
+        { ...(r.body as EmbeddingsRequest), encoding_format: undefined },
+        spec,
+      ),
+  });
+  if (!ran.ok) return ran;
+  const upstream = ran.served.state.attempts[ran.served.state.attempts.length - 1]?.latency_ms ??
+    0;
   return {
-    chunks: gen,
-    async cancel() {
-      end({ type: "aborted", latencyMs: latency() });
-      await gen.return(undefined).catch(() => {});
-      await s.rest.return(undefined).catch(() => {});
-    },
+    ok: true,
+    response: req.encoding_format === "base64" ? toBase64(ran.result.value) : ran.result.value,
+    extra: extraFields(ran.served, clock.now() - start.t0, upstream),
+    headers: { ...gatewayHeaders(ran.served), ...ran.extraHeaders },
   };
-}
-
-/** A stream's continuation state: what was sent, and the partial answer the next attempt gets. */
-interface Continuing {
-  sent: SentAnswer;
-  /** Set when a committed stream failed: every later attempt continues this text. */
-  partial?: string;
-}
-
-/** Runs one streaming attempt, as a continuation of `partial` when there is one. */
-async function streamAttempt(
-  gw: Gateway,
-  target: ProviderTarget,
-  body: ChatRequest,
-  spec: AttemptSpec,
-  partial: string | undefined,
-): Promise<AttemptResult<StartedStream>> {
-  const exec = { http: gw.deps.http, clock: gw.deps.clock, logger: gw.deps.logger };
-  if (partial === undefined) return executeStream(exec, target, body, spec);
-  const refused = prefillRefused(gw);
-  const id = `${target.adapter.family}\n${spec.model}`;
-  let mode = continuationMode(target.adapter.family, spec.model, refused.has(id));
-  let res = await executeStream(exec, target, continuationRequest(body, partial, mode), spec);
-  if (mode === "prefill" && res.type === "failure" && isPrefillRefusal(res.failure)) {
-    // This model will not take a prefill: remember, and ask it with a "continue" turn at once.
-    refused.add(id);
-    mode = "continue";
-    res = await executeStream(exec, target, continuationRequest(body, partial, mode), spec);
-  }
-  if (res.type === "success") res.value.continuation = mode;
-  return res;
-}
-
-/** (family, model) pairs seen refusing an assistant prefill, per gateway. */
-const refusedPrefill = new WeakMap<Gateway, Set<string>>();
-function prefillRefused(gw: Gateway): Set<string> {
-  let set = refusedPrefill.get(gw);
-  if (!set) refusedPrefill.set(gw, set = new Set());
-  return set;
 }
 
 /** OpenAI's base64 embeddings: the little-endian float32 bytes of each vector. */

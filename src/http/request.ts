@@ -1,8 +1,9 @@
-// The front half every POST route shares: the JSON body under the size limit (or the draining
-// 503), then the route's own reading of it into a canonical request.
+// The front half every POST route shares: the door's refusal if it made one (./front.ts), else
+// the JSON body under the size limit, then the route's own reading of it into a canonical request.
 import type { Gateway } from "../gateway.ts";
 import { type CallError, type CallStart, invalid } from "./call.ts";
-import { readJson } from "./pipeline.ts";
+import { readBody } from "./body.ts";
+import { takeDoor } from "./front.ts";
 
 /** A route's reading of the decoded body: the canonical request, or what is wrong with it. */
 export type Parsed<T> =
@@ -19,6 +20,13 @@ export async function readRequest<T>(
   req: Request,
   parse: (json: unknown) => Parsed<T>,
 ): Promise<{ ok: true; value: T; length: number } | CallError> {
+  const door = takeDoor(req);
+  if (door) {
+    // The door's call is this one: its id (named in its events), start time and key.
+    Object.assign(start, door.start);
+    door.call = start;
+    if (door.refused) return door.refused;
+  }
   const body = await readJson(gw, start, req);
   if (!body.ok) return body;
   const parsed = parse(body.json);
@@ -27,4 +35,25 @@ export async function readRequest<T>(
     return invalid(start, 400, message, "invalid_request", param || null);
   }
   return { ok: true, value: parsed.value, length: body.length };
+}
+
+/** Reads and JSON-decodes a body under the size limit; errors name what is wrong. */
+async function readJson(
+  gw: Gateway,
+  start: CallStart,
+  req: Request,
+): Promise<{ ok: true; json: unknown; length: number } | CallError> {
+  start.headers = req.headers;
+  const body = await readBody(req, gw.deps.config.limits.maxBodyBytes);
+  if (!body.ok) return { ...body, headers: { "x-request-id": start.requestId } };
+  try {
+    return { ok: true, json: JSON.parse(body.text), length: body.text.length };
+  } catch (e) {
+    return invalid(
+      start,
+      400,
+      `The request body is not valid JSON: ${(e as Error).message}`,
+      "invalid_json",
+    );
+  }
 }

@@ -42,6 +42,7 @@ export function relayStream(
   out: CommittedStream,
   framing: StreamFraming,
 ): ReadableStream<Uint8Array> {
+  const finish = () => out.finished?.();
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
       try {
@@ -50,6 +51,7 @@ export function relayStream(
           if (n.done) {
             for (const f of framing.end()) ctl.enqueue(f);
             ctl.close();
+            finish();
             return;
           }
           const frames = framing.push(n.value);
@@ -59,9 +61,16 @@ export function relayStream(
       } catch (e) {
         for (const f of await framing.failed(e)) ctl.enqueue(f);
         ctl.close();
+        finish();
       }
     },
-    cancel: () => out.cancel(),
+    cancel: async () => {
+      try {
+        await out.cancel();
+      } finally {
+        finish();
+      }
+    },
   }, { highWaterMark: 0 });
 }
 

@@ -15,6 +15,7 @@
 // Refusals are data: 400 for a reference that is malformed or names no configured provider, 403
 // for what the key may not use. Pure but for the balancer's choice and the random draw, which
 // come in through the deps.
+import type { GatewayError } from "../lib/errors.ts";
 import type { Candidate } from "../../actors/supervisor/mod.ts";
 import type { Random } from "../ports.ts";
 import type { RouteChoice } from "./balancer.ts";
@@ -43,13 +44,11 @@ export interface PlanRequest {
 }
 
 /** Why no chain: the field at fault, as the client named it (`model`, `fallbacks[1]`). */
-export interface PlanError {
-  ok: false;
+export type PlanError = GatewayError & {
   status: 400 | 403;
-  code: string;
-  message: string;
+  type: "invalid_request_error";
   param: string;
-}
+};
 
 export interface Planned {
   ok: true;
@@ -84,6 +83,7 @@ export function parseRef(
     return {
       ok: false,
       status: 400,
+      type: "invalid_request_error",
       param,
       code: "invalid_model",
       message: `${param}: "${ref}" must be "provider/model" (e.g. "openai/gpt-4o-mini")` +
@@ -96,6 +96,7 @@ export function parseRef(
     return {
       ok: false,
       status: 400,
+      type: "invalid_request_error",
       param,
       code: "unknown_provider",
       message: `${param}: unknown provider "${provider}". Configured providers: ${
@@ -114,6 +115,7 @@ function notAllowed(key: KeyScope, what: string, param: string): PlanError {
   return {
     ok: false,
     status: 403,
+    type: "invalid_request_error",
     code: "model_not_allowed",
     param,
     message: `${param}: the key "${key.name}" may not use ${what}. It may use: ${

@@ -1,0 +1,26 @@
+// The one error-as-data shape of the hot path: what went wrong (status, taxonomy type, code, the
+// offending field, a message, the underlying cause) and what the answer must carry (headers,
+// Retry-After). Producers (body reading, the planner, the governor, the pipeline) return it;
+// each wire format turns it into its own shape only at the edge (OpenAI's
+// {"error":{"message","type","code","param"}}, Anthropic's, Google's, Bedrock's).
+
+/** An error as data. */
+export interface GatewayError {
+  ok: false;
+  status: number;
+  /** From the failure taxonomy (`invalid_request_error`, `unavailable`, `rate_limited`, …). */
+  type: string;
+  code: string;
+  /** The request field at fault, as the client named it (`messages[1].content`), else null. */
+  param: string | null;
+  message: string;
+  /** Headers the answer carries (x-request-id, the gateway's headers, www-authenticate). */
+  headers?: Record<string, string>;
+  /** How long the client should wait (Retry-After). */
+  retryAfterMs?: number;
+  /** What caused it (a classified upstream failure, a thrown error), for logs; never sent. */
+  cause?: unknown;
+}
+
+/** A value, or the error that stopped it. */
+export type Result<T> = { ok: true; value: T } | GatewayError;
