@@ -16,6 +16,7 @@ import { adapterFor } from "./providers/mod.ts";
 import { providerTypeInfo } from "./providers/catalogue.ts";
 import type { ProviderTarget } from "./providers/execute.ts";
 import { timeoutsLookup } from "./providers/timeouts.ts";
+import { type AttemptPipeline, createAttemptPipeline } from "./http/attempt_pipeline.ts";
 import {
   createGovernor,
   createMemoryKeyStore,
@@ -67,6 +68,8 @@ export interface Gateway {
   balancer: Balancer;
   /** The one candidate planner: model, route (through the balancer), fallbacks, virtual key. */
   plan: Planner;
+  /** Every attempt's layers (meter, span, plugins, the call), composed once: ./http/attempt_pipeline.ts. */
+  attempts: AttemptPipeline;
   /** Plugins around every attempt; `close` releases their stores (awaited on shutdown). */
   plugins: PluginChain & Pick<BuiltPlugins, "describe" | "close">;
   /** Set on SIGTERM: readiness fails and new requests are refused while in-flight ones finish. */
@@ -151,6 +154,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     deps,
     actors,
     targets,
+    attempts: createAttemptPipeline(targets),
     supervisor: {
       config: {
         maxRetries: config.retries.max,

@@ -53,14 +53,15 @@ export async function authenticateCall(
   return undefined;
 }
 
-type Attempt<T> = (a: AttemptInput) => Promise<AttemptResult<T>>;
-
 export interface Admission {
   ok: true;
   /** The chain to run, and whom to tell which candidate served (sticky routes). */
   plan: Planned;
-  /** Wraps the attempt runner: a JSON success is charged to the key at once. */
-  meter<T>(attempt: Attempt<T>): Attempt<T>;
+  /**
+   * Sees each attempt's result (the attempt pipeline's outermost layer): a JSON success is
+   * charged to the key at once. Absent when the call has no key to charge.
+   */
+  meter?(a: AttemptInput, r: AttemptResult<unknown>): void;
   /** Wraps a supervised result: a stream is charged when it ends successfully. */
   settle<T>(result: Supervised<T>): Supervised<T>;
 }
@@ -68,7 +69,7 @@ export interface Admission {
 function open(start: CallStart, plan: Planner, request: PlanRequest): CallError | Admission {
   const planned = plan(request);
   if (!planned.ok) return refusalToCallError(start, planned);
-  return { ok: true, plan: planned, meter: (a) => a, settle: (r) => r };
+  return { ok: true, plan: planned, settle: (r) => r };
 }
 
 /** Admits a call before its supervisor runs: its chain, or a 400/401/403/429/402 CallError. */
@@ -96,13 +97,11 @@ export async function admitCall(
   return {
     ok: true,
     plan: admitted,
-    meter: (attempt) => async (a) => {
-      const r = await attempt(a);
+    meter(a, r) {
       if (r.type === "success" && !r.pending && !charged) {
         charged = true;
         governor.charge(key, start.requestId, a.candidate, r.usage);
       }
-      return r;
     },
     settle: function settle<T>(result: Supervised<T>): Supervised<T> {
       if (!result.ok) return result;

@@ -25,8 +25,9 @@ import {
 import { providerTypeInfo } from "../providers/catalogue.ts";
 import { unsupportedParams, unsupportedReason } from "../providers/unsupported.ts";
 import { attemptSpans, type GenAiOperation } from "../telemetry/mod.ts";
-import { answeredState, type CanonicalRequest, withUpstreamHeaders } from "../plugins/mod.ts";
+import { answeredState, type CanonicalRequest } from "../plugins/mod.ts";
 import { admitCall } from "./admission.ts";
+import type { AttemptCall } from "./attempt_pipeline.ts";
 import { type CallError, type CallStart, type ChatOutcome, invalid } from "./call.ts";
 import { SentAnswer } from "./continuation.ts";
 import { type Continuing, relay, streamAttempt } from "./stream_relay.ts";
@@ -130,6 +131,15 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
     type: config.providers[id].type,
     baseUrl: gw.targets.get(id)!.baseUrl,
   }));
+  // This call's part of the attempt pipeline (composed once per gateway, ./attempt_pipeline.ts).
+  const call: AttemptCall<T> = {
+    requestId,
+    admission: gate,
+    spans,
+    plugins,
+    attempt: run.attempt,
+  };
+  const attempts = gw.attempts;
   const supervised = await supervise<T>(
     { ...gw.supervisor, publish: plugins.publish },
     {
@@ -141,21 +151,7 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
       signal: run.signal,
       precheck: precheck && ((c) => precheck(gw.targets.get(c.provider)!, c.provider)),
     },
-    gate.meter((a) =>
-      spans.run(a, () =>
-        plugins.attempt(a, (request, upstreamHeaders) =>
-          run.attempt(
-            withUpstreamHeaders(gw.targets.get(a.candidate.provider)!, upstreamHeaders),
-            {
-              model: a.candidate.model,
-              key: a.key,
-              id: `chatcmpl-${requestId}`,
-              signal: a.signal,
-              deadlineAt: a.deadlineAt,
-            },
-            request,
-          )))
-    ),
+    (a) => attempts(call, a),
   );
   const result = gate.settle(spans.following(supervised));
   const state = result.ok ? result.state() : result.state;

@@ -55,6 +55,14 @@ export type Begun =
   | { type: "stop"; stopped: Stopped }
   | { type: "answer"; plugin: string; answer: Answer["answer"] };
 
+/** The attempt the plugins wrap: this attempt's request and upstream headers, then `c` and `a`. */
+export type AttemptStep<T, C> = (
+  request: CanonicalRequest,
+  upstreamHeaders: Record<string, string>,
+  c: C,
+  a: AttemptInput,
+) => Promise<AttemptResult<T>>;
+
 export interface RequestPlugins {
   readonly metadata: Readonly<Record<string, string>>;
   /** Headers for the client's answer, whatever it turns out to be. */
@@ -62,12 +70,15 @@ export interface RequestPlugins {
   /** Set once a plugin has stopped the request. */
   readonly stopped: Stopped | undefined;
   begin(): Promise<Begun>;
-  /** Runs `pre`, the attempt (with this attempt's request and upstream headers), then `post`. */
-  attempt<T>(
+  /**
+   * Runs `pre`, the attempt (with this attempt's request and upstream headers), then `post`.
+   * `run` also gets `c` and `a`, so a caller composed once passes its per-call data instead of
+   * allocating a closure per attempt.
+   */
+  attempt<T, C = undefined>(
     a: AttemptInput,
-    run: (request: CanonicalRequest, upstreamHeaders: Record<string, string>) => Promise<
-      AttemptResult<T>
-    >,
+    run: AttemptStep<T, C>,
+    c?: C,
   ): Promise<AttemptResult<T>>;
   /** The bus, for this request's supervisor: adds metadata to `request.*` events. */
   publish(event: GatewayEvent): void;
@@ -203,8 +214,8 @@ export function createPluginChain(plugins: readonly Plugin[], deps: PluginChainD
           }
           return { type: "continue" };
         },
-        async attempt(a, run) {
-          if (withPre.length === 0 && withPost.length === 0) return run(req.request, {});
+        async attempt<T, C>(a: AttemptInput, run: AttemptStep<T, C>, c?: C) {
+          if (withPre.length === 0 && withPost.length === 0) return run(req.request, {}, c as C, a);
           const ctx: AttemptContext = {
             ...shared,
             attempt: a.attempt,
@@ -232,7 +243,7 @@ export function createPluginChain(plugins: readonly Plugin[], deps: PluginChainD
               };
             }
           }
-          let result = await run(ctx.request, ctx.upstreamHeaders);
+          let result = await run(ctx.request, ctx.upstreamHeaders, c as C, a);
           if (withPost.length === 0) return result;
           const post: PostContext = { ...ctx, outcome: outcomeOf(result, req.stream) };
           for (const p of withPost) {
@@ -306,6 +317,8 @@ function bare(publish: (e: GatewayEvent) => void, request: CanonicalRequest): Re
     stopped: undefined,
     publish,
     begin: () => Promise.resolve({ type: "continue" }),
-    attempt: (_a, run) => run(request, {}),
+    attempt<T, C>(a: AttemptInput, run: AttemptStep<T, C>, c?: C) {
+      return run(request, {}, c as C, a);
+    },
   };
 }

@@ -10,7 +10,12 @@ export type {
   RequestContext,
   Stop,
 } from "./plugin.ts";
-export { createPluginChain, type PluginChain, type PluginChainDeps } from "./chain.ts";
+export {
+  createPluginChain,
+  type PluginChain,
+  type PluginChainDeps,
+  type RequestPlugins,
+} from "./chain.ts";
 export { cachePlugin, type CacheStore, memoryCacheStore } from "./cache.ts";
 export { natsCacheStore } from "./nats_cache_store.ts";
 export { guardrailPlugin } from "./guardrail.ts";

@@ -3,4 +3,10 @@
 export { createMetrics, type GatewayMetrics, type MetricsOptions } from "./metrics.ts";
 export { metricsEndpoint, mountTelemetry, observeHttp } from "./http.ts";
 export { describeTracing, type InstallOptions, setupTracing, type Tracing } from "./tracing.ts";
-export { attemptSpans, type GenAiOperation, withTraceContext } from "./spans.ts";
+export {
+  type AttemptSpans,
+  attemptSpans,
+  type GenAiOperation,
+  type ProviderFacts,
+  withTraceContext,
+} from "./spans.ts";

@@ -155,24 +155,42 @@ export interface ProviderFacts {
 
 export type GenAiOperation = "chat" | "embeddings";
 
+/** The attempt spans of one request (see {@linkcode attemptSpans}). */
+export interface AttemptSpans {
+  /** Runs `attempt(c, a)` inside this attempt's CLIENT span. */
+  run<T, C = undefined>(
+    a: AttemptInput,
+    attempt: (c: C, a: AttemptInput) => Promise<AttemptResult<T>>,
+    c?: C,
+  ): Promise<AttemptResult<T>>;
+  /** The supervised result, with `settle` also ending the open stream attempt's span. */
+  following<T>(result: Supervised<T>): Supervised<T>;
+}
+
 /**
  * CLIENT spans for the attempts of one request. `run` wraps each attempt: the span is active
  * while the upstream is called (so its context goes out as `traceparent`) and ends with the
  * attempt's result; a committed stream's span stays open until `following(...).settle` reports
- * how the stream ended, so its duration and token usage cover the whole stream.
+ * how the stream ended, so its duration and token usage cover the whole stream. `run` calls
+ * `attempt(c, a)`, so a caller composed once (../http/attempt_pipeline.ts) passes its per-call
+ * data as `c` instead of allocating a closure per attempt.
  */
 export function attemptSpans(
   operation: GenAiOperation,
   facts: (provider: string) => ProviderFacts,
-) {
+): AttemptSpans {
   let open: Span | undefined;
   return {
-    run<T>(a: AttemptInput, attempt: () => Promise<AttemptResult<T>>) {
+    run<T, C = undefined>(
+      a: AttemptInput,
+      attempt: (c: C, a: AttemptInput) => Promise<AttemptResult<T>>,
+      c?: C,
+    ): Promise<AttemptResult<T>> {
       const name = `${operation} ${a.candidate.model}`;
       const span = tracer().startSpan(name, { kind: SpanKind.CLIENT }, context.active());
       // Tracing off (no SDK, no incoming trace): nothing to record or to propagate upstream.
-      if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return attempt();
-      return traced(span, a, attempt);
+      if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return attempt(c as C, a);
+      return traced(span, a, attempt, c as C);
     },
     /** The supervised result, with `settle` also ending the open stream attempt's span. */
     following<T>(result: Supervised<T>): Supervised<T> {
@@ -195,14 +213,21 @@ export function attemptSpans(
     },
   };
 
-  async function traced<T>(
+  async function traced<T, C>(
     span: Span,
     a: AttemptInput,
-    attempt: () => Promise<AttemptResult<T>>,
+    attempt: (c: C, a: AttemptInput) => Promise<AttemptResult<T>>,
+    c: C,
   ): Promise<AttemptResult<T>> {
     if (span.isRecording()) span.setAttributes(attemptAttributes(operation, a, facts));
     try {
-      const result = await context.with(trace.setSpan(context.active(), span), attempt);
+      const result = await context.with(
+        trace.setSpan(context.active(), span),
+        attempt,
+        undefined,
+        c,
+        a,
+      );
       if (span.isRecording() && result.type === "success") {
         const model = responseModel(result.value);
         if (model) span.setAttribute("gen_ai.response.model", model);

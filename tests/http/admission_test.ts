@@ -2,7 +2,7 @@
 // credential is read from, how a refusal becomes a CallError, and that exactly the served attempt
 // is charged, once.
 import assert from "node:assert/strict";
-import type { AttemptInput, Supervised } from "../../actors/supervisor/mod.ts";
+import type { AttemptInput, AttemptResult, Supervised } from "../../actors/supervisor/mod.ts";
 import { buildConfig } from "../../src/config.ts";
 import { createMemoryBus, type EventOf, type GatewayEvent } from "../../src/events/mod.ts";
 import { createGateway, type Gateway } from "../../src/gateway.ts";
@@ -162,23 +162,22 @@ const spends = async (events: GatewayEvent[], n: number) => {
 Deno.test("a JSON answer is charged once, for the attempt that served it", async () => {
   const { gw, events } = gateway();
   const gate = await keyed(gw);
-  const run = gate.meter((a) =>
-    Promise.resolve(
-      a.candidate.provider === "openai"
-        ? {
-          type: "failure" as const,
-          failure: { kind: "transient" as const, message: "503" },
-          latencyMs: 1,
-        }
-        : {
-          type: "success" as const,
-          status: 200,
-          latencyMs: 1,
-          value: "ok",
-          usage: { promptTokens: 4, completionTokens: 6 },
-        },
-    )
+  const attempt_ = (a: AttemptInput): AttemptResult<string> => (
+    a.candidate.provider === "openai"
+      ? {
+        type: "failure" as const,
+        failure: { kind: "transient" as const, message: "503" },
+        latencyMs: 1,
+      }
+      : {
+        type: "success" as const,
+        status: 200,
+        latencyMs: 1,
+        value: "ok",
+        usage: { promptTokens: 4, completionTokens: 6 },
+      }
   );
+  const run = (a: AttemptInput) => gate.meter!(a, attempt_(a));
   await run(attempt("openai"));
   await run(attempt("azure"));
   const s = await spends(events, 1);
