@@ -10,6 +10,7 @@
  * @example A format that takes `{"q": "…"}` and answers `{"a": "…"}`
  * ```ts
  * import assert from "node:assert/strict";
+ * import { invalidRequest } from "../lib/errors.ts";
  * import type { WireFormat } from "./wire_format.ts";
  *
  * const echo: WireFormat<undefined> = {
@@ -24,7 +25,7 @@
  *         ok: true,
  *         value: { model: "p/m", messages: [{ role: "user", content: (json as { q: string }).q }] },
  *       }
- *       : { ok: false, error: { message: "q: required", param: "q" } },
+ *       : invalidRequest("q: required", "q"),
  *   encode: (answer) => Response.json({ a: answer.completion.choices[0].message.content }),
  *   stream: (_out, call) => ({
  *     framing: { push: () => [], end: () => [], failed: () => [] },

@@ -2,17 +2,17 @@
 // the JSON body under the size limit, then the route's own reading of it into a canonical request.
 import type { Gateway } from "../gateway.ts";
 import { type CallError, type CallStart, invalid } from "./call.ts";
+import type { Result } from "../lib/errors.ts";
 import { readBody } from "./body.ts";
 import { takeDoor } from "./front.ts";
 
 /** A route's reading of the decoded body: the canonical request, or what is wrong with it. */
-export type Parsed<T> =
-  | { ok: true; value: T }
-  | { ok: false; error: { message: string; param?: string | null } };
+export type Parsed<T> = Result<T>;
 
 /**
- * Reads the body and gives it to `parse`. A body it refuses is a 400 `invalid_request` naming the
- * offending field; `length` is the body's size, for the token estimate.
+ * Reads the body and gives it to `parse`. A body it refuses is answered with `parse`'s error (a
+ * 400 `invalid_request` naming the offending field); `length` is the body's size, for the token
+ * estimate.
  */
 export async function readRequest<T>(
   gw: Gateway,
@@ -30,10 +30,7 @@ export async function readRequest<T>(
   const body = await readJson(gw, start, req);
   if (!body.ok) return body;
   const parsed = parse(body.json);
-  if (!parsed.ok) {
-    const { message, param } = parsed.error;
-    return invalid(start, 400, message, "invalid_request", param || null);
-  }
+  if (!parsed.ok) return { ...parsed, headers: { "x-request-id": start.requestId } };
   return { ok: true, value: parsed.value, length: body.length };
 }
 

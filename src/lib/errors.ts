@@ -24,3 +24,22 @@ export interface GatewayError {
 
 /** A value, or the error that stopped it. */
 export type Result<T> = { ok: true; value: T } | GatewayError;
+
+/**
+ * A request the gateway refuses as it reads it: a 400 `invalid_request_error` naming the offending
+ * field (`param`, as the client named it; "" or none for the body as a whole).
+ */
+export function invalidRequest(
+  message: string,
+  param: string | null = null,
+  code = "invalid_request",
+): GatewayError {
+  return {
+    ok: false,
+    status: 400,
+    type: "invalid_request_error",
+    code,
+    param: param || null,
+    message,
+  };
+}

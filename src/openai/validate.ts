@@ -1,6 +1,7 @@
 // Validation of the chat completions body with zod. Only what the gateway relies on is strict;
 // unknown OpenAI fields pass through to OpenAI-compatible upstreams untouched.
 import { z } from "zod";
+import { invalidRequest, type Result } from "../lib/errors.ts";
 import type { ChatRequest, EmbeddingsRequest } from "./types.ts";
 
 const text = z.strictObject({ type: z.literal("text"), text: z.string() });
@@ -68,12 +69,8 @@ export const ChatRequestSchema = z.looseObject({
   }).optional(),
 });
 
-export interface ValidationFailure {
-  message: string;
-  param: string;
-}
-
-export type Validated<T> = { ok: true; value: T } | { ok: false; error: ValidationFailure };
+/** A validated body, or a 400 `invalid_request` naming the first offending field. */
+export type Validated<T> = Result<T>;
 
 /** A zod issue path as a field name: `messages[1].content`. */
 function pathOf(path: readonly PropertyKey[]): string {
@@ -95,13 +92,13 @@ export function parseWith<S extends z.ZodType>(
   const issue = r.error.issues[0];
   const sub = pathOf(issue.path);
   const param = prefix + (sub && !sub.startsWith("[") && prefix ? `.${sub}` : sub);
-  return { ok: false, error: { message: `${param || "body"}: ${issue.message}`, param } };
+  return invalidRequest(`${param || "body"}: ${issue.message}`, param);
 }
 
 /** Parses a decoded JSON body, which must be an object; on failure names the offending field. */
 function validateBody<T>(schema: z.ZodType, body: unknown): Validated<T> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return { ok: false, error: { message: "The request body must be a JSON object.", param: "" } };
+    return invalidRequest("The request body must be a JSON object.");
   }
   const r = parseWith(schema, body);
   return r.ok ? { ok: true, value: r.value as T } : r;

@@ -116,11 +116,11 @@ export function formatContract<P>(c: FormatCase<P>): void {
     const d = c.format.decode(c.bad, { params: t.params, headers: new Headers() });
     assert.equal(d.ok, false);
     if (d.ok) return;
-    const e = invalid(start, 400, d.error.message, "invalid_request", d.error.param ?? null);
+    const e = invalid(start, 400, d.message, "invalid_request", d.param);
     const res = c.format.encodeError(e);
     assert.equal(res.status, 400);
     assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-    c.errorShape(await res.json(), d.error.message);
+    c.errorShape(await res.json(), d.message);
     if (c.unserved) {
       const refused = c.format.target(new Request(c.unserved.url, { method: c.unserved.method }));
       assert.equal(refused.ok, false);

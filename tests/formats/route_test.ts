@@ -2,6 +2,7 @@
 // through the real pipeline against a mock upstream, so what the route itself does is visible:
 // a refused target is answered before the body is read, a bad body and a failed call come back
 // in the format's error shape, and answers and streams are the format's own encoding.
+import { invalidRequest } from "../../src/lib/errors.ts";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { completionText, startMockUpstream } from "../../bench/mock/mod.ts";
@@ -21,7 +22,7 @@ const toy: WireFormat<{ stream: boolean }> = {
   },
   decode(json, { params, headers }) {
     const q = (json as { q?: unknown }).q;
-    if (typeof q !== "string") return { ok: false, error: { message: "q: a string", param: "q" } };
+    if (typeof q !== "string") return invalidRequest("q: a string", "q");
     return {
       ok: true,
       value: {

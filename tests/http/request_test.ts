@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Gateway } from "../../src/gateway.ts";
 import { startCall } from "../../src/http/call.ts";
 import { readRequest } from "../../src/http/request.ts";
+import { invalidRequest } from "../../src/lib/errors.ts";
 import { createTestGateway } from "../_support/gateway.ts";
 
 /** A gateway with a 64-byte body limit; nothing here reaches a provider. */
@@ -27,11 +28,8 @@ Deno.test("readRequest hands the decoded body to the route and keeps its length"
   });
 });
 
-Deno.test("a body the route refuses is a 400 invalid_request naming the field", async () => {
-  const refuse = (param?: string | null) => () => ({
-    ok: false as const,
-    error: { message: "messages: required", param },
-  });
+Deno.test("a body the route refuses is its 400 invalid_request naming the field, passed through", async () => {
+  const refuse = (param?: string | null) => () => invalidRequest("messages: required", param);
   await withGateway(async (gw) => {
     for (
       const [param, want] of [["messages", "messages"], ["", null], [undefined, null]] as const

@@ -1,6 +1,7 @@
 // The Anthropic Messages request as the gateway accepts it: the zod schema of the body and its
 // content blocks, and the failure a request that cannot be translated reports.
 import { z } from "zod";
+import { type GatewayError, invalidRequest, type Result } from "../../lib/errors.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Request: validation
@@ -84,15 +85,9 @@ export const AnthropicRequestSchema = z.looseObject({
 });
 export type AnthropicRequest = z.infer<typeof AnthropicRequestSchema>;
 
-export interface TranslationFailure {
-  message: string;
-  /** The offending field, e.g. "messages[1].content[0].source.type" ("" for the whole body). */
-  param: string;
-}
+/** A translation, or a 400 `invalid_request` naming the offending field. */
+export type { Result };
 
-export type Result<T> = { ok: true; value: T } | { ok: false; error: TranslationFailure };
-
-export const fail = (param: string, message: string): { ok: false; error: TranslationFailure } => ({
-  ok: false,
-  error: { param, message: `${param || "body"}: ${message}` },
-});
+/** A refusal of the field at `param` (e.g. "messages[1].content[0].source.type"; "" = the body). */
+export const fail = (param: string, message: string): GatewayError =>
+  invalidRequest(`${param || "body"}: ${message}`, param);

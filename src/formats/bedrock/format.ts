@@ -13,6 +13,7 @@
 import { type CallError, parseFallbacksHeader } from "../../http/call.ts";
 import { jsonErrorResponse } from "../../http/errors.ts";
 import { midStreamMessage, streamFailureOf } from "../../http/stream.ts";
+import { invalidRequest } from "../../lib/errors.ts";
 import { validateChatRequest } from "../../openai/validate.ts";
 import { eventFrame, exceptionFrame } from "../../providers/bedrock/mod.ts";
 import { jsonResponse } from "../json_response.ts";
@@ -78,7 +79,7 @@ export const bedrockConverse: WireFormat<BedrockParams> = {
       });
     } catch (e) {
       if (!(e instanceof ConverseInputError)) throw e;
-      return { ok: false, error: { message: e.message } };
+      return invalidRequest(e.message);
     }
     return validateChatRequest(canonical);
   },

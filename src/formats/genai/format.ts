@@ -8,6 +8,7 @@
 import { type CallError, parseFallbacksHeader } from "../../http/call.ts";
 import { jsonErrorResponse } from "../../http/errors.ts";
 import { midStreamMessage, SSE_HEADERS, sseFrame, streamFailureOf } from "../../http/stream.ts";
+import { invalidRequest } from "../../lib/errors.ts";
 import { validateChatRequest } from "../../openai/validate.ts";
 import { jsonResponse } from "../json_response.ts";
 import type { WireFormat } from "../wire_format.ts";
@@ -79,7 +80,7 @@ export const genaiGenerate: WireFormat<GenaiParams> = {
       });
     } catch (e) {
       if (!(e instanceof GenaiRequestError)) throw e;
-      return { ok: false, error: { message: e.message, param: e.field } };
+      return invalidRequest(e.message, e.field);
     }
     // The translation names Gemini fields; this catches what only the canonical form can check.
     return validateChatRequest(request);
