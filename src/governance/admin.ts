@@ -3,6 +3,7 @@
 // Keys declared in gateway.json are listed but changed only there. Results are data: a value, or
 // a status, code and message for the HTTP layer to answer with.
 import type { Config } from "../config.ts";
+import type { GatewayError, Result } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import { newVirtualKey, saltedDigest } from "../lib/secrets.ts";
 import type { Clock } from "../ports.ts";
@@ -36,12 +37,18 @@ export interface KeyUsageView {
   };
 }
 
-export type AdminResult<T> = { ok: true; value: T } | {
-  ok: false;
-  status: number;
-  code: string;
-  message: string;
-};
+/** An admin answer, or the gateway's one error (`invalid_request_error`, no param). */
+export type AdminResult<T> = Result<T>;
+
+/** A refusal of an admin request: the status, a code the client can branch on, and why. */
+const refused = (status: number, code: string, message: string): GatewayError => ({
+  ok: false,
+  status,
+  type: "invalid_request_error",
+  code,
+  param: null,
+  message,
+});
 
 export interface KeyAdmin {
   createKey(fields: KeyFields): Promise<AdminResult<{ view: KeyView; secret: string }>>;
@@ -53,24 +60,14 @@ export interface KeyAdmin {
 
 const isoOf = (ms: number) => new Date(ms).toISOString();
 
-const notFound = (id: string) => ({
-  ok: false as const,
-  status: 404,
-  code: "key_not_found",
-  message: `No virtual key with id "${id}".`,
-});
-const fromConfig = (id: string) => ({
-  ok: false as const,
-  status: 409,
-  code: "key_declared_in_config",
-  message: `The virtual key "${id}" is declared in gateway.json; change it there.`,
-});
-const badProviders = (problems: string[]) => ({
-  ok: false as const,
-  status: 400,
-  code: "unknown_provider",
-  message: problems.join(" "),
-});
+const notFound = (id: string) => refused(404, "key_not_found", `No virtual key with id "${id}".`);
+const fromConfig = (id: string) =>
+  refused(
+    409,
+    "key_declared_in_config",
+    `The virtual key "${id}" is declared in gateway.json; change it there.`,
+  );
+const badProviders = (problems: string[]) => refused(400, "unknown_provider", problems.join(" "));
 
 export function createKeyAdmin(deps: {
   providers: Config["providers"];
@@ -159,12 +156,11 @@ export function createKeyAdmin(deps: {
         if (!r) return { result: notFound(id) };
         if (r.revokedAt !== undefined) {
           return {
-            result: {
-              ok: false as const,
-              status: 409,
-              code: "key_revoked",
-              message: `The virtual key "${id}" is revoked; create a new one.`,
-            },
+            result: refused(
+              409,
+              "key_revoked",
+              `The virtual key "${id}" is revoked; create a new one.`,
+            ),
           };
         }
         const next = applyPatch(r, patch, clock.now());

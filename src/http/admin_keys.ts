@@ -12,6 +12,7 @@ import type { Context, Hono } from "hono";
 import type { z } from "zod";
 import type { Gateway } from "../gateway.ts";
 import { type AdminResult, KeyFieldsSchema, KeyPatchSchema } from "../governance/mod.ts";
+import { type GatewayError, invalidRequest, type Result } from "../lib/errors.ts";
 import { constantTimeEqual, saltedDigest } from "../lib/secrets.ts";
 import { readBody } from "./body.ts";
 import { errorResponse } from "./errors.ts";
@@ -48,35 +49,36 @@ async function guard(gw: Gateway, c: Context): Promise<Response | null> {
   return null;
 }
 
+/** The gateway's error as this API's OpenAI-shaped answer. */
+const refuse = (e: GatewayError) => fail(e.status, e.message, e.code, e.param);
+
 async function parse<S extends z.ZodType>(
   gw: Gateway,
   c: Context,
   schema: S,
-): Promise<{ ok: true; value: z.output<S> } | { ok: false; response: Response }> {
+): Promise<Result<z.output<S>>> {
   const body = await readBody(c.req.raw, gw.deps.config.limits.maxBodyBytes);
-  if (!body.ok) return { ok: false, response: fail(body.status, body.message, body.code) };
+  if (!body.ok) return body;
   let json: unknown;
   try {
     json = JSON.parse(body.text);
   } catch (e) {
-    return {
-      ok: false,
-      response: fail(400, `The body is not valid JSON: ${(e as Error).message}`, "invalid_json"),
-    };
+    return invalidRequest(
+      `The body is not valid JSON: ${(e as Error).message}`,
+      null,
+      "invalid_json",
+    );
   }
   const parsed = schema.safeParse(json);
   if (parsed.success) return { ok: true, value: parsed.data };
   const issue = parsed.error.issues[0];
   const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
     .join("").replace(/^\./, "");
-  return {
-    ok: false,
-    response: fail(400, `${path || "body"}: ${issue.message}`, "invalid_request", path || null),
-  };
+  return invalidRequest(`${path || "body"}: ${issue.message}`, path);
 }
 
 function answer<T>(c: Context, r: AdminResult<T>, status: 200 | 201 = 200): Response {
-  if (!r.ok) return fail(r.status, r.message, r.code);
+  if (!r.ok) return refuse(r);
   return c.json(r.value as object, status);
 }
 
@@ -91,7 +93,7 @@ export function mountAdminKeys(app: Hono, gw: Gateway): void {
     "/admin/keys",
     guarded(async (c) => {
       const input = await parse(gw, c, KeyFieldsSchema);
-      if (!input.ok) return input.response;
+      if (!input.ok) return refuse(input);
       const created = await g.createKey(input.value);
       if (!created.ok) return answer(c, created);
       const { view: { id, ...view }, secret } = created.value;
@@ -109,7 +111,7 @@ export function mountAdminKeys(app: Hono, gw: Gateway): void {
     "/admin/keys/:id",
     guarded(async (c) => {
       const input = await parse(gw, c, KeyPatchSchema);
-      if (!input.ok) return input.response;
+      if (!input.ok) return refuse(input);
       return answer(c, await g.updateKey(idOf(c), input.value));
     }),
   );
