@@ -3,6 +3,7 @@
 // such as auth, win over them). `metadataHeader` (default `x-gateway-metadata`) carries a JSON
 // object of labels that are attached to the request's `request.started`, `request.completed` and
 // `request.failed` events; a malformed one is refused with a 400 that says what is wrong.
+import { invalidRequest, type Result } from "../lib/errors.ts";
 import type { Plugin, Stop } from "./plugin.ts";
 
 /** Headers that carry credentials or describe the body/connection: never forwarded. */
@@ -36,41 +37,47 @@ export interface HeadersOptions {
   metadataHeader?: string | false;
 }
 
-/** Parses the metadata header's value into string labels, or says why it cannot. */
+/**
+ * Parses the metadata header's value into string labels, or refuses it: a 400 `invalid_metadata`
+ * saying what is wrong with `header`.
+ */
 export function parseMetadata(
   text: string,
-): { ok: true; metadata: Record<string, string> } | { ok: false; why: string } {
+  header = "x-gateway-metadata",
+): Result<Record<string, string>> {
+  const refuse = (why: string) =>
+    invalidRequest(`The ${header} header ${why}.`, null, "invalid_metadata");
   if (new TextEncoder().encode(text).length > METADATA_LIMITS.bytes) {
-    return { ok: false, why: `is over ${METADATA_LIMITS.bytes} bytes` };
+    return refuse(`is over ${METADATA_LIMITS.bytes} bytes`);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, why: "is not valid JSON" };
+    return refuse("is not valid JSON");
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return { ok: false, why: "must be a JSON object" };
+    return refuse("must be a JSON object");
   }
   const entries = Object.entries(value);
   if (entries.length > METADATA_LIMITS.keys) {
-    return { ok: false, why: `has more than ${METADATA_LIMITS.keys} keys` };
+    return refuse(`has more than ${METADATA_LIMITS.keys} keys`);
   }
   const metadata: Record<string, string> = {};
   for (const [k, v] of entries) {
     if (!METADATA_KEY.test(k)) {
-      return { ok: false, why: `key "${k.slice(0, 64)}" is not [A-Za-z0-9_.:-]{1,64}` };
+      return refuse(`key "${k.slice(0, 64)}" is not [A-Za-z0-9_.:-]{1,64}`);
     }
     if (!["string", "number", "boolean"].includes(typeof v)) {
-      return { ok: false, why: `"${k}" must be a string, number or boolean` };
+      return refuse(`"${k}" must be a string, number or boolean`);
     }
     const s = String(v);
     if (s.length > METADATA_LIMITS.valueChars) {
-      return { ok: false, why: `"${k}" is over ${METADATA_LIMITS.valueChars} characters` };
+      return refuse(`"${k}" is over ${METADATA_LIMITS.valueChars} characters`);
     }
     metadata[k] = s;
   }
-  return { ok: true, metadata };
+  return { ok: true, value: metadata };
 }
 
 export function headersPlugin(opts: HeadersOptions): Plugin {
@@ -86,17 +93,11 @@ export function headersPlugin(opts: HeadersOptions): Plugin {
     begin(ctx): Stop | void {
       const raw = metaHeader && ctx.headers.get(metaHeader);
       if (!raw) return;
-      const parsed = parseMetadata(raw);
+      const parsed = parseMetadata(raw, metaHeader);
       if (!parsed.ok) {
-        return {
-          stop: {
-            reason: `The ${metaHeader} header ${parsed.why}.`,
-            status: 400,
-            code: "invalid_metadata",
-          },
-        };
+        return { stop: { reason: parsed.message, status: parsed.status, code: parsed.code } };
       }
-      Object.assign(ctx.metadata, parsed.metadata);
+      Object.assign(ctx.metadata, parsed.value);
     },
     pre(ctx) {
       for (const h of forward) {

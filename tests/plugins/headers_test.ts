@@ -52,7 +52,11 @@ Deno.test("metadata: limits on size and key count", () => {
   );
   assert.deepEqual(parseMetadata(JSON.stringify(many)), {
     ok: false,
-    why: `has more than ${METADATA_LIMITS.keys} keys`,
+    status: 400,
+    type: "invalid_request_error",
+    code: "invalid_metadata",
+    param: null,
+    message: `The x-gateway-metadata header has more than ${METADATA_LIMITS.keys} keys.`,
   });
   assert.equal(parseMetadata("x".repeat(METADATA_LIMITS.bytes + 1)).ok, false);
 });
