@@ -1,5 +1,5 @@
 // Circuit breaker logic, pure. closed → open (failure rate over a rolling window with a minimum
-// sample, or at once when told to trip) → half_open after the open time (N probe slots) →
+// sample) → half_open after the open time (N probe slots) →
 // closed after N probe successes, or open again with a longer, jittered, capped open time.
 // A provider actor holds one per model and one provider-wide; the scope names which in events.
 import type { EventOf, GatewayEvent } from "../../src/events/catalogue.ts";
@@ -128,8 +128,6 @@ export interface Judgement {
   now: number;
   verdict: "success" | "failure" | "neutral";
   probe: boolean;
-  /** Open at once (quota exhausted …) for this long, whatever the window says. */
-  trip?: { reason: string; openMs?: number };
   rand: number;
 }
 
@@ -158,11 +156,6 @@ export function judge(
       reopenCount,
     }];
   };
-  if (j.trip && s.status !== "open") {
-    // A trip while half-open is a failed recovery: keep growing the open time.
-    const reopen = s.status === "half_open" ? s.reopenCount + 1 : 0;
-    return open(j.trip.reason, j.trip.openMs ?? nextOpenMs(cfg, reopen, j.rand), reopen);
-  }
   if (s.status === "half_open" && j.probe) {
     if (j.verdict === "failure") {
       const reopen = s.reopenCount + 1;

@@ -137,14 +137,15 @@ export function spawnProviderActor(
     if (!keeper) return ref.tell({ kind: "tick", now });
     ref.tell({ kind: "tick", now, probeLease: keeper.heldSet(now) });
     const s = ref.state();
-    for (const episode of dueEpisodes(s, now)) {
-      if (keeper.held(episode, now)) continue;
-      // Only a replica that had traffic for this provider since just before it opened asks.
-      const openedAt = Math.max(
-        s.breaker.openedAt,
-        ...Object.values(s.models).map((h) => h.breaker.openedAt),
-      );
-      if (lastAdmitAt < openedAt - cfg.breaker.windowMs) continue;
+    const due = dueEpisodes(s, now).filter((episode) => !keeper.held(episode, now));
+    if (due.length === 0) return;
+    // Only a replica that had traffic for this provider since just before it opened asks.
+    const openedAt = Math.max(
+      s.breaker.openedAt,
+      ...Object.values(s.models).map((h) => h.breaker.openedAt),
+    );
+    if (lastAdmitAt < openedAt - cfg.breaker.windowMs) return;
+    for (const episode of due) {
       keeper.request(episode, now).then((won) => {
         if (!won || stopped) return;
         ref.tell({

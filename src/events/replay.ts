@@ -142,7 +142,7 @@ async function readFilter(
 }
 
 /**
- * Reads the recent state events back. Opening that outlast the window (a quota trip with a
+ * Reads the recent state events back. Openings that outlast the window (a configured open time longer than it,
  * long Retry-After) are found too: the latest `breaker.opened` of each provider whose open
  * time is still running is added whatever its age.
  */

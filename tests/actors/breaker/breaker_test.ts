@@ -91,8 +91,7 @@ type Input =
   | "probe success"
   | "failure"
   | "probe failure"
-  | "probe neutral"
-  | "trip";
+  | "probe neutral";
 
 function summarise(events: BreakerEvent[]): string {
   return events.map((e) =>
@@ -122,7 +121,6 @@ function when(s: BreakerState, input: Input, now: number, rand = 0.5): string {
     ? "neutral"
     : "failure";
   const j: Judgement = { now, verdict, probe, rand };
-  if (input === "trip") j.trip = { reason: "quota", openMs: 3_000 };
   return summarise(judge(cfg, given([outcome], s), P, j));
 }
 
@@ -161,7 +159,6 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "", // 1 sample < minimumRequests
     "probe failure": "",
     "probe neutral": "",
-    "trip": "opened quota 3000ms x0",
   },
   "closed, 3 failures": {
     "gate": "pass",
@@ -171,7 +168,6 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "opened failure_rate 1000ms x0",
     "probe failure": "opened failure_rate 1000ms x0",
     "probe neutral": "", // caller faults are not samples
-    "trip": "opened quota 3000ms x0",
   },
   "open, before until": {
     "gate": "wait 600",
@@ -181,7 +177,6 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "",
     "probe failure": "",
     "probe neutral": "",
-    "trip": "", // already open: a late quota error does not extend it
   },
   "open, at until": {
     "gate": "probe + half_opened",
@@ -191,7 +186,6 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "",
     "probe failure": "",
     "probe neutral": "",
-    "trip": "",
   },
   "half_open, free slots": {
     "gate": "probe",
@@ -201,7 +195,6 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "", // a straggler from before the opening decides nothing
     "probe failure": "opened probe_failed 2000ms x1",
     "probe neutral": "",
-    "trip": "opened quota 3000ms x1",
   },
   "half_open, slots full": {
     "gate": "wait 400",
@@ -211,7 +204,6 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "",
     "probe failure": "opened probe_failed 2000ms x1",
     "probe neutral": "",
-    "trip": "opened quota 3000ms x1",
   },
   "half_open, leases expired": {
     "gate": "probe",
@@ -221,7 +213,6 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "",
     "probe failure": "opened probe_failed 2000ms x1",
     "probe neutral": "",
-    "trip": "opened quota 3000ms x1",
   },
   "half_open, 1 probe ok": {
     "gate": "probe",
@@ -231,7 +222,6 @@ const TABLE: Record<string, Record<Input, string>> = {
     "failure": "",
     "probe failure": "opened probe_failed 2000ms x1",
     "probe neutral": "",
-    "trip": "opened quota 3000ms x1",
   },
 };
 
