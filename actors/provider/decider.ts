@@ -132,6 +132,9 @@ const MAX_IDLE_MODELS = 256;
 
 const CLOSED_GATE: Gate = { ok: true, probe: false };
 
+/** Configured buckets to keep (else a limiter only holds an upstream block). */
+const limited = (l: LimiterConfig) => l.rpm > 0 || l.tpm > 0;
+
 export function createProviderDecider(
   cfg: ProviderActorConfig,
 ): Decider<ProviderState, ProviderCommand, GatewayEvent> {
@@ -145,7 +148,6 @@ export function createProviderDecider(
     modelLimiters: {},
   };
   const modelLimit = (model: string) => cfg.rateLimit.models?.[model] ?? UNLIMITED;
-  const limited = (l: LimiterConfig) => l.rpm > 0 || l.tpm > 0;
   const modelScope = (model: string) => ({ provider, model });
 
   const withModel = (s: ProviderState, model: string, h: ModelHealth): ProviderState => {
@@ -267,53 +269,17 @@ export function createProviderDecider(
       reason,
       retryAfterMs,
     });
-    const h = s.models[c.model];
-    if (h && h.unavailableUntil > c.now) {
-      return [skip("model_unavailable", h.unavailableUntil - c.now)];
-    }
-    const pg = gate(cfg.breaker, s.breaker, provider, c.now);
-    const mg = h ? gate(cfg.breaker, h.breaker, modelScope(c.model), c.now) : CLOSED_GATE;
-    // Both may refuse: the model is back only when both let it through.
-    if (!pg.ok || !mg.ok) {
-      return [
-        skip("circuit_open", Math.max(pg.ok ? 0 : pg.retryAfterMs, mg.ok ? 0 : mg.retryAfterMs)),
-      ];
-    }
-    const probe = pg.probe || mg.probe;
-    if (probe && c.probeLease === false) return [skip("circuit_open", PROBE_ELSEWHERE_RETRY_MS)];
-    const events: GatewayEvent[] = [];
-    if (pg.transition) events.push(pg.transition);
-    if (mg.transition) events.push(mg.transition);
-    const lc = modelLimit(c.model);
-    const open: { id: string; weight: number }[] = [];
-    let soonest = Infinity;
-    for (const k of cfg.keys) {
-      const kg = limiterGate(
-        cfg.rateLimit,
-        s.limiters[k.id],
-        { provider, key: k.id },
-        c.now,
-        c.estTokens,
-      );
-      events.push(...kg.transitions);
-      let wait = kg.ok ? 0 : kg.retryAfterMs;
-      const ml = s.modelLimiters[k.id]?.[c.model];
-      if (ml || limited(lc)) {
-        const ids = { provider, key: k.id, model: c.model };
-        const g = limiterGate(lc, ml ?? initialLimiter(lc), ids, c.now, c.estTokens);
-        events.push(...g.transitions);
-        if (!g.ok) wait = Math.max(wait, g.retryAfterMs);
-      }
-      if (wait === 0) open.push(k);
-      else soonest = Math.min(soonest, wait);
-    }
-    if (open.length === 0) return [...events, skip("rate_limited", soonest)];
+    const g = admissionGates(cfg, s, c.model, c.now, c.estTokens);
+    if (g.refused) return [skip(g.refused.reason, g.refused.retryAfterMs)];
+    if (g.probe && c.probeLease === false) return [skip("circuit_open", PROBE_ELSEWHERE_RETRY_MS)];
+    const events = g.transitions;
+    if (g.open.length === 0) return [...events, skip("rate_limited", g.soonest)];
     events.push({
       type: "attempt.started",
       ...base,
-      key: pickWeighted(open, c.rand).id,
-      probe,
-      reservedTokens: cfg.rateLimit.tpm > 0 || lc.tpm > 0 ? c.estTokens : 0,
+      key: pickWeighted(g.open, c.rand).id,
+      probe: g.probe,
+      reservedTokens: cfg.rateLimit.tpm > 0 || modelLimit(c.model).tpm > 0 ? c.estTokens : 0,
     });
     return events;
   };
@@ -453,6 +419,70 @@ export function createProviderDecider(
 }
 
 type Verdict = "success" | "failure" | "neutral";
+
+/** What an admit for `model` at `now` finds, before it decides anything. */
+export interface Gates {
+  /** Refused before any key is looked at: the model's cooldown, or an open breaker. */
+  refused?: { reason: "model_unavailable" | "circuit_open"; retryAfterMs: number };
+  /** The attempt would be a half-open probe (provider-wide or the model's breaker). */
+  probe: boolean;
+  /** The transitions an admit publishes: half-opens, refills, rpm/tpm blocks. */
+  transitions: GatewayEvent[];
+  /** Keys open for this model (key-wide and (key, model) limiters both let it through). */
+  open: { id: string; weight: number }[];
+  /** When none is open: the soonest any key is back for this model. */
+  soonest: number;
+}
+
+/**
+ * The gates an admit runs, evaluated without deciding: the model's cooldown, both breakers (the
+ * model is back only when both let it through), then each key's limiter and its (key, model)
+ * limiter. `admit` decides from it; `availability` reads it.
+ */
+export function admissionGates(
+  cfg: ProviderActorConfig,
+  s: ProviderState,
+  model: string,
+  now: number,
+  estTokens: number,
+): Gates {
+  const provider = cfg.id;
+  const none = { probe: false, transitions: [], open: [], soonest: Infinity };
+  const h = s.models[model];
+  if (h && h.unavailableUntil > now) {
+    return {
+      ...none,
+      refused: { reason: "model_unavailable", retryAfterMs: h.unavailableUntil - now },
+    };
+  }
+  const pg = gate(cfg.breaker, s.breaker, provider, now);
+  const mg = h ? gate(cfg.breaker, h.breaker, { provider, model }, now) : CLOSED_GATE;
+  if (!pg.ok || !mg.ok) {
+    const retryAfterMs = Math.max(pg.ok ? 0 : pg.retryAfterMs, mg.ok ? 0 : mg.retryAfterMs);
+    return { ...none, refused: { reason: "circuit_open", retryAfterMs } };
+  }
+  const transitions: GatewayEvent[] = [];
+  if (pg.transition) transitions.push(pg.transition);
+  if (mg.transition) transitions.push(mg.transition);
+  const lc = cfg.rateLimit.models?.[model] ?? UNLIMITED;
+  const open: { id: string; weight: number }[] = [];
+  let soonest = Infinity;
+  for (const k of cfg.keys) {
+    const ids = { provider, key: k.id };
+    const kg = limiterGate(cfg.rateLimit, s.limiters[k.id], ids, now, estTokens);
+    transitions.push(...kg.transitions);
+    let wait = kg.ok ? 0 : kg.retryAfterMs;
+    const ml = s.modelLimiters[k.id]?.[model];
+    if (ml || limited(lc)) {
+      const g = limiterGate(lc, ml ?? initialLimiter(lc), { ...ids, model }, now, estTokens);
+      transitions.push(...g.transitions);
+      if (!g.ok) wait = Math.max(wait, g.retryAfterMs);
+    }
+    if (wait === 0) open.push(k);
+    else soonest = Math.min(soonest, wait);
+  }
+  return { probe: pg.probe || mg.probe, transitions, open, soonest };
+}
 
 /** Weighted choice with an injected draw in [0, 1). */
 export function pickWeighted<T extends { weight: number }>(items: readonly T[], rand: number): T {
