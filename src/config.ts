@@ -1,8 +1,8 @@
 // gateway.json → a frozen, typed Config. Validated with zod; secrets are referenced as
 // "env:NAME" and resolved here, so a missing variable stops start-up naming the field.
 import { z } from "zod";
-import { PROVIDER_TYPES, type ProviderType, providerTypeInfo } from "./providers/catalogue.ts";
-import { type PluginConfig, PluginsSchema } from "./plugins/config.ts";
+import { PROVIDER_TYPES, type ProviderType, providerTypeInfo } from "./providers/provider_types.ts";
+import { type PluginConfig, PluginsSchema } from "./plugins/plugin_config.ts";
 import {
   planTargets,
   type RoutePlan,

@@ -10,7 +10,7 @@ import { systemClock } from "./lib/clock.ts";
 import { createIdGen } from "./lib/ids.ts";
 import type { Logger } from "./lib/logger.ts";
 import type { EventBus, ProviderHttp, Random } from "./ports.ts";
-import { fetchHttp } from "./providers/http.ts";
+import { fetchHttp } from "./providers/fetch_http.ts";
 import { keyStoreFor } from "./governance/mod.ts";
 import { describeTracing, setupTracing } from "./telemetry/mod.ts";
 import type { Plugin } from "./plugins/mod.ts";

@@ -6,7 +6,7 @@ import { systemClock } from "../src/lib/clock.ts";
 import { createIdGen } from "../src/lib/ids.ts";
 import { silentLogger } from "../src/lib/logger.ts";
 import { anthropicAdapter, openaiAdapter } from "../src/providers/mod.ts";
-import { fetchHttp } from "../src/providers/http.ts";
+import { fetchHttp } from "../src/providers/fetch_http.ts";
 
 const config = buildConfig(
   {

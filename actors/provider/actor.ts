@@ -20,7 +20,7 @@ import {
   type ProviderCommand,
   type ProviderState,
 } from "./decider.ts";
-import { createLeaseKeeper, type ProbeLeases } from "./replicas.ts";
+import { createLeaseKeeper, type ProbeLeases } from "./probe_leases.ts";
 
 export interface BreakerSnapshot {
   state: "closed" | "open" | "half_open";
@@ -87,7 +87,7 @@ export function spawnProviderActor(
     clock: Clock;
     publish(e: GatewayEvent): void;
     onCrash?(err: unknown, id: string): void;
-    /** Replicas on NATS: half-open probes only under this shared lease (see ./replicas.ts). */
+    /** Replicas on NATS: half-open probes only under this shared lease (see ./probe_leases.ts). */
     leases?: ProbeLeases;
   },
 ): ProviderActor {

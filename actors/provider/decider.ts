@@ -86,7 +86,7 @@ export interface AttemptRef {
 }
 
 /**
- * Replicas on NATS share half-open probe slots through leases (./replicas.ts): a boolean answers
+ * Replicas on NATS share half-open probe slots through leases (./probe_leases.ts): a boolean answers
  * for the one opening a command concerns, a set names every opening (see `probeEpisode`) this
  * replica holds. Absent for a lone gateway, which always may probe.
  */

@@ -22,4 +22,4 @@ export {
   spawnProviderActor,
 } from "./actor.ts";
 export { type Availability, availability } from "./availability.ts";
-export type { LeaseGrant, ProbeLeases } from "./replicas.ts";
+export type { LeaseGrant, ProbeLeases } from "./probe_leases.ts";

@@ -1,3 +1,3 @@
 export { type Decider, DomainError, replay } from "./decider.ts";
 export { type ActorOptions, type ActorRef, spawn } from "./actor.ts";
-export { Registry, type Stoppable } from "./registry.ts";
+export { Registry, type Stoppable } from "./actor_registry.ts";

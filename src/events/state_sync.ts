@@ -13,7 +13,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { Clock } from "../ports.ts";
 import type { GatewayEvent } from "./catalogue.ts";
 import { createKvProbeLeases, openLeaseBucket } from "./probe_leases.ts";
-import { type Follower, followReplicas } from "./replicas.ts";
+import { type Follower, followReplicas } from "./follow_replicas.ts";
 import { readReplay, replayLine, replayWindows } from "./replay.ts";
 
 export interface StateSyncOptions {

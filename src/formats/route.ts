@@ -2,7 +2,7 @@
 // format, run the shared pipeline, and encode the answer, the stream or the error in the format.
 import type { Context } from "hono";
 import type { Gateway } from "../gateway.ts";
-import { invalid, startCall } from "../http/call.ts";
+import { startCall } from "../http/call.ts";
 import { runChat } from "../http/pipeline.ts";
 import { readRequest } from "../http/request.ts";
 import { callSignal } from "../http/signal.ts";
@@ -15,9 +15,9 @@ export function formatRoute<P>(gw: Gateway, format: WireFormat<P>) {
     const start = startCall(gw, c.req.header("x-request-id"));
     const target = format.target(c.req.raw);
     if (!target.ok) {
-      return format.encodeError(invalid(start, target.status, target.message, target.code));
+      return format.encodeError({ ...target, headers: { "x-request-id": start.requestId } });
     }
-    const { params } = target;
+    const params = target.value;
     const headers = c.req.raw.headers;
     const req = await readRequest(
       gw,

@@ -10,15 +10,15 @@
  * @example A format that takes `{"q": "…"}` and answers `{"a": "…"}`
  * ```ts
  * import assert from "node:assert/strict";
- * import { invalidRequest } from "../lib/errors.ts";
+ * import { invalidRequest, notFound } from "../lib/errors.ts";
  * import type { WireFormat } from "./wire_format.ts";
  *
  * const echo: WireFormat<undefined> = {
  *   name: "echo",
  *   target: (req) =>
  *     req.method === "POST"
- *       ? { ok: true, params: undefined }
- *       : { ok: false, status: 404, message: "POST only", code: "not_found" },
+ *       ? { ok: true, value: undefined }
+ *       : notFound("POST only"),
  *   decode: (json) =>
  *     typeof (json as { q?: unknown }).q === "string"
  *       ? {
@@ -42,15 +42,14 @@
 import type { CallError, CallStart, ChatOutcome } from "../http/call.ts";
 import type { Parsed } from "../http/request.ts";
 import type { CommittedStream, StreamFraming } from "../http/stream.ts";
+import type { Result } from "../lib/errors.ts";
 import type { ChatRequest } from "../openai/types.ts";
 
 /** A completed (non-stream) answer from the pipeline, before a format encodes it. */
 export type JsonAnswer = Extract<ChatOutcome, { kind: "json" }>;
 
 /** What a route's URL names before the body is read: the format's params, or why it refuses. */
-export type Target<P> =
-  | { ok: true; params: P }
-  | { ok: false; status: number; message: string; code: string };
+export type Target<P> = Result<P>;
 
 /** One call as a format's encoders see it. */
 export interface FormatCall<P> {

@@ -22,7 +22,7 @@ import {
   type ProviderTarget,
   type StartedStream,
 } from "../providers/execute.ts";
-import { providerTypeInfo } from "../providers/catalogue.ts";
+import { providerTypeInfo } from "../providers/provider_types.ts";
 import { unsupportedParams, unsupportedReason } from "../providers/unsupported.ts";
 import { attemptSpans, type GenAiOperation } from "../telemetry/mod.ts";
 import { answeredState, type CanonicalRequest } from "../plugins/mod.ts";

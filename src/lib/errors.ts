@@ -22,6 +22,18 @@ export interface GatewayError {
   cause?: unknown;
 }
 
+/** A route the gateway does not serve (a 404 `not_found`), naming what it does serve. */
+export function notFound(message: string): GatewayError {
+  return {
+    ok: false,
+    status: 404,
+    type: "invalid_request_error",
+    code: "not_found",
+    param: null,
+    message,
+  };
+}
+
 /** A value, or the error that stopped it. */
 export type Result<T> = { ok: true; value: T } | GatewayError;
 

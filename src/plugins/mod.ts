@@ -20,5 +20,10 @@ export { cachePlugin, type CacheStore, memoryCacheStore } from "./cache.ts";
 export { natsCacheStore } from "./nats_cache_store.ts";
 export { guardrailPlugin } from "./guardrail.ts";
 export { headersPlugin } from "./headers.ts";
-export { buildPlugins, type BuiltPlugins, type PluginConfig, PluginsSchema } from "./config.ts";
-export { answeredState, withUpstreamHeaders } from "./glue.ts";
+export {
+  buildPlugins,
+  type BuiltPlugins,
+  type PluginConfig,
+  PluginsSchema,
+} from "./plugin_config.ts";
+export { answeredState, withUpstreamHeaders } from "./around_attempts.ts";

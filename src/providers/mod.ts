@@ -16,6 +16,6 @@ export {
   isCallerFault,
   parseRetryAfterMs,
 } from "./classifier.ts";
-export { ADAPTER_FAMILIES, adapterFor } from "./registry.ts";
+export { ADAPTER_FAMILIES, adapterFor } from "./families.ts";
 export { openaiAdapter } from "./openai/adapter.ts";
 export { anthropicAdapter } from "./anthropic/adapter.ts";

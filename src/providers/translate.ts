@@ -12,7 +12,7 @@ import type {
   Usage,
 } from "../openai/types.ts";
 import type { AdapterContext } from "./adapter.ts";
-import { isObject, type Json } from "./json.ts";
+import { isObject, type Json } from "./upstream_json.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Request

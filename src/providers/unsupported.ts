@@ -2,7 +2,7 @@
 // `unsupported` data). Pure: the pipeline asks before an attempt, so a candidate that could only
 // answer 400 is skipped with a reason instead of ending the whole chain as a caller fault.
 import type { ChatRequest } from "../openai/types.ts";
-import type { ProviderTypeInfo } from "./catalogue.ts";
+import type { ProviderTypeInfo } from "./provider_types.ts";
 
 type Json = Record<string, unknown>;
 const PER_MESSAGE = "messages[].";

@@ -6,7 +6,7 @@ import { createGateway, type Gateway } from "../../src/gateway.ts";
 import { systemClock } from "../../src/lib/clock.ts";
 import { createIdGen } from "../../src/lib/ids.ts";
 import { type Logger, silentLogger } from "../../src/lib/logger.ts";
-import { fetchHttp } from "../../src/providers/http.ts";
+import { fetchHttp } from "../../src/providers/fetch_http.ts";
 import { type RunningGateway, startGateway } from "../../src/server.ts";
 
 export function startTestGateway(

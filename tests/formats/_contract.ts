@@ -39,7 +39,7 @@ const start = { t0: 0, requestId: "req-contract" };
 function callOf<P>(format: WireFormat<P>, url: string, request: ChatRequest): FormatCall<P> {
   const t = format.target(new Request(url, { method: "POST" }));
   assert.ok(t.ok, `target of ${url}`);
-  return { start, params: t.params, request, elapsedMs: () => 5 };
+  return { start, params: t.value, request, elapsedMs: () => 5 };
 }
 
 const completion: ChatCompletion = {
@@ -93,7 +93,7 @@ function decodeMinimal<P>(c: FormatCase<P>): ChatRequest {
   const req = new Request(c.minimal.url, { method: "POST", headers: c.minimal.headers });
   const t = c.format.target(req);
   assert.ok(t.ok, "the route serves the minimal request");
-  const d = c.format.decode(c.minimal.body, { params: t.params, headers: req.headers });
+  const d = c.format.decode(c.minimal.body, { params: t.value, headers: req.headers });
   assert.ok(d.ok, `decodes: ${JSON.stringify(d)}`);
   return d.value;
 }
@@ -113,7 +113,7 @@ export function formatContract<P>(c: FormatCase<P>): void {
   Deno.test(`${name}: bad input is refused, in the format's own error shape`, async () => {
     const t = c.format.target(new Request(c.minimal.url, { method: "POST" }));
     assert.ok(t.ok);
-    const d = c.format.decode(c.bad, { params: t.params, headers: new Headers() });
+    const d = c.format.decode(c.bad, { params: t.value, headers: new Headers() });
     assert.equal(d.ok, false);
     if (d.ok) return;
     const e = invalid(start, 400, d.message, "invalid_request", d.param);

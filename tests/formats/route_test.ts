@@ -2,7 +2,7 @@
 // through the real pipeline against a mock upstream, so what the route itself does is visible:
 // a refused target is answered before the body is read, a bad body and a failed call come back
 // in the format's error shape, and answers and streams are the format's own encoding.
-import { invalidRequest } from "../../src/lib/errors.ts";
+import { invalidRequest, notFound } from "../../src/lib/errors.ts";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { completionText, startMockUpstream } from "../../bench/mock/mod.ts";
@@ -16,9 +16,9 @@ const toy: WireFormat<{ stream: boolean }> = {
   target(req) {
     const path = new URL(req.url).pathname;
     if (path === "/toy" || path === "/toy/stream") {
-      return { ok: true, params: { stream: path.endsWith("stream") } };
+      return { ok: true, value: { stream: path.endsWith("stream") } };
     }
-    return { ok: false, status: 404, message: `no toy at ${path}`, code: "not_found" };
+    return notFound(`no toy at ${path}`);
   },
   decode(json, { params, headers }) {
     const q = (json as { q?: unknown }).q;

@@ -11,7 +11,7 @@ import { createIdGen } from "../../src/lib/ids.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { admitCall, authenticateCall, credentialOf } from "../../src/http/admission.ts";
 import type { CallStart } from "../../src/http/call.ts";
-import { fetchHttp } from "../../src/providers/http.ts";
+import { fetchHttp } from "../../src/providers/fetch_http.ts";
 
 const req = (headers: Record<string, string>, path = "/v1/chat/completions") =>
   new Request(`http://gw${path}`, { method: "POST", headers });

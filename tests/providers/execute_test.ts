@@ -10,7 +10,7 @@ import {
   StreamFailure,
   withinBase,
 } from "../../src/providers/execute.ts";
-import { fetchHttp } from "../../src/providers/http.ts";
+import { fetchHttp } from "../../src/providers/fetch_http.ts";
 import { anthropicAdapter, openaiAdapter } from "../../src/providers/mod.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { providerTypeInfo } from "../../src/providers/catalogue.ts";
+import { providerTypeInfo } from "../../src/providers/provider_types.ts";
 import { unsupportedParams, unsupportedReason } from "../../src/providers/unsupported.ts";
 import type { ChatRequest } from "../../src/openai/types.ts";
 

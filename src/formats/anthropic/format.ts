@@ -9,6 +9,7 @@
 // checked only by virtual keys (the gateway holds the upstream keys).
 import { type CallError, parseFallbacksHeader } from "../../http/call.ts";
 import { jsonErrorResponse } from "../../http/errors.ts";
+import { notFound } from "../../lib/errors.ts";
 import { midStreamMessage, SSE_HEADERS, sseFrame } from "../../http/stream.ts";
 import { StreamFailure } from "../../providers/execute.ts";
 import type { WireFormat } from "../wire_format.ts";
@@ -40,13 +41,8 @@ export const anthropicMessages: WireFormat<undefined> = {
   name: "anthropic",
   target(req) {
     const path = new URL(req.url).pathname;
-    if (req.method === "POST" && path === PATH) return { ok: true, params: undefined };
-    return {
-      ok: false,
-      status: 404,
-      message: `The gateway does not serve ${req.method} ${path}.`,
-      code: "not_found",
-    };
+    if (req.method === "POST" && path === PATH) return { ok: true, value: undefined };
+    return notFound(`The gateway does not serve ${req.method} ${path}.`);
   },
   decode: (json, { headers }) =>
     anthropicToChat(json, parseFallbacksHeader(headers.get("x-gateway-fallbacks"))),

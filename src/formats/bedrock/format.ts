@@ -13,7 +13,7 @@
 import { type CallError, parseFallbacksHeader } from "../../http/call.ts";
 import { jsonErrorResponse } from "../../http/errors.ts";
 import { midStreamMessage, streamFailureOf } from "../../http/stream.ts";
-import { invalidRequest } from "../../lib/errors.ts";
+import { invalidRequest, notFound } from "../../lib/errors.ts";
 import { validateChatRequest } from "../../openai/validate.ts";
 import { eventFrame, exceptionFrame } from "../../providers/bedrock/mod.ts";
 import { jsonResponse } from "../json_response.ts";
@@ -61,13 +61,8 @@ export const bedrockConverse: WireFormat<BedrockParams> = {
   name: "bedrock",
   target(req) {
     const params = modelIdOf(new URL(req.url).pathname);
-    if (params) return { ok: true, params };
-    return {
-      ok: false,
-      status: 404,
-      message: "Use POST /bedrock/model/{modelId}/converse or /converse-stream.",
-      code: "not_found",
-    };
+    if (params) return { ok: true, value: params };
+    return notFound("Use POST /bedrock/model/{modelId}/converse or /converse-stream.");
   },
   decode(json, { params, headers }) {
     let canonical;

@@ -8,7 +8,7 @@
 import { type CallError, parseFallbacksHeader } from "../../http/call.ts";
 import { jsonErrorResponse } from "../../http/errors.ts";
 import { midStreamMessage, SSE_HEADERS, sseFrame, streamFailureOf } from "../../http/stream.ts";
-import { invalidRequest } from "../../lib/errors.ts";
+import { invalidRequest, notFound } from "../../lib/errors.ts";
 import { validateChatRequest } from "../../openai/validate.ts";
 import { jsonResponse } from "../json_response.ts";
 import type { WireFormat } from "../wire_format.ts";
@@ -47,27 +47,19 @@ export const genaiGenerate: WireFormat<GenaiParams> = {
     const url = new URL(req.url);
     const route = METHOD.exec(url.pathname);
     if (!route || req.method !== "POST") {
-      return {
-        ok: false,
-        status: 404,
-        message: `No Gemini API method at ${req.method} ${url.pathname}. The gateway serves POST ` +
+      return notFound(
+        `No Gemini API method at ${req.method} ${url.pathname}. The gateway serves POST ` +
           "/genai/{v1,v1beta}/models/{model}:generateContent and :streamGenerateContent.",
-        code: "not_found",
-      };
+      );
     }
     let model: string;
     try {
       model = decodeURIComponent(route[2]);
     } catch {
-      return {
-        ok: false,
-        status: 400,
-        message: `model: bad URL escape in "${route[2]}"`,
-        code: "invalid_model",
-      };
+      return invalidRequest(`model: bad URL escape in "${route[2]}"`, "model", "invalid_model");
     }
     const stream = route[3] === "streamGenerateContent";
-    return { ok: true, params: { model, stream, sse: url.searchParams.get("alt") === "sse" } };
+    return { ok: true, value: { model, stream, sse: url.searchParams.get("alt") === "sse" } };
   },
   decode(json, { params, headers }) {
     let request;

@@ -5,14 +5,14 @@ import { errorBody } from "../../http/errors.ts";
 import { midStreamMessage, SSE_HEADERS, sseFrame, streamFailureOf } from "../../http/stream.ts";
 import type { ChatChunk } from "../../openai/types.ts";
 import { validateChatRequest } from "../../openai/validate.ts";
-import { sourceOf } from "../../providers/json.ts";
+import { sourceOf } from "../../providers/upstream_json.ts";
 import { jsonResponse } from "../json_response.ts";
 import type { WireFormat } from "../wire_format.ts";
 import { openaiError } from "./errors.ts";
 
 export const openaiChat: WireFormat<undefined> = {
   name: "openai",
-  target: () => ({ ok: true, params: undefined }),
+  target: () => ({ ok: true, value: undefined }),
   decode(json, { headers }) {
     const parsed = validateChatRequest(json);
     if (parsed.ok && !parsed.value.fallbacks) {

@@ -20,7 +20,7 @@ import type {
   UpstreamErrorInfo,
   UpstreamRequest,
 } from "../adapter.ts";
-import { isObject, type Json } from "../json.ts";
+import { isObject, type Json } from "../upstream_json.ts";
 import { openaiAdapter } from "../openai/adapter.ts";
 import type { SseEvent } from "../sse.ts";
 

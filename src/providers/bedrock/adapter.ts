@@ -25,7 +25,14 @@ import {
   type UpstreamRequest,
   UpstreamStreamError,
 } from "../adapter.ts";
-import { isObject, type Json, num, parseStreamObject, readErrorBody, truncate } from "../json.ts";
+import {
+  isObject,
+  type Json,
+  num,
+  parseStreamObject,
+  readErrorBody,
+  truncate,
+} from "../upstream_json.ts";
 import type { SseEvent } from "../sse.ts";
 import {
   ChunkWriter,

@@ -24,7 +24,13 @@ import {
   type UpstreamErrorInfo,
   UpstreamStreamError,
 } from "../adapter.ts";
-import { isObject, type Json, parseStreamObject, readErrorBody, truncate } from "../json.ts";
+import {
+  isObject,
+  type Json,
+  parseStreamObject,
+  readErrorBody,
+  truncate,
+} from "../upstream_json.ts";
 import type { SseEvent } from "../sse.ts";
 import { bearerHeaders, ChunkWriter, embeddingTexts, textOf } from "../translate.ts";
 

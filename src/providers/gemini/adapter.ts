@@ -22,7 +22,14 @@ import {
   type StreamDecoder,
   UpstreamStreamError,
 } from "../adapter.ts";
-import { isObject, type Json, nonEmptyString, num, parseStreamObject, truncate } from "../json.ts";
+import {
+  isObject,
+  type Json,
+  nonEmptyString,
+  num,
+  parseStreamObject,
+  truncate,
+} from "../upstream_json.ts";
 import type { SseEvent } from "../sse.ts";
 import {
   contentBlocks,

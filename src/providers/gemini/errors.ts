@@ -4,7 +4,13 @@
 // every Google API (Vertex AI too) answers errors this way.
 import type { UpstreamErrorInfo } from "../adapter.ts";
 import type { BodyRetryHint } from "../classifier.ts";
-import { errorCodeStatus, isObject, type Json, nonEmptyString, readErrorBody } from "../json.ts";
+import {
+  errorCodeStatus,
+  isObject,
+  type Json,
+  nonEmptyString,
+  readErrorBody,
+} from "../upstream_json.ts";
 
 /**
  * An error as Google describes it: `type` is the canonical status (RESOURCE_EXHAUSTED, …),

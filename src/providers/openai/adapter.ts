@@ -22,7 +22,7 @@ import {
   readErrorBody,
   truncate,
   withSource,
-} from "../json.ts";
+} from "../upstream_json.ts";
 import type { SseEvent } from "../sse.ts";
 import { bearerHeaders } from "../translate.ts";
 

@@ -12,7 +12,7 @@ import {
 } from "../../../src/providers/mod.ts";
 
 export interface ContractCase {
-  /** Adapter family, as registered in src/providers/registry.ts. */
+  /** Adapter family, as registered in src/providers/families.ts. */
   family: string;
   ctx: Partial<AdapterContext>;
   /** A request using system + user messages, temperature and max_tokens. */

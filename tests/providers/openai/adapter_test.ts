@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { openaiAdapter, UpstreamStreamError } from "../../../src/providers/mod.ts";
-import { sourceOf } from "../../../src/providers/json.ts";
+import { sourceOf } from "../../../src/providers/upstream_json.ts";
 import type { ChatRequest } from "../../../src/openai/types.ts";
 import { build, ctx, decodeTranscript, fixtureJson, fixtureText } from "../fixtures/load.ts";
 

@@ -5,7 +5,7 @@ import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { GatewayEvent } from "../../src/events/catalogue.ts";
 import { toCloudEvent } from "../../src/events/envelope.ts";
-import { followReplicas, remoteStateEvent, sourceOf } from "../../src/events/replicas.ts";
+import { followReplicas, remoteStateEvent, sourceOf } from "../../src/events/follow_replicas.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { eventually } from "../_support/gateway.ts";
 import { startNatsServer } from "../_support/nats_server.ts";

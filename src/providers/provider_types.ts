@@ -3,7 +3,7 @@
 // Adding an OpenAI-compatible vendor is one entry here.
 
 export interface ProviderTypeInfo {
-  /** Adapter family that speaks this provider's wire format (see registry.ts). */
+  /** Adapter family that speaks this provider's wire format (see families.ts). */
   family: string;
   /** Documented default base URL; undefined = `baseUrl` is required in config. */
   baseUrl?: string;

@@ -4,7 +4,7 @@ import {
   PROVIDER_TYPES,
   type ProviderTypeInfo,
   providerTypeInfo,
-} from "../../src/providers/catalogue.ts";
+} from "../../src/providers/provider_types.ts";
 import { adapterFor } from "../../src/providers/mod.ts";
 
 const entries = Object.entries(PROVIDER_CATALOGUE as Record<string, ProviderTypeInfo>);

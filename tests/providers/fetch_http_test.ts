@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fetchHttp } from "../../src/providers/http.ts";
+import { fetchHttp } from "../../src/providers/fetch_http.ts";
 
 Deno.test("fetchHttp sends method, headers and body and returns the upstream's answer", async () => {
   let seen: { method: string; auth: string | null; body: string } | undefined;

@@ -8,7 +8,7 @@ import {
   type LeaseGrant,
   leaseKey,
   type ProbeLeases,
-} from "../../../actors/provider/replicas.ts";
+} from "../../../actors/provider/probe_leases.ts";
 import {
   createProviderDecider,
   dueEpisodes,

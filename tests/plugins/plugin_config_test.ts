@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { buildConfig, ConfigError } from "../../src/config.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
-import { buildPlugins, PluginsSchema } from "../../src/plugins/config.ts";
+import { buildPlugins, PluginsSchema } from "../../src/plugins/plugin_config.ts";
 
 const rejection = (plugins: unknown): string => {
   try {

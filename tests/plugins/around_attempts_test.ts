@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { answeredState, withUpstreamHeaders } from "../../src/plugins/glue.ts";
+import { answeredState, withUpstreamHeaders } from "../../src/plugins/around_attempts.ts";
 import { openaiAdapter } from "../../src/providers/mod.ts";
 import type { ProviderTarget } from "../../src/providers/execute.ts";
 

@@ -9,7 +9,7 @@ import {
   sourceOf,
   truncate,
   withSource,
-} from "../../src/providers/json.ts";
+} from "../../src/providers/upstream_json.ts";
 
 Deno.test("truncate marks a cut with an ellipsis", () => {
   assert.equal(truncate("abcdef", 3), "abc…");
