@@ -2,9 +2,8 @@
 // format, run the shared pipeline, and encode the answer, the stream or the error in the format.
 import type { Context } from "hono";
 import type { Gateway } from "../gateway.ts";
-import { startCall } from "../http/call.ts";
 import { runChat } from "../http/pipeline.ts";
-import { readRequest } from "../http/request.ts";
+import { beginCall, readRequest } from "../http/request.ts";
 import { callSignal } from "../http/signal.ts";
 import { relayStream } from "../http/stream.ts";
 import type { FormatCall, WireFormat } from "./wire_format.ts";
@@ -12,7 +11,8 @@ import type { FormatCall, WireFormat } from "./wire_format.ts";
 /** A Hono handler serving `format` through the gateway's failover pipeline. */
 export function formatRoute<P>(gw: Gateway, format: WireFormat<P>) {
   return async (c: Context): Promise<Response> => {
-    const start = startCall(gw, c.req.header("x-request-id"));
+    const begun = beginCall(gw, c.req.raw);
+    const { start } = begun;
     const target = format.target(c.req.raw);
     if (!target.ok) {
       return format.encodeError({ ...target, headers: { "x-request-id": start.requestId } });
@@ -21,7 +21,7 @@ export function formatRoute<P>(gw: Gateway, format: WireFormat<P>) {
     const headers = c.req.raw.headers;
     const req = await readRequest(
       gw,
-      start,
+      begun,
       c.req.raw,
       (json) => format.decode(json, { params, headers }),
     );

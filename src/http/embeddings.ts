@@ -4,15 +4,15 @@ import type { Context } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { validateEmbeddingsRequest } from "../openai/validate.ts";
 import { openaiError } from "../formats/openai/mod.ts";
-import { startCall } from "./call.ts";
 import { runEmbeddings } from "./pipeline.ts";
-import { readRequest } from "./request.ts";
+import { beginCall, readRequest } from "./request.ts";
 import { callSignal } from "./signal.ts";
 
 export function embeddings(gw: Gateway) {
   return async (c: Context): Promise<Response> => {
-    const start = startCall(gw, c.req.header("x-request-id"));
-    const body = await readRequest(gw, start, c.req.raw, validateEmbeddingsRequest);
+    const begun = beginCall(gw, c.req.raw);
+    const { start } = begun;
+    const body = await readRequest(gw, begun, c.req.raw, validateEmbeddingsRequest);
     if (!body.ok) return openaiError(body);
     const out = await runEmbeddings(gw, start, body.value, callSignal(c), body.length);
     if (!out.ok) return openaiError(out);

@@ -1,13 +1,27 @@
 // The front half every POST route shares: the door's refusal if it made one (./front.ts), else
 // the JSON body under the size limit, then the route's own reading of it into a canonical request.
 import type { Gateway } from "../gateway.ts";
-import { type CallError, type CallStart, invalid } from "./call.ts";
+import { type CallError, type CallStart, invalid, startCall } from "./call.ts";
 import type { Result } from "../lib/errors.ts";
 import { readBody } from "./body.ts";
 import { takeDoor } from "./front.ts";
 
 /** A route's reading of the decoded body: the canonical request, or what is wrong with it. */
 export type Parsed<T> = Result<T>;
+
+/** A call as a route begins it: the door's (its id, start time, key and refusal), else a new one. */
+export interface Begun {
+  start: CallStart;
+  refused?: CallError;
+}
+
+/** The call `req` is: the one its door started (./front.ts), so one id names it everywhere. */
+export function beginCall(gw: Pick<Gateway, "deps">, req: Request): Begun {
+  const door = takeDoor(req);
+  if (!door) return { start: startCall(gw, req.headers.get("x-request-id") ?? undefined) };
+  door.call = door.start;
+  return door;
+}
 
 /**
  * Reads the body and gives it to `parse`. A body it refuses is answered with `parse`'s error (a
@@ -16,17 +30,11 @@ export type Parsed<T> = Result<T>;
  */
 export async function readRequest<T>(
   gw: Gateway,
-  start: CallStart,
+  { start, refused }: Begun,
   req: Request,
   parse: (json: unknown) => Parsed<T>,
 ): Promise<{ ok: true; value: T; length: number } | CallError> {
-  const door = takeDoor(req);
-  if (door) {
-    // The door's call is this one: its id (named in its events), start time and key.
-    Object.assign(start, door.start);
-    door.call = start;
-    if (door.refused) return door.refused;
-  }
+  if (refused) return refused;
   const body = await readJson(gw, start, req);
   if (!body.ok) return body;
   const parsed = parse(body.json);

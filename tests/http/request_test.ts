@@ -23,7 +23,12 @@ const post = (body: string) => new Request("http://gw.test/", { method: "POST", 
 Deno.test("readRequest hands the decoded body to the route and keeps its length", async () => {
   await withGateway(async (gw) => {
     const start = startCall(gw, "req-1");
-    const r = await readRequest(gw, start, post('{"n":1}'), (json) => ({ ok: true, value: json }));
+    const r = await readRequest(
+      gw,
+      { start },
+      post('{"n":1}'),
+      (json) => ({ ok: true, value: json }),
+    );
     assert.deepEqual(r, { ok: true, value: { n: 1 }, length: 7 });
   });
 });
@@ -34,7 +39,7 @@ Deno.test("a body the route refuses is its 400 invalid_request naming the field,
     for (
       const [param, want] of [["messages", "messages"], ["", null], [undefined, null]] as const
     ) {
-      const r = await readRequest(gw, startCall(gw, "req-1"), post("{}"), refuse(param));
+      const r = await readRequest(gw, { start: startCall(gw, "req-1") }, post("{}"), refuse(param));
       assert.deepEqual(r, {
         ok: false,
         status: 400,
@@ -53,7 +58,8 @@ Deno.test("what reading the body refuses never reaches the route", async () => {
     throw new Error("the route must not parse this");
   };
   await withGateway(async (gw) => {
-    const read = (body: string) => readRequest(gw, startCall(gw, undefined), post(body), never);
+    const read = (body: string) =>
+      readRequest(gw, { start: startCall(gw, undefined) }, post(body), never);
     const bad = await read("{oops");
     assert.equal(!bad.ok && bad.code, "invalid_json");
     const large = await read(`"${"x".repeat(100)}"`);
