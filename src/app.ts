@@ -14,7 +14,8 @@ import { embeddings } from "./http/embeddings.ts";
 import { errorResponse } from "./http/errors.ts";
 import { modelDoor } from "./http/front.ts";
 import { healthz, providerState, readyz } from "./http/health.ts";
-import { listModels } from "./http/models.ts";
+import { mountModels } from "./http/models.ts";
+import { mountOperatorGate } from "./http/operator_gate.ts";
 import { dashboard } from "./http/dashboard.ts";
 import { eventsSse } from "./http/events_sse.ts";
 import { mountTelemetry } from "./telemetry/mod.ts";
@@ -34,9 +35,11 @@ export function createApp(gw: Gateway): Hono {
   // Draining, overload and virtual keys, and the in-flight count, for every model route.
   const door = modelDoor(gw);
   for (const path of MODEL_ROUTES) app.use(path, door);
+  // The admin key in front of /v1/gateway/*, /dashboard and /admin/* (when one is set).
+  mountOperatorGate(app, gw);
   app.post("/v1/chat/completions", formatRoute(gw, openaiChat));
   app.post("/v1/embeddings", embeddings(gw));
-  app.get("/v1/models", listModels(gw));
+  mountModels(app, gw);
   app.get("/v1/gateway/providers", providerState(gw));
   app.get("/v1/gateway/events", eventsSse(gw));
   app.get("/dashboard", dashboard(gw));

@@ -127,6 +127,10 @@ const WS_URL = /^wss?:\/\/[^\s/]+(\/\S*)?$/;
 
 export const ConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
+  host: z.string().regex(/^[^\s/]+$/, { message: "must be an address to listen on" }).optional()
+    .describe(
+      'listen address (HOST overrides): "0.0.0.0" (default) all IPv4 interfaces, "127.0.0.1" this machine only, "::" all',
+    ),
   instance: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
   providers: z.record(
     z.string().regex(/^[a-z0-9_-]+$/, { message: "provider ids are lowercase [a-z0-9_-]" }),
@@ -200,6 +204,8 @@ export interface ProviderConfig extends
 
 export interface Config {
   port: number;
+  /** The address to listen on (HOST, else `host`, else 0.0.0.0: every IPv4 interface). */
+  host: string;
   instance: string;
   providers: Readonly<Record<string, ProviderConfig>>;
   /** Every target of each route alias, in declared order (groups flattened). */
@@ -221,8 +227,13 @@ export interface Config {
   pricing: Readonly<Parsed["pricing"]>;
   /** Virtual keys declared in gateway.json, secrets resolved from the environment. */
   virtualKeys: readonly VirtualKeyConfig[];
-  /** GATEWAY_ADMIN_KEY: enables /admin/keys; absent = the admin API is off. */
+  /**
+   * GATEWAY_ADMIN_KEY: enables /admin/keys and puts the operator endpoints (/v1/gateway/*,
+   * /dashboard) behind it; absent = the admin API is off and the operator endpoints are open.
+   */
   adminKey?: string;
+  /** METRICS_TOKEN: GET /metrics wants it as a bearer token; absent = /metrics is open. */
+  metricsToken?: string;
   /** Where the config came from, for the start-up lines. */
   source: string;
 }
@@ -331,6 +342,12 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ConfigError(`invalid configuration: PORT must be a port number, got "${portEnv}"`);
   }
+  const host = env("HOST") || c.host || "0.0.0.0";
+  if (/[\s/]/.test(host)) {
+    throw new ConfigError(
+      `invalid configuration: HOST must be an address to listen on, got "${host}"`,
+    );
+  }
   const natsUrl = env("NATS_URL") || c.nats.url;
   const dashboardWsUrl = env("DASHBOARD_NATS_WS_URL") || c.dashboard.natsWsUrl;
   if (dashboardWsUrl && !WS_URL.test(dashboardWsUrl)) {
@@ -340,6 +357,7 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
   }
   return deepFreeze({
     port,
+    host,
     instance: env("GATEWAY_INSTANCE") || c.instance || `gw-${crypto.randomUUID().slice(0, 8)}`,
     providers,
     routes: Object.fromEntries(
@@ -356,6 +374,7 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     pricing: c.pricing,
     virtualKeys,
     adminKey: env("GATEWAY_ADMIN_KEY") || undefined,
+    metricsToken: env("METRICS_TOKEN") || undefined,
     source,
   });
 }

@@ -22,6 +22,8 @@ export interface RunningGateway {
   bus: EventBus;
   url: string;
   port: number;
+  /** The address it listens on (HOST / config `host`), as given: 0.0.0.0 means every interface. */
+  hostname: string;
   /**
    * With NATS: resolves once the provider actors are rebuilt from JetStream, with the start-up
    * line saying what was replayed (/readyz answers 503 and requests wait until then).
@@ -30,6 +32,13 @@ export interface RunningGateway {
   replayed: Promise<string | undefined>;
   /** Stop accepting, wait for in-flight requests and streams (bounded), flush events, close. */
   shutdown(graceMs?: number): Promise<void>;
+}
+
+/** The host part of a URL a client on this machine can use to reach a server bound to `hostname`. */
+export function urlHost(hostname: string): string {
+  if (hostname === "0.0.0.0") return "127.0.0.1";
+  if (hostname === "::") return "[::1]";
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
 export function createBus(config: Config, logger: Logger): EventBus {
@@ -130,17 +139,17 @@ export function startGateway(
     }
     return app.fetch(req, callEnv(req, info.completed));
   };
-  const hostname = opts.hostname ?? "0.0.0.0";
+  const hostname = opts.hostname ?? config.host;
   const server = Deno.serve({ port: config.port, hostname, onListen: () => {} }, handler);
   const port = server.addr.port;
-  const shown = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
   let done: Promise<void> | undefined;
   return {
     gateway,
     bus,
     port,
     replayed,
-    url: `http://${shown}:${port}`,
+    hostname,
+    url: `http://${urlHost(hostname)}:${port}`,
     shutdown(graceMs = 10_000) {
       done ??= (async () => {
         gateway.draining = true;
@@ -178,10 +187,23 @@ function describeFailover(config: Config): string {
   ].join("; ");
 }
 
+/** Who may read the operator endpoints and /metrics, so an open deployment is never a surprise. */
+function describeOperatorAccess(config: Config): string {
+  const operator = config.adminKey
+    ? "/v1/gateway/*, /dashboard, /admin/* behind GATEWAY_ADMIN_KEY"
+    : "/v1/gateway/*, /dashboard open to anyone (set GATEWAY_ADMIN_KEY to protect them)";
+  const metrics = config.metricsToken ? "/metrics behind METRICS_TOKEN" : "/metrics open";
+  return `${operator}; ${metrics}`;
+}
+
 export function startupLines(config: Config, running: RunningGateway): string[] {
   const providers = Object.values(config.providers);
   const lines = [
-    `gateway ${config.instance} listening on ${running.url}`,
+    `gateway ${config.instance} listening on ${running.url}${
+      running.hostname === "0.0.0.0" || running.hostname === "::"
+        ? `  (HOST=${running.hostname}: every interface)`
+        : ""
+    }`,
     `  OpenAI-compatible: POST ${running.url}/v1/chat/completions  (model "provider/model", optional "fallbacks")`,
     `  also: GET /v1/models  GET /v1/gateway/providers  GET /healthz  GET /readyz  GET /metrics`,
     `  config: ${config.source}`,
@@ -204,6 +226,7 @@ export function startupLines(config: Config, running: RunningGateway): string[] 
   lines.push(`  traces: ${describeTracing()}`);
   lines.push(`  dashboard: ${running.url}/dashboard  (live events as SSE: GET /v1/gateway/events)`);
   for (const line of running.gateway.governor.describe()) lines.push(`  ${line}`);
+  lines.push(`  operator endpoints: ${describeOperatorAccess(config)}`);
   lines.push(`  events: ${running.bus.describe}`);
   return lines;
 }

@@ -292,6 +292,16 @@ Deno.test("PORT, NATS_URL and GATEWAY_INSTANCE from the environment win over the
   assert.equal(buildConfig({}, envOf({ PORT: "0" }), "t").port, 0);
 });
 
+Deno.test("HOST (else config host, else 0.0.0.0) is the listen address; METRICS_TOKEN from env", () => {
+  assert.equal(buildConfig({}, noEnv, "t").host, "0.0.0.0");
+  assert.equal(buildConfig({ host: "127.0.0.1" }, noEnv, "t").host, "127.0.0.1");
+  assert.equal(buildConfig({ host: "127.0.0.1" }, envOf({ HOST: "::" }), "t").host, "::");
+  assert.match(rejection({}, envOf({ HOST: "a b" })), /HOST must be an address/);
+  assert.match(rejection({ host: "http://x" }, noEnv), /host/);
+  assert.equal(buildConfig({}, noEnv, "t").metricsToken, undefined);
+  assert.equal(buildConfig({}, envOf({ METRICS_TOKEN: "m" }), "t").metricsToken, "m");
+});
+
 Deno.test("a PORT that is not a port number stops start-up and says so", () => {
   for (const bad of ["http", "70000", "-1", "80.5"]) {
     const msg = rejection({}, envOf({ PORT: bad }));

@@ -301,3 +301,43 @@ Deno.test("start-up lines show route groups, strategies, stickiness and the plug
     await running.shutdown(100);
   }
 });
+
+Deno.test("HOST chooses the listen address and the start-up lines show it and who may read what", async () => {
+  const local = buildConfig({ port: 0 }, (n) => ({ HOST: "127.0.0.1" })[n], "t");
+  const a = startGateway(local, { logger: silentLogger });
+  try {
+    assert.equal(a.hostname, "127.0.0.1");
+    const lines = startupLines(local, a);
+    assert.match(lines[0], new RegExp(`listening on ${a.url}$`));
+    assert.ok(
+      lines.includes(
+        "  operator endpoints: /v1/gateway/*, /dashboard open to anyone (set GATEWAY_ADMIN_KEY to protect them); /metrics open",
+      ),
+      lines.join("\n"),
+    );
+    const res = await fetch(`${a.url}/healthz`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    await a.shutdown();
+  }
+  const env: Record<string, string> = { GATEWAY_ADMIN_KEY: "adm", METRICS_TOKEN: "m" };
+  const all = buildConfig({ port: 0 }, (n) => env[n], "t");
+  assert.equal(all.host, "0.0.0.0");
+  const b = startGateway(all, { logger: silentLogger });
+  try {
+    const lines = startupLines(all, b);
+    assert.match(
+      lines[0],
+      /listening on http:\/\/127\.0\.0\.1:\d+ {2}\(HOST=0\.0\.0\.0: every interface\)$/,
+    );
+    assert.ok(
+      lines.includes(
+        "  operator endpoints: /v1/gateway/*, /dashboard, /admin/* behind GATEWAY_ADMIN_KEY; /metrics behind METRICS_TOKEN",
+      ),
+      lines.join("\n"),
+    );
+  } finally {
+    await b.shutdown();
+  }
+});

@@ -49,3 +49,18 @@ export function newVirtualKey(): { id: string; secret: string; salt: string } {
 export function virtualKeyId(secret: string): string | undefined {
   return /^vk-([0-9a-f]{16})-[A-Za-z0-9_-]{43}$/.exec(secret)?.[1];
 }
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined for anything else. */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1];
+}
+
+/**
+ * A check of presented credentials against one secret, in time that depends on neither the
+ * secret's length nor where a guess differs: both sides are hashed (SHA-256, with `salt`) and the
+ * fixed-length digests compared byte by byte with no early exit.
+ */
+export function secretMatcher(secret: string, salt: string): (sent: string) => Promise<boolean> {
+  const expected = saltedDigest(salt, secret);
+  return async (sent) => constantTimeEqual(await saltedDigest(salt, sent), await expected);
+}

@@ -5,7 +5,9 @@
 // inner pass is recognised and counted once, under the alias prefix plus the route that answered.
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import { errorResponse } from "../http/errors.ts";
 import type { ServeEnv } from "../http/signal.ts";
+import { bearerToken, secretMatcher } from "../lib/secrets.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { startServerSpan } from "./spans.ts";
 
@@ -54,14 +56,36 @@ export function observeHttp(metrics: GatewayMetrics): MiddlewareHandler {
   };
 }
 
-/** `GET /metrics`: the Prometheus text exposition of this gateway's registry. */
-export function metricsEndpoint(metrics: GatewayMetrics) {
-  return async (c: Context) =>
-    c.body(await metrics.scrape(), 200, { "content-type": metrics.contentType });
+/**
+ * `GET /metrics`: the Prometheus text exposition of this gateway's registry. With `token` (the
+ * METRICS_TOKEN) it wants `Authorization: Bearer <token>`, compared in constant time; else 401.
+ */
+export function metricsEndpoint(metrics: GatewayMetrics, token?: string) {
+  const matches = token ? secretMatcher(token, "metrics") : undefined;
+  return async (c: Context) => {
+    if (matches) {
+      const sent = bearerToken(c.req.header("authorization"));
+      if (sent === undefined || !(await matches(sent))) {
+        return errorResponse(
+          401,
+          sent === undefined
+            ? "GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`."
+            : "Wrong metrics token.",
+          "invalid_request_error",
+          "invalid_metrics_token",
+          { headers: { "www-authenticate": 'Bearer realm="failover-gateway metrics"' } },
+        );
+      }
+    }
+    return c.body(await metrics.scrape(), 200, { "content-type": metrics.contentType });
+  };
 }
 
 /** Mounts the middleware (first, so it sees every route) and `GET /metrics`. */
-export function mountTelemetry(app: Hono, gw: { metrics: GatewayMetrics }): void {
+export function mountTelemetry(
+  app: Hono,
+  gw: { metrics: GatewayMetrics; deps?: { config: { metricsToken?: string } } },
+): void {
   app.use("*", observeHttp(gw.metrics));
-  app.get("/metrics", metricsEndpoint(gw.metrics));
+  app.get("/metrics", metricsEndpoint(gw.metrics, gw.deps?.config.metricsToken));
 }

@@ -633,3 +633,144 @@ Deno.test("fuzz: deep schemas, climbing model names and abandoned bodies are 400
     await health.body?.cancel();
   }, 1024 * 1024);
 });
+
+// --- the operator gate, /metrics and /v1/models under garbage credentials ---
+
+const FUZZ_ADMIN = "fuzz-admin-key-0123456789";
+const FUZZ_METRICS = "fuzz-metrics-token";
+const FUZZ_VK = "vk-fuzz-virtual-key-0001";
+
+/** A garbage Authorization or Cookie value: random bytes of the header alphabet, sometimes huge. */
+function garbageHeader(rng: Rng): string {
+  const n = rng.pick([0, 1, 7, 64, 1_000, rng.int(4_096, 40_000)]);
+  const base = randomText(rng, n);
+  return rng.pick([
+    base,
+    `Bearer ${base.replace(/\s/g, "a")}`,
+    `Bearer ${FUZZ_ADMIN.slice(0, rng.int(0, FUZZ_ADMIN.length - 1))}`, // never the whole key
+    `bearer   ${FUZZ_ADMIN}x`,
+    "Bearer",
+    "Basic " + btoa(base.slice(0, 100)),
+    `Bearer ${base.slice(0, 40)} ${base.slice(40, 80)}`,
+  ]);
+}
+
+function garbageCookie(rng: Rng): string {
+  const t = () => randomText(rng, rng.int(0, 200)).replace(/;/g, "");
+  const exp = rng.pick(["0", "9".repeat(16), String(Date.now() + 60_000), "-1", "x"]);
+  return rng.pick([
+    t(),
+    `gateway_session=${t()}`,
+    `gateway_session=v1.${exp}.${"0".repeat(32)}.${"A".repeat(43)}`,
+    `gateway_session="v1.${exp}.${t()}"`,
+    ";;;;=;=",
+    `a=1; gateway_session; gateway_session==; ${t()}`,
+    `gateway_session=${"v1.".repeat(rng.int(1, 5000))}`,
+    "gateway_session=" + "%".repeat(rng.int(1, 1000)),
+  ]);
+}
+
+Deno.test(`fuzz (seed ${SEED}): garbage credentials on operator endpoints, /metrics and /v1/models are clean 4xx`, async () => {
+  const errors: string[] = [];
+  const env: Record<string, string> = {
+    GATEWAY_ADMIN_KEY: FUZZ_ADMIN,
+    METRICS_TOKEN: FUZZ_METRICS,
+    FUZZ_VK,
+  };
+  const config = buildConfig(
+    {
+      port: 0,
+      providers: { a: { type: "openai", baseUrl: "http://127.0.0.1:9/v1", models: ["m"] } },
+      virtualKeys: [{ name: "fuzz", key: "env:FUZZ_VK", providers: [{ provider: "a" }] }],
+    },
+    (n) => env[n],
+    "fuzz",
+  );
+  const logger = createLogger("error", (line) => errors.push(line));
+  const gw = startGateway(config, { logger, hostname: "127.0.0.1" });
+  const rng = prng(SEED ^ 0x5eed);
+  const paths = [
+    "/v1/gateway/events",
+    "/v1/gateway/providers",
+    "/v1/gateway/x",
+    "/dashboard",
+    "/admin/keys",
+    "/metrics",
+    "/v1/models",
+    "/v1/models/a/m",
+    "/openai/v1/models",
+    "/openai/v1/gateway/providers",
+  ];
+  try {
+    const failures: string[] = [];
+    for (let i = 0; i < 400; i += 8) {
+      await Promise.all(Array.from({ length: 8 }, async (_, j) => {
+        const id = i + j;
+        const login = rng.chance(0.15);
+        const path = login ? "/dashboard/session" : rng.pick(paths);
+        const headers: Record<string, string> = {};
+        if (rng.chance(0.8)) headers.authorization = garbageHeader(rng);
+        if (rng.chance(0.6)) headers.cookie = garbageCookie(rng);
+        if (rng.chance(0.3)) headers.accept = rng.pick(["text/html", "*/*", randomText(rng, 50)]);
+        if (rng.chance(0.2)) headers["x-forwarded-proto"] = rng.pick(["https", "", "a,b"]);
+        const init: RequestInit = { headers };
+        if (login) {
+          init.method = "POST";
+          headers["content-type"] = rng.pick([
+            "application/json",
+            "application/x-www-form-urlencoded",
+            randomText(rng, 20),
+          ]);
+          init.body = rng.pick([
+            `key=${encodeURIComponent(randomText(rng, rng.int(0, 300)))}`,
+            "key=%zz%",
+            JSON.stringify({ key: rng.pick([null, 1, [], randomText(rng, 40)]) }),
+            randomText(rng, rng.int(0, 20_000)),
+            "x".repeat(rng.int(8_000, 70_000)),
+          ]);
+        }
+        const where = `#${id} ${init.method ?? "GET"} ${path}`;
+        let res: Response;
+        try {
+          res = await fetch(`${gw.url}${path}`, init);
+        } catch (e) {
+          failures.push(`${where}: no answer (${(e as Error).message})`);
+          return;
+        }
+        const text = await res.text();
+        if (res.status < 400 || res.status >= 500) {
+          failures.push(`${where}: ${res.status} ${text.slice(0, 200)}`);
+          return;
+        }
+        if (/^text\/html/.test(res.headers.get("content-type") ?? "")) {
+          if (!text.includes('action="/dashboard/session"')) failures.push(`${where}: html`);
+          return;
+        }
+        try {
+          const body = JSON.parse(text);
+          if (typeof body.error?.message !== "string" || typeof body.error.type !== "string") {
+            failures.push(`${where}: not OpenAI-shaped: ${text.slice(0, 200)}`);
+          }
+        } catch {
+          failures.push(`${where}: ${res.status} body is not JSON: ${text.slice(0, 200)}`);
+        }
+      }));
+    }
+    assert.deepEqual(failures.slice(0, 15), [], `seed ${SEED}: ${failures.length} failed`);
+    assert.deepEqual(errors, [], "the gateway logged errors");
+    // Still serving the right credentials.
+    for (
+      const [path, auth] of [
+        ["/v1/gateway/providers", FUZZ_ADMIN],
+        ["/metrics", FUZZ_METRICS],
+        ["/v1/models", FUZZ_VK],
+      ]
+    ) {
+      const res = await fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${auth}` } });
+      assert.equal(res.status, 200, path);
+      await res.body?.cancel();
+    }
+  } finally {
+    await gw.shutdown(1_000);
+  }
+});

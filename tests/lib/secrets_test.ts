@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
+  bearerToken,
   constantTimeEqual,
   newVirtualKey,
   saltedDigest,
+  secretMatcher,
   toBase64Url,
   toHex,
   virtualKeyId,
@@ -58,4 +60,22 @@ Deno.test("base64url and hex encodings", () => {
   assert.equal(toBase64Url(new Uint8Array([0xfb, 0xff, 0xfe])), "-__-");
   assert.equal(toBase64Url(new Uint8Array([1])), "AQ");
   assert.equal(toHex(new Uint8Array([0, 15, 255])), "000fff");
+});
+
+Deno.test("bearerToken reads `Bearer <token>` (any case) and nothing else", () => {
+  assert.equal(bearerToken("Bearer abc"), "abc");
+  assert.equal(bearerToken("bearer  abc  "), "abc");
+  for (const h of [null, undefined, "", "Bearer", "Bearer ", "Basic abc", "Bearer a b", "abc"]) {
+    assert.equal(bearerToken(h), undefined, String(h));
+  }
+});
+
+Deno.test("secretMatcher accepts the secret only, whatever the length of a guess", async () => {
+  const matches = secretMatcher("s3cret-admin", "admin");
+  assert.equal(await matches("s3cret-admin"), true);
+  for (
+    const guess of ["", "s", "s3cret-admi", "s3cret-admin ", "S3cret-admin", "x".repeat(100_000)]
+  ) {
+    assert.equal(await matches(guess), false, guess.slice(0, 20));
+  }
 });

@@ -5,7 +5,13 @@ import assert from "node:assert/strict";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 import { createApp } from "../../src/app.ts";
-import type { Gateway } from "../../src/gateway.ts";
+import { buildConfig } from "../../src/config.ts";
+import { createMemoryBus } from "../../src/events/mod.ts";
+import { createGateway, type Gateway } from "../../src/gateway.ts";
+import { systemClock } from "../../src/lib/clock.ts";
+import { createIdGen } from "../../src/lib/ids.ts";
+import { silentLogger } from "../../src/lib/logger.ts";
+import { fetchHttp } from "../../src/providers/fetch_http.ts";
 import { createTestGateway } from "../_support/gateway.ts";
 import { installTracing } from "../../src/telemetry/tracing.ts";
 import { parsePrometheus } from "../_support/prometheus.ts";
@@ -120,5 +126,41 @@ Deno.test("a request through a prefix alias has one SERVER span, named after the
   } finally {
     gw.stop();
     await tracing.shutdown();
+  }
+});
+
+Deno.test("/metrics is open without METRICS_TOKEN and wants it as a bearer token with one", async () => {
+  const open = createApp(gateway());
+  const res = await open.request("/metrics");
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+
+  const raw = { providers: { openai: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" } } };
+  const gw = createGateway({
+    config: buildConfig(raw, (n) => (n === "METRICS_TOKEN" ? "scrape-me-please" : undefined), "t"),
+    bus: createMemoryBus(),
+    clock: systemClock,
+    ids: createIdGen(),
+    random: Math.random,
+    http: fetchHttp,
+    logger: silentLogger,
+  });
+  try {
+    const app = createApp(gw);
+    for (
+      const auth of [undefined, "Bearer scrape-me-pleasE", "Bearer scrape-me-pleas", "Basic x"]
+    ) {
+      const r = await app.request("/metrics", auth ? { headers: { authorization: auth } } : {});
+      assert.equal(r.status, 401, String(auth));
+      assert.match(r.headers.get("www-authenticate") ?? "", /^Bearer/);
+      assert.equal((await r.json()).error.code, "invalid_metrics_token");
+    }
+    const ok = await app.request("/metrics", {
+      headers: { authorization: "Bearer scrape-me-please" },
+    });
+    assert.equal(ok.status, 200);
+    assert.match(await ok.text(), /gateway_http_requests_total/);
+  } finally {
+    gw.stop();
   }
 });
