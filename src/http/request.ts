@@ -18,7 +18,7 @@ export async function readRequest<T>(
   gw: Gateway,
   start: CallStart,
   req: Request,
-  parse: (json: unknown) => Parsed<T>,
+  parse: (json: unknown) => Parsed<T> | Promise<Parsed<T>>,
 ): Promise<{ ok: true; value: T; length: number } | CallError> {
   const door = takeDoor(req);
   if (door) {
@@ -29,7 +29,7 @@ export async function readRequest<T>(
   }
   const body = await readJson(gw, start, req);
   if (!body.ok) return body;
-  const parsed = parse(body.json);
+  const parsed = await parse(body.json);
   if (!parsed.ok) return { ...parsed, headers: { "x-request-id": start.requestId } };
   return { ok: true, value: parsed.value, length: body.length };
 }
