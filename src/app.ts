@@ -8,6 +8,12 @@ import {
   openaiChat,
 } from "./formats/mod.ts";
 import type { Gateway } from "./gateway.ts";
+import {
+  deleteResponse,
+  getResponse,
+  listInputItems,
+  responsesFormat,
+} from "./formats/responses/mod.ts";
 import { mountAdminKeys } from "./http/admin_keys.ts";
 import { mountAliases } from "./http/aliases.ts";
 import { embeddings } from "./http/embeddings.ts";
@@ -24,6 +30,8 @@ import { mountTelemetry } from "./telemetry/mod.ts";
 const MODEL_ROUTES = [
   "/v1/chat/completions",
   "/v1/embeddings",
+  "/v1/responses",
+  "/v1/responses/:id{.+}",
   "/anthropic/v1/messages",
   "/genai/*",
   "/bedrock/model/*",
@@ -39,6 +47,15 @@ export function createApp(gw: Gateway): Hono {
   mountOperatorGate(app, gw);
   app.post("/v1/chat/completions", formatRoute(gw, openaiChat));
   app.post("/v1/embeddings", embeddings(gw));
+  // OpenAI's Responses API and its stored responses (src/formats/responses/).
+  const { deps } = gw;
+  app.post(
+    "/v1/responses",
+    formatRoute(gw, responsesFormat({ store: gw.responses, ...deps })),
+  );
+  app.get("/v1/responses/:id", getResponse(gw));
+  app.delete("/v1/responses/:id", deleteResponse(gw));
+  app.get("/v1/responses/:id/input_items", listInputItems(gw));
   mountModels(app, gw);
   app.get("/v1/gateway/providers", providerState(gw));
   app.get("/v1/gateway/events", eventsSse(gw));

@@ -160,6 +160,14 @@ export const ConfigSchema = z.strictObject({
       "a stream that fails after content reached the client is continued by the next attempt",
     ),
   }).default({ continuation: true }),
+  responses: z.strictObject({
+    ttlMs: z.number().int().positive().default(24 * 3_600_000).describe(
+      "how long POST /v1/responses answers are kept for previous_response_id and GET",
+    ),
+    bucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default("GATEWAY_RESPONSES").describe(
+      "NATS KV bucket holding them when NATS is configured",
+    ),
+  }).default({ ttlMs: 24 * 3_600_000, bucket: "GATEWAY_RESPONSES" }),
   nats: z.strictObject({
     url: z.string().optional(),
     stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default("GATEWAY_EVENTS"),
@@ -220,6 +228,8 @@ export interface Config {
   limits: Parsed["limits"];
   /** Mid-stream continuation (src/http/continuation.ts). */
   streams: Parsed["streams"];
+  /** Stored Responses API answers (src/responses/). */
+  responses: Parsed["responses"];
   nats: Parsed["nats"];
   /** GET /dashboard: a NATS websocket URL for browsers (else the page uses the SSE relay). */
   dashboard: { natsWsUrl?: string };
@@ -369,6 +379,7 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     retries: c.retries,
     limits: c.limits,
     streams: c.streams,
+    responses: c.responses,
     nats: { ...c.nats, url: natsUrl || undefined },
     dashboard: { natsWsUrl: dashboardWsUrl || undefined },
     pricing: c.pricing,

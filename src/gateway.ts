@@ -23,6 +23,7 @@ import {
   type Governor,
   type KeyStore,
 } from "./governance/mod.ts";
+import { type ResponseStore, responseStoreFor } from "./responses/mod.ts";
 import { createMetrics, type GatewayMetrics } from "./telemetry/mod.ts";
 import {
   actorHealth,
@@ -53,6 +54,8 @@ export interface GatewayDeps {
   keyStore?: KeyStore;
   /** Plugins given in code, run after the ones configured in gateway.json. */
   plugins?: readonly Plugin[];
+  /** Where POST /v1/responses keeps answers (default: NATS KV when configured, else memory). */
+  responseStore?: ResponseStore;
 }
 
 export interface Gateway {
@@ -72,6 +75,8 @@ export interface Gateway {
   attempts: AttemptPipeline;
   /** Plugins around every attempt; `close` releases their stores (awaited on shutdown). */
   plugins: PluginChain & Pick<BuiltPlugins, "describe" | "close">;
+  /** Stored Responses API answers (previous_response_id, GET /v1/responses/{id}); closed on shutdown. */
+  responses: ResponseStore;
   /** Set on SIGTERM: readiness fails and new requests are refused while in-flight ones finish. */
   draining: boolean;
   inFlight: number;
@@ -184,6 +189,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       describe: [...built.describe, ...(deps.plugins ?? []).map((p) => `${p.name}: (in code)`)],
       close: built.close,
     },
+    responses: deps.responseStore ?? responseStoreFor(config, { logger, clock }),
     draining: false,
     inFlight: 0,
     stop: () => {

@@ -165,6 +165,7 @@ export function startGateway(
         gateway.stop();
         await gateway.governor.close();
         await gateway.plugins.close();
+        await gateway.responses.close();
         await bus.close();
         await (await tracing)?.flush().catch(() => {});
       })();

@@ -23,7 +23,7 @@ export function formatRoute<P>(gw: Gateway, format: WireFormat<P>) {
       gw,
       begun,
       c.req.raw,
-      (json) => format.decode(json, { params, headers }),
+      (json) => format.decode(json, { params, headers, caller: start.virtualKey?.id }),
     );
     if (!req.ok) return format.encodeError(req);
     const out = await runChat(gw, start, req.value, callSignal(c), req.length);

@@ -34,7 +34,7 @@
  *   encodeError: (e) => Response.json({ oops: e.message }, { status: e.status }),
  * };
  *
- * const decoded = echo.decode({ q: "hi" }, { params: undefined, headers: new Headers() });
+ * const decoded = await echo.decode({ q: "hi" }, { params: undefined, headers: new Headers() });
  * assert.ok(decoded.ok && decoded.value.messages[0].content === "hi");
  * assert.equal(echo.target(new Request("http://x/", { method: "GET" })).ok, false);
  * ```
@@ -67,10 +67,17 @@ export interface WireFormat<P = unknown> {
   readonly name: string;
   /** Reads the method and URL; a refusal is answered in this format before the body is read. */
   target(req: Request): Target<P>;
-  /** The decoded JSON body → the canonical request, or what is wrong with it (a 400). */
-  decode(json: unknown, from: { params: P; headers: Headers }): Parsed<ChatRequest>;
-  /** A JSON answer (status 200) with the gateway headers in `answer.headers`. */
-  encode(answer: JsonAnswer, call: FormatCall<P>): Response;
+  /**
+   * The decoded JSON body → the canonical request, or what is wrong with it (a 400). `caller` is
+   * the virtual key's id when keys are on. It may be async for a format that looks up state
+   * (the Responses API's previous_response_id).
+   */
+  decode(
+    json: unknown,
+    from: { params: P; headers: Headers; caller?: string },
+  ): Parsed<ChatRequest> | Promise<Parsed<ChatRequest>>;
+  /** A JSON answer (status 200) with the gateway headers in `answer.headers`; may be async. */
+  encode(answer: JsonAnswer, call: FormatCall<P>): Response | Promise<Response>;
   /** How a committed stream is framed, and the headers its 200 answer carries. */
   stream(
     out: CommittedStream,

@@ -32,12 +32,12 @@ export async function readRequest<T>(
   gw: Gateway,
   { start, refused }: Begun,
   req: Request,
-  parse: (json: unknown) => Parsed<T>,
+  parse: (json: unknown) => Parsed<T> | Promise<Parsed<T>>,
 ): Promise<{ ok: true; value: T; length: number } | CallError> {
   if (refused) return refused;
   const body = await readJson(gw, start, req);
   if (!body.ok) return body;
-  const parsed = parse(body.json);
+  const parsed = await parse(body.json);
   if (!parsed.ok) return { ...parsed, headers: { "x-request-id": start.requestId } };
   return { ok: true, value: parsed.value, length: body.length };
 }

@@ -27,8 +27,8 @@ export const sseFrame = (data: unknown, event?: string) =>
 export interface StreamFraming {
   /** Frames for one chunk; none means the relay reads on before it answers the pull. */
   push(chunk: ChatChunk): Uint8Array[];
-  /** The closing frames once the upstream is done. */
-  end(): Uint8Array[];
+  /** The closing frames once the upstream is done (async when the route keeps state first). */
+  end(): Uint8Array[] | Promise<Uint8Array[]>;
   /** The closing frames after a failure (a StreamFailure from the upstream, or the route's own). */
   failed(error: unknown): Uint8Array[] | Promise<Uint8Array[]>;
 }
@@ -49,7 +49,7 @@ export function relayStream(
         while (true) {
           const n = await out.chunks.next();
           if (n.done) {
-            for (const f of framing.end()) ctl.enqueue(f);
+            for (const f of await framing.end()) ctl.enqueue(f);
             ctl.close();
             finish();
             return;

@@ -1,0 +1,96 @@
+// GET /v1/responses/{id}, DELETE /v1/responses/{id} and GET /v1/responses/{id}/input_items: the
+// stored Responses API answers, read back as OpenAI serves them. Only the virtual key that
+// created a response sees it; to any other caller it does not exist (404, as an unknown id).
+import type { Context } from "hono";
+import type { Gateway } from "../../gateway.ts";
+import { type CallError, type CallStart, startCall } from "../../http/call.ts";
+import { takeDoor } from "../../http/front.ts";
+import { invalidRequest, notFound } from "../../lib/errors.ts";
+import { ResponseStoreUnavailable, type StoredResponse } from "../../responses/mod.ts";
+import { openaiError } from "../openai/errors.ts";
+import { readStored, storeUnavailable } from "./format.ts";
+
+type Found = { ok: true; stored: StoredResponse; start: CallStart } | CallError;
+
+/** The door's verdict (virtual key, draining) and the caller's stored response, or why not. */
+async function lookUp(gw: Gateway, c: Context): Promise<Found> {
+  const door = takeDoor(c.req.raw);
+  const start = door?.start ?? startCall(gw, c.req.header("x-request-id"));
+  const headers = { "x-request-id": start.requestId };
+  if (door?.refused) return door.refused;
+  const id = c.req.param("id") ?? "";
+  try {
+    const stored = await readStored(gw.responses, id, start.virtualKey?.id);
+    if (stored) return { ok: true, stored, start };
+  } catch (e) {
+    if (e instanceof ResponseStoreUnavailable) return { ...storeUnavailable(e), headers };
+    throw e;
+  }
+  return { ...notFound(`No response found with id '${id}'.`), headers };
+}
+
+const json = (body: unknown, start: CallStart) =>
+  Response.json(body, { headers: { "x-request-id": start.requestId } });
+
+export function getResponse(gw: Gateway) {
+  return async (c: Context): Promise<Response> => {
+    const found = await lookUp(gw, c);
+    return found.ok ? json(found.stored.response, found.start) : openaiError(found);
+  };
+}
+
+export function deleteResponse(gw: Gateway) {
+  return async (c: Context): Promise<Response> => {
+    const found = await lookUp(gw, c);
+    if (!found.ok) return openaiError(found);
+    const { id } = found.stored;
+    try {
+      await gw.responses.delete(id);
+    } catch (e) {
+      if (!(e instanceof ResponseStoreUnavailable)) throw e;
+      return openaiError({
+        ...storeUnavailable(e),
+        headers: { "x-request-id": found.start.requestId },
+      });
+    }
+    return json({ id, object: "response", deleted: true }, found.start);
+  };
+}
+
+/** OpenAI's cursor list: `limit` (1–100, default 20), `order` (default desc), `after`. */
+export function listInputItems(gw: Gateway) {
+  return async (c: Context): Promise<Response> => {
+    const found = await lookUp(gw, c);
+    if (!found.ok) return openaiError(found);
+    const headers = { "x-request-id": found.start.requestId };
+    const q = c.req.query();
+    const limit = q.limit === undefined ? 20 : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      return openaiError({
+        ...invalidRequest("limit: an integer from 1 to 100", "limit"),
+        headers,
+      });
+    }
+    const order = q.order ?? "desc";
+    if (order !== "asc" && order !== "desc") {
+      return openaiError({ ...invalidRequest('order: "asc" or "desc"', "order"), headers });
+    }
+    let items = [...found.stored.input];
+    if (order === "desc") items.reverse();
+    if (q.after) {
+      const at = items.findIndex((i) => i.id === q.after);
+      if (at < 0) {
+        return openaiError({ ...invalidRequest(`after: no item '${q.after}'`, "after"), headers });
+      }
+      items = items.slice(at + 1);
+    }
+    const data = items.slice(0, limit);
+    return json({
+      object: "list",
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data[data.length - 1]?.id ?? null,
+      has_more: items.length > limit,
+    }, found.start);
+  };
+}
