@@ -37,7 +37,7 @@ import {
   type Turn,
 } from "../translate.ts";
 
-const ANTHROPIC_VERSION = "2023-06-01";
+export const ANTHROPIC_VERSION = "2023-06-01";
 /** Anthropic requires max_tokens; OpenAI clients often leave it out. */
 const DEFAULT_MAX_TOKENS = 4096;
 
