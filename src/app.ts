@@ -7,6 +7,7 @@ import {
   genaiGenerate,
   openaiChat,
 } from "./formats/mod.ts";
+import { countTokens } from "./formats/anthropic/mod.ts";
 import type { Gateway } from "./gateway.ts";
 import {
   deleteResponse,
@@ -33,6 +34,7 @@ const MODEL_ROUTES = [
   "/v1/responses",
   "/v1/responses/:id{.+}",
   "/anthropic/v1/messages",
+  "/anthropic/v1/messages/count_tokens",
   "/genai/*",
   "/bedrock/model/*",
 ];
@@ -63,6 +65,7 @@ export function createApp(gw: Gateway): Hono {
   app.get("/healthz", healthz());
   app.get("/readyz", readyz(gw));
   // Drop-in routes for other SDKs, each a WireFormat served by the one route (src/formats/).
+  app.post("/anthropic/v1/messages/count_tokens", countTokens(gw)); // before /anthropic/*
   app.all("/anthropic/*", formatRoute(gw, anthropicMessages));
   mountAliases(app);
   app.all("/genai/*", formatRoute(gw, genaiGenerate));

@@ -57,6 +57,8 @@ interface Run<T> {
   operation?: GenAiOperation;
   /** Why a provider cannot serve this request at all; such candidates are skipped with it. */
   precheck?(target: ProviderTarget, providerId: string): string | undefined;
+  /** The request field the skipped candidates refused (the error's `param`), if one. */
+  unsupportedParam?(): string | undefined;
   /** The canonical request; each attempt gets the copy its plugins prepared. */
   request: CanonicalRequest;
   attempt(
@@ -175,19 +177,21 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
   const f = result.failure;
   // No candidate could take the request (context too long, …): the provider's own 400, as
   // OpenAI words it, so SDKs raise the error they would have raised calling it directly.
+  // So is a request no candidate accepts (n > 1 where only one choice can come back, …).
+  const unserved = f.errorType === "capability" || f.errorType === "unsupported";
   const capability = f.errorType === "capability";
   return {
     ok: false,
     status: f.status,
     message: f.message,
-    type: capability ? "invalid_request_error" : f.errorType,
+    type: unserved ? "invalid_request_error" : f.errorType,
     code: plugins.stopped?.code ??
       (capability
         ? f.code ?? "capability_exceeded"
         : f.errorType === "unsupported"
         ? "unsupported_request"
         : CODE_BY_STATUS[f.status] ?? "upstream_rejected_request"),
-    param: null,
+    param: f.errorType === "unsupported" ? run.unsupportedParam?.() ?? null : null,
     headers: { ...gatewayHeaders(served), ...plugins.responseHeaders },
     retryAfterMs: f.retryAfterMs,
     cause: f,
@@ -209,6 +213,7 @@ export async function runChat(
   const continuing: Continuing | undefined = stream && gw.deps.config.streams.continuation
     ? { sent: new SentAnswer() }
     : undefined;
+  const refused: string[][] = []; // the fields each skipped candidate does not accept
   const ran = await runThrough<ChatCompletion | StartedStream>(gw, start, {
     model: req.model,
     fallbacks: req.fallbacks,
@@ -217,8 +222,11 @@ export async function runChat(
     signal,
     precheck: (_target, id) => {
       const params = unsupportedParams(req, providerTypeInfo(gw.deps.config.providers[id].type));
-      return params.length ? unsupportedReason(id, params) : undefined;
+      if (params.length === 0) return undefined;
+      refused.push(params);
+      return unsupportedReason(id, params);
     },
+    unsupportedParam: () => commonParam(refused),
     request: { kind: "chat", body: req },
     attempt: (target, spec, r) => {
       const body = r.body as ChatRequest;
@@ -265,6 +273,17 @@ export async function runChat(
     ...relay(gw, r, signal, ttft, continuing),
     finished: streamed(start),
   };
+}
+
+/**
+ * The field to name when every candidate was skipped for fields it does not accept: the first one
+ * all of them refused (`n`), else the first one the first refused.
+ */
+function commonParam(refused: readonly string[][]): string | undefined {
+  const [first, ...rest] = refused;
+  const shared = first?.find((p) => rest.every((r) => r.includes(p)));
+  const name = shared ?? first?.[0];
+  return name?.startsWith("messages[].") ? "messages" : name;
 }
 
 /** Marks the call's answer as a stream; the hook settles `start.streamed` when it is finished. */

@@ -17,6 +17,17 @@ export function assistantMessage(
   };
 }
 
+/**
+ * The message of a completion choice translated from another vendor's answer: an assistant turn
+ * with `refusal: null`, which OpenAI's schema requires (string or null) in every choice message.
+ */
+export function answerMessage(
+  text: string,
+  toolCalls: ToolCall[],
+): { role: "assistant"; content: string | null; refusal: null; tool_calls?: ToolCall[] } {
+  return { ...assistantMessage(text, toolCalls), refusal: null };
+}
+
 /** A function call whose input is a decoded value; OpenAI carries it as JSON text ({} if none). */
 export function toolCall(id: string, name: string, input: unknown): ToolCall {
   return { id, type: "function", function: { name, arguments: JSON.stringify(input ?? {}) } };

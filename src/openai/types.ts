@@ -78,9 +78,15 @@ export interface ChatCompletion {
   model: string;
   choices: {
     index: number;
-    message: { role: "assistant"; content: string | null; tool_calls?: ToolCall[]; refusal?: null };
+    message: {
+      role: "assistant";
+      content: string | null;
+      tool_calls?: ToolCall[];
+      /** Required (string or null) by OpenAI's schema; translated answers carry null. */
+      refusal?: string | null;
+    };
     finish_reason: FinishReason | null;
-    logprobs: null;
+    logprobs: unknown;
   }[];
   usage?: Usage;
   system_fingerprint?: string | null;
@@ -102,7 +108,8 @@ export interface ChatChunk {
     index: number;
     delta: { role?: "assistant"; content?: string | null; tool_calls?: ChunkToolCall[] };
     finish_reason: FinishReason | null;
-    logprobs?: null;
+    /** Required by OpenAI's schema in every chunk choice; translated chunks carry null. */
+    logprobs?: unknown;
   }[];
   usage?: Usage | null;
 }

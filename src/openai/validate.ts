@@ -1,13 +1,16 @@
-// Validation of the chat completions body with zod. Only what the gateway relies on is strict;
-// unknown OpenAI fields pass through to OpenAI-compatible upstreams untouched.
+// Validation of the chat completions body with zod. Only what the gateway relies on is checked;
+// unknown top-level OpenAI fields pass through to OpenAI-compatible upstreams untouched.
 import { z } from "zod";
 import { invalidRequest, type Result } from "../lib/errors.ts";
 import type { ChatRequest, EmbeddingsRequest } from "./types.ts";
 
-const text = z.strictObject({ type: z.literal("text"), text: z.string() });
-const image = z.strictObject({
+// Content parts: keys the spec does not name (clients such as the OpenAI Agents SDK add some to
+// parts they replay) are accepted and stripped, so no upstream is sent a key it may refuse; the
+// keys the gateway reads are still checked, and a wrong type is a 400 naming the field.
+const text = z.object({ type: z.literal("text"), text: z.string() });
+const image = z.object({
   type: z.literal("image_url"),
-  image_url: z.strictObject({
+  image_url: z.object({
     url: z.string().min(1),
     detail: z.enum(["auto", "low", "high"]).optional(),
   }),
@@ -79,6 +82,19 @@ function pathOf(path: readonly PropertyKey[]): string {
 }
 
 /**
+ * A union refused as a whole ("Invalid input") is explained by the one branch that got past the
+ * value's top level, if exactly one did: `messages[0].content[0].text: expected string` rather
+ * than `messages[0].content: Invalid input`.
+ */
+function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union" || !Array.isArray(issue.errors)) return issue;
+  const deeper = issue.errors.filter((branch) => branch.some((i) => i.path.length > 0));
+  if (deeper.length !== 1) return issue;
+  const inner = innermost(deeper[0][0]);
+  return { ...inner, path: [...issue.path, ...inner.path] };
+}
+
+/**
  * Parses `value` with `schema`; on failure names the first offending field. `prefix` is where
  * `value` sits in the body ("" for the body itself), e.g. "messages[0].content[1]".
  */
@@ -89,7 +105,7 @@ export function parseWith<S extends z.ZodType>(
 ): Validated<z.infer<S>> {
   const r = schema.safeParse(value);
   if (r.success) return { ok: true, value: r.data };
-  const issue = r.error.issues[0];
+  const issue = innermost(r.error.issues[0]);
   const sub = pathOf(issue.path);
   const param = prefix + (sub && !sub.startsWith("[") && prefix ? `.${sub}` : sub);
   return invalidRequest(`${param || "body"}: ${issue.message}`, param);

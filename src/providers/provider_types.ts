@@ -32,6 +32,8 @@ export const PROVIDER_CATALOGUE = {
     baseUrl: "https://api.anthropic.com/v1",
     envKey: "ANTHROPIC_API_KEY",
     notes: "Anthropic Messages API (native format)",
+    // A Messages answer is one message: there is no way to ask for several choices.
+    unsupported: ["n"],
   },
   // ai.google.dev/api: POST {baseUrl}/models/{model}:generateContent, key in x-goog-api-key.
   gemini: {
@@ -231,6 +233,8 @@ export const PROVIDER_CATALOGUE = {
     family: "bedrock",
     notes:
       "AWS Bedrock Converse/ConverseStream (SigV4 from accessKeyId/secretAccessKey/sessionToken, or a Bedrock API key); tools, images, usage incl. cache reads, Titan embeddings",
+    // ConverseResponse carries one output message: no way to ask for several choices.
+    unsupported: ["n"],
   },
 } as const satisfies Record<string, ProviderTypeInfo>;
 

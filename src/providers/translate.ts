@@ -136,7 +136,7 @@ export class ChunkWriter {
       object: "chat.completion.chunk",
       created: this.ctx.nowSec,
       model: this.model,
-      choices: [{ index: 0, delta, finish_reason: finish }],
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
     };
   }
 

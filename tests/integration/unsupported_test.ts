@@ -9,6 +9,7 @@ const config = (url: string) => ({
   providers: {
     fastgroq: { ...mockProvider(url, "groq"), type: "groq" as const },
     backup: mockProvider(url, "backup"),
+    claude: mockProvider(url, "anthropic", "anthropic"),
   },
 });
 
@@ -44,6 +45,34 @@ Deno.test("a provider that cannot honour n > 1 is skipped with the reason; the f
   });
 });
 
+Deno.test("n > 1 on an Anthropic provider (one message per answer) is skipped, not answered with one choice", async () => {
+  await withStack(config, async ({ mock, gw }) => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({
+        model: "claude/claude-x",
+        fallbacks: ["backup/m"],
+        n: 2,
+        messages: hello,
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-gateway-provider"), "backup");
+    assert.equal(mock.hits("anthropic"), 0);
+    // Without a fallback the caller hears why, naming n.
+    const refused = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "claude/claude-x", n: 2, messages: hello }),
+    });
+    assert.equal(refused.status, 400);
+    const err = (await refused.json()).error;
+    assert.equal(err.type, "invalid_request_error");
+    assert.equal(err.param, "n");
+    assert.match(err.message, /claude does not accept n > 1/);
+    assert.equal(mock.hits("anthropic"), 0);
+  });
+});
+
 Deno.test("with no candidate able to serve the request the answer is 400 unsupported_request", async () => {
   await withStack(config, async ({ mock, gw }) => {
     const res = await fetch(`${gw.url}/v1/chat/completions`, {
@@ -53,7 +82,8 @@ Deno.test("with no candidate able to serve the request the answer is 400 unsuppo
     assert.equal(res.status, 400);
     const body = await res.json();
     assert.equal(body.error.code, "unsupported_request");
-    assert.equal(body.error.type, "unsupported");
+    assert.equal(body.error.type, "invalid_request_error");
+    assert.equal(body.error.param, "n");
     assert.match(body.error.message, /fastgroq does not accept n > 1/);
     assert.equal(res.headers.get("retry-after"), null);
     assert.equal(mock.hits("groq"), 0);

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { assistantMessage, dataUrl, parseDataUrl, toolCall } from "../../src/openai/messages.ts";
+import {
+  answerMessage,
+  assistantMessage,
+  dataUrl,
+  parseDataUrl,
+  toolCall,
+} from "../../src/openai/messages.ts";
 
 Deno.test("assistantMessage: content is null only when the turn just calls tools", () => {
   const call = toolCall("call_1", "weather", { city: "Paris" });
@@ -33,4 +39,15 @@ Deno.test("data: URLs: built and read back; other URLs are not data", () => {
   assert.deepEqual(parseDataUrl(url), { mediaType: "image/png", base64: "iVBORw0KGgo=" });
   assert.equal(parseDataUrl("https://example.com/cat.png"), undefined);
   assert.equal(parseDataUrl("data:image/png,rawbytes"), undefined, "not base64");
+});
+
+Deno.test("answerMessage: an assistant turn with the refusal OpenAI's schema requires", () => {
+  assert.deepEqual(answerMessage("hi", []), { role: "assistant", content: "hi", refusal: null });
+  const call = { id: "c1", type: "function" as const, function: { name: "f", arguments: "{}" } };
+  assert.deepEqual(answerMessage("", [call]), {
+    role: "assistant",
+    content: null,
+    tool_calls: [call],
+    refusal: null,
+  });
 });

@@ -40,8 +40,8 @@ Deno.test("bad bodies are refused with a message and param naming the field", as
     [
       "unknown content part",
       { ...base, messages: [{ role: "user", content: [{ type: "audio", data: "…" }] }] },
-      "messages[0].content",
-      /Invalid input/,
+      "messages[0].content[0].type",
+      /Expected 'text' \| 'image_url'/,
     ],
     ["fallback not a string", { ...base, fallbacks: ["a/b", 3] }, "fallbacks[1]", /string/],
     [
@@ -143,4 +143,48 @@ Deno.test("good bodies pass, and unknown OpenAI fields are kept for the upstream
 Deno.test("the minimal body passes unchanged", () => {
   const r = validateChatRequest(base);
   assert.deepEqual(r, { ok: true, value: base });
+});
+
+Deno.test("unknown keys inside content parts are accepted and not kept for the upstream", () => {
+  // The OpenAI Agents SDK replays a text part with keys of its own after a text+tool-call turn.
+  const body = {
+    ...base,
+    messages: [
+      { role: "user", content: [{ type: "text", text: "hi", annotations: [], cache: 1 }] },
+      {
+        role: "assistant",
+        content: [{ type: "text", text: "calling", annotations: [], logprobs: [] }],
+        tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: "{}" } }],
+      },
+      { role: "tool", tool_call_id: "c1", content: [{ type: "text", text: "42", extra: true }] },
+      {
+        role: "user",
+        content: [{
+          type: "image_url",
+          image_url: { url: "https://example.com/a.png", detail: "high", format: "png" },
+          note: "x",
+        }],
+      },
+    ],
+  };
+  const r = validateChatRequest(body);
+  assert.equal(r.ok, true, JSON.stringify(r));
+  if (!r.ok) return;
+  assert.deepEqual(r.value.messages.map((m) => m.content), [
+    [{ type: "text", text: "hi" }],
+    [{ type: "text", text: "calling" }],
+    [{ type: "text", text: "42" }],
+    [{ type: "image_url", image_url: { url: "https://example.com/a.png", detail: "high" } }],
+  ]);
+});
+
+Deno.test("a content part with extra keys and a wrong type still names the field", () => {
+  const r = validateChatRequest({
+    ...base,
+    messages: [{ role: "user", content: [{ type: "text", text: 42, annotations: [] }] }],
+  });
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  assert.equal(r.param, "messages[0].content[0].text");
+  assert.match(r.message, /^messages\[0\]\.content\[0\]\.text: .*string/);
 });

@@ -136,3 +136,10 @@ Deno.test("providerTypeInfo knows nothing else, not even Object.prototype names"
     assert.equal(providerTypeInfo(name), undefined, name);
   }
 });
+
+Deno.test("types whose answer is one message cannot honour n > 1; Gemini (candidateCount) can", () => {
+  for (const type of ["anthropic", "bedrock", "cohere"]) {
+    assert.ok(providerTypeInfo(type)?.unsupported?.includes("n"), type);
+  }
+  assert.equal(providerTypeInfo("gemini")?.unsupported?.includes("n") ?? false, false);
+});

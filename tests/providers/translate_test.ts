@@ -131,7 +131,12 @@ Deno.test("ChunkWriter: choice-0 chunks under the latest id and model, and the u
     object: "chat.completion.chunk",
     created: ctx.nowSec,
     model: ctx.model,
-    choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }],
+    choices: [{
+      index: 0,
+      delta: { role: "assistant", content: "" },
+      logprobs: null, // required in every chunk choice by OpenAI's schema
+      finish_reason: null,
+    }],
   });
   out.id = "msg_1";
   out.model = "claude-x";

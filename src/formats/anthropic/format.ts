@@ -1,9 +1,9 @@
 // POST /anthropic/v1/messages: Anthropic's Messages API, so the official Anthropic SDKs work
 // unchanged with `baseURL: "<gateway>/anthropic"`. Any provider can serve it (an OpenAI-format one
 // included): the body is translated to the canonical request, and the answer, the stream and the
-// errors back to Anthropic's wire format. Anything else under the prefix (count_tokens, models,
-// batches …) is not served yet: it is a 404 in Anthropic's shape, so its SDKs raise a
-// NotFoundError with a readable message.
+// errors back to Anthropic's wire format. count_tokens has its own route (./count_tokens.ts);
+// anything else under the prefix (models, batches …) is not served yet: it is a 404 in
+// Anthropic's shape, so its SDKs raise a NotFoundError with a readable message.
 //
 // Credentials: the SDKs send `x-api-key` or `Authorization: Bearer …`; both are accepted here and
 // checked only by virtual keys (the gateway holds the upstream keys).

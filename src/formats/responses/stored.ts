@@ -3,8 +3,8 @@
 // created a response sees it; to any other caller it does not exist (404, as an unknown id).
 import type { Context } from "hono";
 import type { Gateway } from "../../gateway.ts";
-import { type CallError, type CallStart, startCall } from "../../http/call.ts";
-import { takeDoor } from "../../http/front.ts";
+import type { CallError, CallStart } from "../../http/call.ts";
+import { beginCall } from "../../http/request.ts";
 import { invalidRequest, notFound } from "../../lib/errors.ts";
 import { ResponseStoreUnavailable, type StoredResponse } from "../../responses/mod.ts";
 import { openaiError } from "../openai/errors.ts";
@@ -14,10 +14,9 @@ type Found = { ok: true; stored: StoredResponse; start: CallStart } | CallError;
 
 /** The door's verdict (virtual key, draining) and the caller's stored response, or why not. */
 async function lookUp(gw: Gateway, c: Context): Promise<Found> {
-  const door = takeDoor(c.req.raw);
-  const start = door?.start ?? startCall(gw, c.req.header("x-request-id"));
+  const { start, refused } = beginCall(gw, c.req.raw);
   const headers = { "x-request-id": start.requestId };
-  if (door?.refused) return door.refused;
+  if (refused) return refused;
   const id = c.req.param("id") ?? "";
   try {
     const stored = await readStored(gw.responses, id, start.virtualKey?.id);

@@ -1,5 +1,5 @@
 // Anthropic Messages API ⇄ OpenAI Chat Completions.
-import { assistantMessage, parseDataUrl, toolCall } from "../../openai/messages.ts";
+import { answerMessage, parseDataUrl, toolCall } from "../../openai/messages.ts";
 import type {
   ChatChunk,
   ChatCompletion,
@@ -37,7 +37,7 @@ import {
   type Turn,
 } from "../translate.ts";
 
-const ANTHROPIC_VERSION = "2023-06-01";
+export const ANTHROPIC_VERSION = "2023-06-01";
 /** Anthropic requires max_tokens; OpenAI clients often leave it out. */
 const DEFAULT_MAX_TOKENS = 4096;
 
@@ -210,7 +210,7 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
     model: typeof body.model === "string" ? body.model : ctx.model,
     choices: [{
       index: 0,
-      message: assistantMessage(text, toolCalls),
+      message: answerMessage(text, toolCalls),
       finish_reason: finishReason(body.stop_reason),
       logprobs: null,
     }],

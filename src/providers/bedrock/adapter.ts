@@ -4,7 +4,7 @@
 // API_runtime_ConverseStream.html, API_runtime_ConverseStreamOutput.html, API_runtime_TokenUsage.html.
 // Embeddings: Titan text embeddings through InvokeModel (API_runtime_InvokeModel.html; body per
 // docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-embed-text.html).
-import { assistantMessage, parseDataUrl, toolCall } from "../../openai/messages.ts";
+import { answerMessage, parseDataUrl, toolCall } from "../../openai/messages.ts";
 import type {
   ChatChunk,
   ChatCompletion,
@@ -294,7 +294,7 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
     model: ctx.model,
     choices: [{
       index: 0,
-      message: assistantMessage(text, toolCalls),
+      message: answerMessage(text, toolCalls),
       finish_reason: finishReason(body.stopReason) ?? "stop",
       logprobs: null,
     }],

@@ -3,7 +3,7 @@
 // /embed, /errors) and the request/response schemas of the official cohere-ai SDK
 // (cohere-typescript: V2ChatRequest, V2ChatResponse, V2ChatStreamResponse, V2EmbedRequest,
 // EmbedByTypeResponse). Errors are `{"message": "..."}`; the HTTP status says what kind.
-import { assistantMessage } from "../../openai/messages.ts";
+import { answerMessage } from "../../openai/messages.ts";
 import type {
   ChatChunk,
   ChatCompletion,
@@ -231,7 +231,7 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
     model: ctx.model, // Cohere's answer does not name the model
     choices: [{
       index: 0,
-      message: assistantMessage(text, toolCalls),
+      message: answerMessage(text, toolCalls),
       finish_reason: finishReason(body.finish_reason),
       logprobs: null,
     }],

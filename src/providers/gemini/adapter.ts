@@ -2,7 +2,7 @@
 // The wire format follows Google's public reference (https://ai.google.dev/api/generate-content,
 // https://ai.google.dev/api/embeddings, https://ai.google.dev/gemini-api/docs/troubleshooting)
 // and what the official @google/genai SDK (3.3.0, dist/node/index.mjs) sends and parses.
-import { assistantMessage, parseDataUrl, toolCall } from "../../openai/messages.ts";
+import { answerMessage, parseDataUrl, toolCall } from "../../openai/messages.ts";
 import type {
   ChatChunk,
   ChatCompletion,
@@ -312,7 +312,7 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
       const calls = toolCallsIn(parts, ctx, index);
       return {
         index,
-        message: assistantMessage(text, calls),
+        message: answerMessage(text, calls),
         finish_reason: finishReason(c.finishReason, calls.length > 0) ?? "stop",
         logprobs: null,
       };
@@ -356,12 +356,12 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
     }
     calls.set(index, (before ?? 0) + made.length);
     const out = text !== "" || made.length > 0
-      ? [chunk([{ index, delta, finish_reason: null }])]
+      ? [chunk([{ index, delta, logprobs: null, finish_reason: null }])]
       : [];
     const finish = finishReason(c.finishReason, (calls.get(index) ?? 0) > 0);
     if (finish) {
       done.add(index);
-      out.push(chunk([{ index, delta: {}, finish_reason: finish }]));
+      out.push(chunk([{ index, delta: {}, logprobs: null, finish_reason: finish }]));
     }
     return out;
   }

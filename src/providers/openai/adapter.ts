@@ -64,6 +64,18 @@ function throwErrorBody(body: unknown, answer: "choices" | "data"): void {
   }
 }
 
+/**
+ * A choice as OpenAI's schema requires it: compatible servers often leave out `logprobs` and the
+ * message's `refusal`, which the schema requires (null when there is none).
+ */
+function schemaChoice(choice: unknown): unknown {
+  if (!isObject(choice)) return choice;
+  const message = isObject(choice.message) && !("refusal" in choice.message)
+    ? { ...choice.message, refusal: null }
+    : choice.message;
+  return { ...choice, message, logprobs: choice.logprobs ?? null };
+}
+
 function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
   throwErrorBody(body, "choices");
   if (!isObject(body) || !Array.isArray(body.choices)) {
@@ -77,6 +89,7 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
     object: "chat.completion",
     created: typeof body.created === "number" ? body.created : ctx.nowSec,
     model: str(body.model) ?? ctx.model,
+    choices: body.choices.map(schemaChoice),
   } as ChatCompletion;
 }
 

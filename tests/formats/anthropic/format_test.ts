@@ -515,11 +515,10 @@ Deno.test("a client that leaves mid-stream stops the upstream; the attempt is ab
 
 Deno.test("other Anthropic endpoints are a 404 not_found_error in Anthropic's shape", async () => {
   await withGateway(async ({ client, gw }) => {
-    const err = await client.messages.countTokens({ model: "oai/x", messages: hello })
-      .then(() => undefined, (e) => e);
+    const err = await client.models.list().then(() => undefined, (e) => e);
     assert.ok(err instanceof Anthropic.NotFoundError, String(err));
     assert.equal(err.type, "not_found_error");
-    assert.match(err.apiMessage ?? "", /POST \/anthropic\/v1\/messages\/count_tokens/);
+    assert.match(err.apiMessage ?? "", /GET \/anthropic\/v1\/models/);
     const res = await fetch(`${gw.url}/anthropic/v1/models`);
     assert.equal(res.status, 404);
     assert.ok(res.headers.get("x-request-id"));

@@ -205,7 +205,7 @@ Deno.test("parseChatResponse maps text, ids, stop reason and cache-aware usage",
     model: "claude-sonnet-4-20250514",
     choices: [{
       index: 0,
-      message: { role: "assistant", content: "Paris is the capital of France." },
+      message: { role: "assistant", content: "Paris is the capital of France.", refusal: null },
       finish_reason: "stop",
       logprobs: null,
     }],

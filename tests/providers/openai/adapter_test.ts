@@ -54,6 +54,31 @@ Deno.test("parseChatResponse passes a completion through, filling gaps from the 
   assert.equal(bare.object, "chat.completion");
 });
 
+Deno.test("parseChatResponse fills in the refusal and logprobs OpenAI's schema requires", () => {
+  // A compatible server (vLLM, Ollama, …) that leaves them out.
+  const c = openaiAdapter.parseChatResponse({
+    id: "x",
+    choices: [
+      { index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" },
+      {
+        index: 1,
+        message: { role: "assistant", content: null, refusal: "I can't" },
+        finish_reason: "stop",
+        logprobs: { content: [] },
+      },
+    ],
+  }, ctx);
+  assert.deepEqual(c.choices[0], {
+    index: 0,
+    message: { role: "assistant", content: "hi", refusal: null },
+    finish_reason: "stop",
+    logprobs: null,
+  });
+  // What the upstream did send is kept as it was.
+  assert.equal(c.choices[1].message.refusal, "I can't");
+  assert.deepEqual(c.choices[1].logprobs, { content: [] });
+});
+
 Deno.test("parseChatResponse rejects bodies that are not completions", () => {
   for (const body of [null, "hello", [], { object: "list", data: [] }, { choices: {} }]) {
     assert.throws(() => openaiAdapter.parseChatResponse(body, ctx), /not a chat completion/);
