@@ -18,6 +18,8 @@ export const answerText = (result: string) => `The tool said: ${result}`;
 
 export interface ToolCallRecord {
   target: string;
+  path: string;
+  headers: Headers;
   /** "chat" (chat/completions), "messages" (Anthropic) or "responses". */
   api: "chat" | "messages" | "responses";
   body: Json;
@@ -315,7 +317,7 @@ export function startToolUpstream(): ToolUpstream {
       : undefined;
     if (!api) return Response.json({ error: { message: `no route ${path}` } }, { status: 404 });
     const body = await req.json() as Json;
-    calls.push({ target, api, body });
+    calls.push({ target, path, headers: req.headers, api, body });
     if (target.startsWith("down")) {
       return Response.json(
         { error: { message: "upstream exploded", type: "server_error", code: null } },
@@ -365,8 +367,17 @@ export async function withToolGateway(
       oai: provider(up.url, "oai", "openai"),
       anthro: provider(up.url, "anthro", "anthropic"),
       down: provider(up.url, "down", "openai"),
+      // Native Responses API upstreams (the passthrough): OpenAI, one that fails, and Azure.
+      nat: provider(up.url, "nat", "openai", { responsesApi: true }),
+      downnat: provider(up.url, "downnat", "openai", { responsesApi: true }),
+      az: {
+        ...provider(up.url, "az", "azure"),
+        baseUrl: `${up.url}/az`,
+        keys: [{ value: "env:AZ_KEY" }],
+        deployments: { m1: "dep1" },
+      },
     },
-  });
+  }, { AZ_KEY: "az-secret" });
   try {
     await fn(gw.url, up);
   } finally {

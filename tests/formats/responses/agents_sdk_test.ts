@@ -1,8 +1,8 @@
 // The OpenAI Agents SDK (`@openai/agents`, Responses API model by default) running an Agent with
 // a function tool through a listening gateway: `run()` calls POST /v1/responses, executes the
 // tool the upstream asked for, and sends the result back in the next turn. Served by an
-// OpenAI-format and an Anthropic-format upstream, and by a failover from a primary that answers
-// 500 to the Anthropic one (`fallbacks` in the body through the SDK's modelSettings.providerData).
+// OpenAI-format, an Anthropic-format and a native Responses API upstream, and by failovers from a
+// primary (chat or native) that answers 500 to the Anthropic one (`fallbacks` in the body through the SDK's modelSettings.providerData).
 import {
   Agent,
   run,
@@ -44,7 +44,14 @@ function weatherAgent(model: string, seen: string[], fallbacks: string[]) {
 const cases = [
   { name: "openai upstream", model: "oai", served: "oai", fallbacks: [] },
   { name: "anthropic upstream", model: "anthro", served: "anthro", fallbacks: [] },
+  { name: "native Responses API upstream", model: "nat", served: "nat", fallbacks: [] },
   { name: "failover 500 → anthropic", model: "down", served: "anthro", fallbacks: ["anthro"] },
+  {
+    name: "failover native 500 → anthropic",
+    model: "downnat",
+    served: "anthro",
+    fallbacks: ["anthro"],
+  },
 ];
 
 // The SDK keeps the first default client it builds a model provider from, so one gateway serves
@@ -80,7 +87,7 @@ Deno.test("Agents SDK run(): function tool round trips through /v1/responses", a
           assertToolTurn(sent[1], RESULT);
           if (c.fallbacks.length) {
             // Each turn tried the primary first, and the answer says who served it.
-            assert.equal(up.callsOf("down").filter((r) => r.body.model === m).length, 2);
+            assert.equal(up.callsOf(c.model).filter((r) => r.body.model === m).length, 2);
           }
         });
       }
