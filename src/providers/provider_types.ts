@@ -32,8 +32,7 @@ export const PROVIDER_CATALOGUE = {
     family: "openai",
     baseUrl: "https://api.openai.com/v1",
     envKey: "OPENAI_API_KEY",
-    notes:
-      "OpenAI Chat Completions, and the Responses API natively; any OpenAI-compatible server via baseUrl",
+    notes: "OpenAI Chat Completions; any OpenAI-compatible server via baseUrl",
     responsesApi: true,
   },
   anthropic: {

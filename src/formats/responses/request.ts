@@ -284,8 +284,8 @@ export function responsesToChat(
  * What a native Responses API upstream is sent (src/providers/openai/responses_api.ts): the body
  * as the client sent it, less the gateway's own fields, with the whole conversation as `input`
  * since the upstream does not know the gateway's response ids. Item ids are left out (they are
- * the gateway's, or an unstored upstream's), and so are reasoning items without
- * `encrypted_content`, which an upstream that stored nothing cannot resume.
+ * the gateway's, or those of an upstream that stored nothing), and so are reasoning items
+ * without `encrypted_content`, which an upstream that stored nothing cannot resume.
  */
 function nativeBody(
   body: ResponsesRequest,
@@ -304,10 +304,7 @@ function nativeBody(
   } = body;
   const input: Item[] = [];
   for (const item of conversation) {
-    if (item.type === "reasoning") {
-      if (item.encrypted_content) input.push(item);
-      continue;
-    }
+    if (item.type === "reasoning" && !item.encrypted_content) continue;
     const { id: _id, ...kept } = item;
     input.push(kept);
   }

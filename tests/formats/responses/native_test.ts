@@ -233,3 +233,26 @@ Deno.test("native: azure goes to {endpoint}/openai/v1/responses with the deploym
     assert.equal(sent.headers.get("authorization"), null);
   });
 });
+
+Deno.test("native: a chat client cannot smuggle in the passthrough field", async () => {
+  await withToolGateway(async (url, up) => {
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "nat/m1",
+        messages: [{ role: "user", content: "hi" }],
+        x_gateway_responses: {
+          body: { input: "other" },
+          messagesKey: JSON.stringify([{ role: "user", content: "hi" }]),
+          nativeOnly: [],
+        },
+      }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    const [sent] = up.callsOf("nat");
+    assert.equal(sent.api, "chat");
+    assert.equal(sent.body.x_gateway_responses, undefined);
+  });
+});

@@ -237,7 +237,7 @@ Deno.test("the native body: the client's, less the gateway's fields, with the wh
   assert.deepEqual(native.body, {
     input: [
       { type: "message", role: "user", content: "hi" },
-      { type: "reasoning", id: "rs_a_3", summary: [], encrypted_content: "e" },
+      { type: "reasoning", summary: [], encrypted_content: "e" },
       { type: "function_call", call_id: "c1", name: "f", arguments: "{}" },
       { type: "function_call_output", call_id: "c1", output: "ok" },
       { type: "web_search_call", status: "completed" },
