@@ -113,6 +113,10 @@ const ProviderSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional().describe(
     "static extra headers sent upstream",
   ),
+  responsesApi: z.boolean().optional().describe(
+    "pass POST /v1/responses through to this provider's own Responses API (default: openai at " +
+      "api.openai.com, azure)",
+  ),
   apiVersion: z.string().optional().describe("azure: api-version"),
   deployments: z.record(z.string(), z.string()).optional().describe("azure: model → deployment"),
   region: z.string().regex(/^[a-z0-9-]+$/).optional().describe("bedrock: AWS region"),

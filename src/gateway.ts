@@ -13,7 +13,7 @@ import type { Logger } from "./lib/logger.ts";
 import { sleep } from "./lib/sleep.ts";
 import type { Clock, EventBus, IdGen, ProviderHttp, Random } from "./ports.ts";
 import { adapterFor } from "./providers/mod.ts";
-import { providerTypeInfo } from "./providers/provider_types.ts";
+import { providerTypeInfo, servesResponsesApi } from "./providers/provider_types.ts";
 import type { ProviderTarget } from "./providers/execute.ts";
 import { timeoutsLookup } from "./providers/timeouts.ts";
 import { type AttemptPipeline, createAttemptPipeline } from "./http/attempt_pipeline.ts";
@@ -127,6 +127,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       timeoutsFor: timeoutsLookup(timeouts, models),
       secrets: new Map(keysOf(p).map((k) => [k.id, k.secret])),
       settings: {
+        responsesApi: servesResponsesApi(p),
         apiVersion: p.apiVersion,
         deployments: p.deployments,
         region: p.region,

@@ -22,6 +22,7 @@ import {
   type ProviderTarget,
   type StartedStream,
 } from "../providers/execute.ts";
+import { nativeResponsesOf } from "../providers/openai/responses_api.ts";
 import { providerTypeInfo } from "../providers/provider_types.ts";
 import { unsupportedParams, unsupportedReason } from "../providers/unsupported.ts";
 import { attemptSpans, type GenAiOperation } from "../telemetry/mod.ts";
@@ -220,7 +221,14 @@ export async function runChat(
     stream,
     estTokens: estimateTokens(bodyLength, req),
     signal,
-    precheck: (_target, id) => {
+    precheck: (target, id) => {
+      // Built-in tools and the like (POST /v1/responses) run only on a native Responses API.
+      if (!target.settings.responsesApi) {
+        const only = nativeResponsesOf(req)?.nativeOnly ?? [];
+        if (only.length) {
+          return `${id} does not serve the Responses API natively, which ${only.join(", ")} needs`;
+        }
+      }
       const params = unsupportedParams(req, providerTypeInfo(gw.deps.config.providers[id].type));
       if (params.length === 0) return undefined;
       refused.push(params);

@@ -19,6 +19,11 @@ export interface ProviderSettings {
   region?: string;
   /** AWS Bedrock: resolved credentials for SigV4. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * OpenAI, Azure: the upstream serves the Responses API, so calls that came in on
+   * POST /v1/responses are passed through to it (src/providers/openai/responses_api.ts).
+   */
+  responsesApi?: boolean;
   /** Static extra headers sent upstream (e.g. OpenRouter's HTTP-Referer / X-Title). */
   headers?: Readonly<Record<string, string>>;
 }

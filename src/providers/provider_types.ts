@@ -18,6 +18,13 @@ export interface ProviderTypeInfo {
   unsupported?: readonly string[];
   /** Environment variable holding the base URL for zero-config start-up (types without one). */
   envBaseUrl?: string;
+  /**
+   * The vendor serves OpenAI's Responses API (POST …/responses), so POST /v1/responses is passed
+   * through natively: always for a type without a shared base URL (azure), at the documented
+   * base URL only for one with it (openai: any other baseUrl is some OpenAI-compatible server).
+   * Config's `responsesApi` overrides it per provider.
+   */
+  responsesApi?: true;
 }
 
 export const PROVIDER_CATALOGUE = {
@@ -26,6 +33,7 @@ export const PROVIDER_CATALOGUE = {
     baseUrl: "https://api.openai.com/v1",
     envKey: "OPENAI_API_KEY",
     notes: "OpenAI Chat Completions; any OpenAI-compatible server via baseUrl",
+    responsesApi: true,
   },
   anthropic: {
     family: "anthropic",
@@ -215,6 +223,7 @@ export const PROVIDER_CATALOGUE = {
     family: "azure",
     envKey: "AZURE_OPENAI_API_KEY",
     envBaseUrl: "AZURE_OPENAI_ENDPOINT",
+    responsesApi: true,
     notes:
       "Azure OpenAI deployments (model → deployment via `deployments`, `apiVersion`); content-filter 400s are caller faults; embeddings",
   },
@@ -246,4 +255,14 @@ export function providerTypeInfo(type: string): ProviderTypeInfo | undefined {
   return Object.hasOwn(PROVIDER_CATALOGUE, type)
     ? (PROVIDER_CATALOGUE as Record<string, ProviderTypeInfo>)[type]
     : undefined;
+}
+
+/** Whether a provider serves the Responses API natively: config's `responsesApi`, else the type's. */
+export function servesResponsesApi(
+  p: { type: string; baseUrl: string; responsesApi?: boolean },
+): boolean {
+  if (p.responsesApi !== undefined) return p.responsesApi;
+  const info = providerTypeInfo(p.type);
+  if (!info?.responsesApi) return false;
+  return info.baseUrl === undefined || p.baseUrl === info.baseUrl;
 }

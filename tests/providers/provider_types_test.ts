@@ -4,6 +4,7 @@ import {
   PROVIDER_TYPES,
   type ProviderTypeInfo,
   providerTypeInfo,
+  servesResponsesApi,
 } from "../../src/providers/provider_types.ts";
 import { adapterFor } from "../../src/providers/mod.ts";
 
@@ -142,4 +143,27 @@ Deno.test("types whose answer is one message cannot honour n > 1; Gemini (candid
     assert.ok(providerTypeInfo(type)?.unsupported?.includes("n"), type);
   }
   assert.equal(providerTypeInfo("gemini")?.unsupported?.includes("n") ?? false, false);
+});
+
+Deno.test("servesResponsesApi: openai at its own URL, azure, or as config says", () => {
+  const openai = "https://api.openai.com/v1";
+  assert.equal(servesResponsesApi({ type: "openai", baseUrl: openai }), true);
+  // Any other server behind type openai may not serve /responses: translated unless told.
+  assert.equal(servesResponsesApi({ type: "openai", baseUrl: "http://localhost:8000/v1" }), false);
+  assert.equal(
+    servesResponsesApi({ type: "openai", baseUrl: "http://vllm:8000/v1", responsesApi: true }),
+    true,
+  );
+  assert.equal(servesResponsesApi({ type: "azure", baseUrl: "https://r.openai.azure.com" }), true);
+  assert.equal(
+    servesResponsesApi({
+      type: "azure",
+      baseUrl: "https://r.openai.azure.com",
+      responsesApi: false,
+    }),
+    false,
+  );
+  for (const type of ["groq", "anthropic", "gemini", "openrouter", "bedrock"]) {
+    assert.equal(servesResponsesApi({ type, baseUrl: "https://x" }), false, type);
+  }
 });

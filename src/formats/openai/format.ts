@@ -5,6 +5,7 @@ import { errorBody } from "../../http/errors.ts";
 import { midStreamMessage, SSE_HEADERS, sseFrame, streamFailureOf } from "../../http/stream.ts";
 import type { ChatChunk } from "../../openai/types.ts";
 import { validateChatRequest } from "../../openai/validate.ts";
+import { NATIVE_RESPONSES } from "../../providers/openai/responses_api.ts";
 import { sourceOf } from "../../providers/upstream_json.ts";
 import { jsonResponse } from "../json_response.ts";
 import type { WireFormat } from "../wire_format.ts";
@@ -15,6 +16,8 @@ export const openaiChat: WireFormat<undefined> = {
   target: () => ({ ok: true, value: undefined }),
   decode(json, { headers }) {
     const parsed = validateChatRequest(json);
+    // The Responses route's own field: a chat client cannot ask for the passthrough with it.
+    if (parsed.ok) delete parsed.value[NATIVE_RESPONSES];
     if (parsed.ok && !parsed.value.fallbacks) {
       const fromHeader = parseFallbacksHeader(headers.get("x-gateway-fallbacks"));
       if (fromHeader.length) parsed.value.fallbacks = fromHeader;

@@ -2,6 +2,7 @@
 // stream's response.* events carry). Pure: ids and times arrive as arguments.
 import type { Item } from "../../responses/mod.ts";
 import type { ChatCompletion, FinishReason, Usage } from "../../openai/types.ts";
+import { nativeOutputOf } from "../../providers/openai/responses_api.ts";
 import type { ResponsesRequest } from "./request_schema.ts";
 
 export interface ResponsesUsage {
@@ -93,13 +94,47 @@ export function responseObject(
   };
 }
 
-export const messageOutput = (id: string, text: string, status: string): Item => ({
+export const messageOutput = (
+  id: string,
+  text: string,
+  status: string,
+  annotations: unknown[] = [],
+): Item => ({
   type: "message",
   id,
   status,
   role: "assistant",
-  content: [{ type: "output_text", text, annotations: [] }],
+  content: [{ type: "output_text", text, annotations }],
 });
+
+const PREFIX: Record<string, string> = {
+  message: "msg",
+  function_call: "fc",
+  reasoning: "rs",
+  web_search_call: "ws",
+  file_search_call: "fs",
+  code_interpreter_call: "ci",
+  image_generation_call: "ig",
+};
+
+/**
+ * A native upstream's output item as the gateway answers it: as it came, under an id of this
+ * response (so `item_reference` finds it; the upstream stored nothing under its own).
+ */
+export const nativeItem = (item: Item, mint: (prefix: string) => string): Item => ({
+  ...item,
+  id: mint(PREFIX[String(item.type)] ?? "item"),
+});
+
+/** The annotations of a native answer's message items, in order (url citations …). */
+export const annotationsOf = (output: Item[]): unknown[] =>
+  output.filter((i) => i.type === "message").flatMap((i) =>
+    Array.isArray(i.content)
+      ? i.content.flatMap((p: { annotations?: unknown }) =>
+        Array.isArray(p.annotations) ? p.annotations : []
+      )
+      : []
+  );
 
 export const functionCallOutput = (
   id: string,
@@ -109,6 +144,9 @@ export const functionCallOutput = (
 
 /** The first choice's text and tool calls as output items; `mint(prefix)` names each item. */
 export function outputOf(c: ChatCompletion, mint: (prefix: string) => string): Item[] {
+  // Served by a native Responses API: its own items, reasoning and built-in tool calls included.
+  const native = nativeOutputOf(c);
+  if (native) return native.map((i) => nativeItem(i, mint));
   const choice = c.choices[0];
   const out: Item[] = [];
   const { status } = statusOf(choice?.finish_reason);

@@ -22,7 +22,8 @@ import { jsonResponse } from "../json_response.ts";
 import { openaiError } from "../openai/errors.ts";
 import type { FormatCall, WireFormat } from "../wire_format.ts";
 import { completionToResponse, type ResponseObject, type ResponseShell } from "./answer.ts";
-import { parseResponsesBody, responsesToChat } from "./request.ts";
+import { itemMinter, resolveReferences } from "./references.ts";
+import { inputItems, parseResponsesBody, responsesToChat } from "./request.ts";
 import { fail, type ResponsesRequest } from "./request_schema.ts";
 import { createResponsesStreamEncoder, type ResponsesEvent } from "./stream.ts";
 
@@ -37,6 +38,10 @@ export interface ResponsesDeps {
 
 /** What a decoded call carries to its encoder besides the canonical request. */
 interface Turn {
+  /** This response's id, minted at decode so its input items can name it. */
+  id: string;
+  /** Mints this response's item ids (./references.ts). */
+  mint: (prefix: string) => string;
   body: ResponsesRequest;
   caller?: string;
   history: Item[];
@@ -80,7 +85,7 @@ export function responsesFormat(deps: ResponsesDeps): WireFormat<undefined> {
   const mint = (prefix: string) => `${prefix}_${ids.next()}`;
 
   const shellOf = (call: FormatCall<undefined>, turn: Turn): ResponseShell => ({
-    id: mint("resp"),
+    id: turn.id,
     createdAt: Math.floor(clock.now() / 1000),
     model: call.request.model,
     body: turn.body,
@@ -117,6 +122,17 @@ export function responsesFormat(deps: ResponsesDeps): WireFormat<undefined> {
       if (!body.ok) return body;
       let history: Item[] = [];
       const prev = body.value.previous_response_id;
+      let resolved;
+      try {
+        resolved = await resolveReferences(
+          inputItems(body.value.input),
+          (id) => readStored(store, id, caller),
+        );
+      } catch (e) {
+        if (e instanceof ResponseStoreUnavailable) return storeUnavailable(e);
+        throw e;
+      }
+      if (!resolved.ok) return resolved;
       if (prev) {
         let found: StoredResponse | undefined;
         try {
@@ -136,24 +152,33 @@ export function responsesFormat(deps: ResponsesDeps): WireFormat<undefined> {
         }
         history = conversationOf(found);
       }
-      const decoded = responsesToChat(body.value, {
+      const decoded = responsesToChat({ ...body.value, input: resolved.value }, {
         history,
         headerFallbacks: parseFallbacksHeader(headers.get("x-gateway-fallbacks")),
       });
       if (!decoded.ok) return decoded;
+      const id = mint("resp");
+      const mintItem = itemMinter(id);
       const input = decoded.value.input.map((item) => ({
         ...item,
         type: item.type ?? "message",
         id: typeof item.id === "string" && item.id
           ? item.id
-          : mint(ITEM_PREFIX[String(item.type ?? "message")] ?? "item"),
+          : mintItem(ITEM_PREFIX[String(item.type ?? "message")] ?? "item"),
       }));
-      turns.set(decoded.value.request, { body: body.value, caller, history, input });
+      turns.set(decoded.value.request, {
+        id,
+        mint: mintItem,
+        body: body.value,
+        caller,
+        history,
+        input,
+      });
       return { ok: true, value: decoded.value.request };
     },
     async encode(out, call) {
       const turn = turns.get(call.request)!;
-      const response = completionToResponse(shellOf(call, turn), out.completion, mint);
+      const response = completionToResponse(shellOf(call, turn), out.completion, turn.mint);
       await keep(turn, response);
       return jsonResponse({ ...response, extra_fields: out.extra }, out.headers);
     },
@@ -163,7 +188,7 @@ export function responsesFormat(deps: ResponsesDeps): WireFormat<undefined> {
      */
     stream(out, call) {
       const turn = turns.get(call.request)!;
-      const encoder = createResponsesStreamEncoder(shellOf(call, turn), mint);
+      const encoder = createResponsesStreamEncoder(shellOf(call, turn), turn.mint);
       return {
         framing: {
           push: (chunk) => encoder.push(chunk).map(frame),

@@ -10,6 +10,7 @@ import type {
   ToolDefinition,
 } from "../../openai/types.ts";
 import { parseWith } from "../../openai/validate.ts";
+import { NATIVE_RESPONSES, type NativeResponses } from "../../providers/openai/responses_api.ts";
 import type { Result } from "../../lib/errors.ts";
 import {
   fail,
@@ -80,9 +81,24 @@ function outputText(output: string | { type: string }[]): string {
 }
 
 /**
+ * Output items with no chat equivalent: reasoning, and what built-in tools did (their results
+ * are in the message that follows). Translation drops them; the native passthrough sends them.
+ */
+export const OPAQUE_ITEMS: ReadonlySet<string> = new Set([
+  "reasoning",
+  "web_search_call",
+  "file_search_call",
+  "code_interpreter_call",
+  "image_generation_call",
+  "mcp_list_tools",
+  "mcp_call",
+]);
+
+/**
  * Items → chat messages. Consecutive function_call items (and the assistant text right before
- * them) become one assistant message with tool_calls; reasoning items have no chat equivalent
- * and are dropped; developer messages become system ones, which every target takes.
+ * them) become one assistant message with tool_calls; reasoning and built-in tool items have no
+ * chat equivalent and are dropped; developer messages become system ones, which every target
+ * takes.
  */
 export function itemsToMessages(items: Item[], param: string): Result<ChatMessage[]> {
   const out: ChatMessage[] = [];
@@ -122,11 +138,12 @@ export function itemsToMessages(items: Item[], param: string): Result<ChatMessag
         tool_call_id: f.value.call_id,
         content: outputText(f.value.output),
       });
-    } else if (type !== "reasoning") {
+    } else if (!OPAQUE_ITEMS.has(String(type))) {
       return fail(
         `${at}.type`,
         `input item type "${String(type)}" is not supported by the gateway (supported: message, ` +
-          `function_call, function_call_output; reasoning items are dropped)`,
+          `function_call, function_call_output, item_reference; reasoning and built-in tool ` +
+          `call items are passed to a native Responses API upstream and dropped otherwise)`,
       );
     }
   }
@@ -145,15 +162,19 @@ function toolChoice(c: NonNullable<ResponsesRequest["tool_choice"]>): Result<Too
   );
 }
 
-function tools(raw: NonNullable<ResponsesRequest["tools"]>): Result<ToolDefinition[]> {
+/**
+ * Function tools → chat tools. Built-in tools (web_search, file_search, …) only run on a native
+ * Responses API upstream: each is named in `nativeOnly`, and left out of the translation.
+ */
+function tools(
+  raw: NonNullable<ResponsesRequest["tools"]>,
+  nativeOnly: string[],
+): Result<ToolDefinition[]> {
   const out: ToolDefinition[] = [];
   for (const [i, t] of raw.entries()) {
     if (t.type !== "function") {
-      return fail(
-        `tools[${i}].type`,
-        `built-in tool "${t.type}" cannot run on a translated target; only function tools ` +
-          `(type, name, description, parameters) are supported`,
-      );
+      nativeOnly.push(`tools[${i}].type "${t.type}"`);
+      continue;
     }
     const f = parseWith(functionTool, t, `tools[${i}]`);
     if (!f.ok) return f;
@@ -217,15 +238,21 @@ export function responsesToChat(
   if (body.temperature != null) req.temperature = body.temperature;
   if (body.top_p != null) req.top_p = body.top_p;
   if (body.user) req.user = body.user;
+  const nativeOnly: string[] = [];
   if (body.tools?.length) {
-    const t = tools(body.tools);
+    const t = tools(body.tools, nativeOnly);
     if (!t.ok) return t;
-    req.tools = t.value;
+    if (t.value.length) req.tools = t.value;
   }
   if (body.tool_choice != null) {
-    const c = toolChoice(body.tool_choice);
-    if (!c.ok) return c;
-    req.tool_choice = c.value;
+    const c = body.tool_choice;
+    if (typeof c === "object" && c.type !== "function") {
+      nativeOnly.push(`tool_choice.type "${c.type}"`);
+    } else {
+      const choice = toolChoice(c);
+      if (!choice.ok) return choice;
+      req.tool_choice = choice.value;
+    }
   }
   if (body.parallel_tool_calls != null && req.tools) {
     req.parallel_tool_calls = body.parallel_tool_calls;
@@ -244,5 +271,42 @@ export function responsesToChat(
       },
     };
   }
+  req[NATIVE_RESPONSES] = nativeBody(
+    body,
+    [...(opts.history ?? []), ...input],
+    messages,
+    nativeOnly,
+  );
   return { ok: true, value: { request: req, body, input } };
+}
+
+/**
+ * What a native Responses API upstream is sent (src/providers/openai/responses_api.ts): the body
+ * as the client sent it, less the gateway's own fields, with the whole conversation as `input`
+ * since the upstream does not know the gateway's response ids. Item ids are left out (they are
+ * the gateway's, or those of an upstream that stored nothing), and so are reasoning items
+ * without `encrypted_content`, which an upstream that stored nothing cannot resume.
+ */
+function nativeBody(
+  body: ResponsesRequest,
+  conversation: Item[],
+  messages: ChatMessage[],
+  nativeOnly: string[],
+): NativeResponses {
+  const {
+    model: _model,
+    stream: _stream,
+    store: _store,
+    fallbacks: _fallbacks,
+    previous_response_id: _previous,
+    input: _input,
+    ...rest
+  } = body;
+  const input: Item[] = [];
+  for (const item of conversation) {
+    if (item.type === "reasoning" && !item.encrypted_content) continue;
+    const { id: _id, ...kept } = item;
+    input.push(kept);
+  }
+  return { body: { ...rest, input }, messagesKey: JSON.stringify(messages), nativeOnly };
 }

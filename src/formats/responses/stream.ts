@@ -2,9 +2,12 @@
 // order, each with a `type` and a `sequence_number` that grows by one per event.
 import type { Item } from "../../responses/mod.ts";
 import type { ChatChunk, FinishReason, Usage } from "../../openai/types.ts";
+import { nativeItemOf, nativeOutputOf } from "../../providers/openai/responses_api.ts";
 import {
+  annotationsOf,
   functionCallOutput,
   messageOutput,
+  nativeItem,
   type ResponseObject,
   responseObject,
   type ResponseShell,
@@ -18,7 +21,9 @@ export interface ResponsesEvent {
 }
 
 type Open =
-  | { kind: "message"; id: string; index: number; text: string }
+  | { kind: "message"; id: string; index: number; text: string; annotations: unknown[] }
+  /** A native upstream's finished item with no chat equivalent (reasoning, web_search_call …). */
+  | { kind: "opaque"; id: string; index: number; item: Item }
   | {
     kind: "function_call";
     id: string;
@@ -68,7 +73,9 @@ export function createResponsesStreamEncoder(
   });
   const itemOf = (o: Open, status: string): Item =>
     o.kind === "message"
-      ? messageOutput(o.id, o.text, status)
+      ? messageOutput(o.id, o.text, status, o.annotations)
+      : o.kind === "opaque"
+      ? o.item
       : functionCallOutput(o.id, { call_id: o.call_id, name: o.name, arguments: o.args }, status);
   const snapshot = (
     status: Parameters<typeof responseObject>[1]["status"],
@@ -89,9 +96,10 @@ export function createResponsesStreamEncoder(
   };
   const itemDone = (o: Open, status: string): ResponsesEvent[] => {
     const out: ResponsesEvent[] = [];
+    if (o.kind === "opaque") return out; // done when it came
     if (o.kind === "message") {
       const at = { item_id: o.id, output_index: o.index, content_index: 0 };
-      const part = { type: "output_text", text: o.text, annotations: [] };
+      const part = { type: "output_text", text: o.text, annotations: o.annotations };
       out.push(ev("response.output_text.done", { ...at, text: o.text, logprobs: [] }));
       out.push(ev("response.content_part.done", { ...at, part }));
     } else {
@@ -112,12 +120,28 @@ export function createResponsesStreamEncoder(
       const out: ResponsesEvent[] = [];
       open(out, chunk);
       if (chunk.usage) usage = chunk.usage;
+      const opaque = nativeItemOf(chunk);
+      if (opaque) {
+        const item = nativeItem(opaque, mint);
+        const o: Open = { kind: "opaque", id: String(item.id), index: items.length, item };
+        items.push(o);
+        out.push(ev("response.output_item.added", { output_index: o.index, item }));
+        out.push(ev("response.output_item.done", { output_index: o.index, item }));
+      }
+      const final = nativeOutputOf(chunk);
+      if (final && text) text.annotations = annotationsOf(final);
       const choice = chunk.choices.find((c) => c.index === 0);
       if (!choice) return out;
       const { content, tool_calls } = choice.delta;
       if (typeof content === "string" && content !== "") {
         if (!text) {
-          text = { kind: "message", id: mint("msg"), index: items.length, text: "" };
+          text = {
+            kind: "message",
+            id: mint("msg"),
+            index: items.length,
+            text: "",
+            annotations: [],
+          };
           items.push(text);
           const at = { output_index: text.index };
           out.push(ev("response.output_item.added", {

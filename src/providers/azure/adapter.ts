@@ -22,6 +22,7 @@ import type {
 } from "../adapter.ts";
 import { isObject, type Json } from "../upstream_json.ts";
 import { openaiAdapter } from "../openai/adapter.ts";
+import { nativeItemOf, passthroughOf, responsesBody } from "../openai/responses_api.ts";
 import type { SseEvent } from "../sse.ts";
 
 /** The latest GA data-plane inference api-version when config names none. */
@@ -70,7 +71,29 @@ function rebuild(
   return up instanceof Promise ? up.then(f) : f(up);
 }
 
+/**
+ * The Responses API lives on the v1 surface, `{endpoint}/openai/v1/responses`, with no
+ * deployment in the URL and no api-version: the deployment name is the body's `model`
+ * (learn.microsoft.com, Azure OpenAI "Responses API" how-to and API version lifecycle).
+ */
+function buildResponsesRequest(native: Json, ctx: AdapterContext): UpstreamRequest {
+  const endpoint = ctx.baseUrl.replace(/\/openai(?:\/v1)?\/?$/, "");
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept: ctx.stream ? "text/event-stream" : "application/json",
+  };
+  if (ctx.apiKey !== "") headers["api-key"] = ctx.apiKey;
+  return {
+    url: `${endpoint}/openai/v1/responses`,
+    method: "POST",
+    headers,
+    body: responsesBody(native, ctx, ctx.settings.deployments?.[ctx.model] ?? ctx.model),
+  };
+}
+
 function buildChatRequest(request: ChatRequest, ctx: AdapterContext) {
+  const native = passthroughOf(request, ctx.settings);
+  if (native) return buildResponsesRequest(native, ctx);
   return rebuild(
     openaiAdapter.buildChatRequest(request, ctx),
     (u) => toAzure(u, ctx, "chat/completions"),
@@ -93,7 +116,9 @@ function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
       return inner.finished;
     },
     push(event: SseEvent): ChatChunk[] {
-      return inner.push(event).filter((c) => c.choices.length > 0 || !!c.usage);
+      return inner.push(event).filter((c) =>
+        c.choices.length > 0 || !!c.usage || nativeItemOf(c) !== undefined
+      );
     },
   };
 }

@@ -25,6 +25,15 @@ import {
 } from "../upstream_json.ts";
 import type { SseEvent } from "../sse.ts";
 import { bearerHeaders } from "../translate.ts";
+import {
+  createResponsesStreamDecoder,
+  isResponseObject,
+  isResponsesEvent,
+  NATIVE_RESPONSES,
+  parseResponsesAnswer,
+  passthroughOf,
+  responsesBody,
+} from "./responses_api.ts";
 
 /** Ids, types and codes: some compatible servers send numbers where OpenAI sends strings. */
 const str = (v: unknown) =>
@@ -44,14 +53,31 @@ function errorInfo(raw: unknown, fallback: string): UpstreamErrorInfo {
 }
 
 function buildChatRequest(request: ChatRequest, ctx: AdapterContext) {
-  const { fallbacks: _gatewayOnly, stream_options, ...rest } = request;
+  const accept = ctx.stream ? "text/event-stream" : "application/json";
+  // A call that came in on POST /v1/responses goes to the upstream's own Responses API.
+  const native = passthroughOf(request, ctx.settings);
+  if (native) {
+    return {
+      url: `${ctx.baseUrl}/responses`,
+      method: "POST" as const,
+      headers: bearerHeaders(ctx, accept),
+      body: responsesBody(native, ctx),
+    };
+  }
+  // The gateway's own fields never go upstream.
+  const {
+    fallbacks: _gatewayOnly,
+    [NATIVE_RESPONSES]: _native,
+    stream_options,
+    ...rest
+  } = request;
   const body: Json = { ...rest, model: ctx.model, stream: ctx.stream };
   // Usage only arrives in a stream when asked for; OpenAI rejects stream_options without stream.
   if (ctx.stream) body.stream_options = { ...stream_options, include_usage: true };
   return {
     url: `${ctx.baseUrl}/chat/completions`,
     method: "POST" as const,
-    headers: bearerHeaders(ctx, ctx.stream ? "text/event-stream" : "application/json"),
+    headers: bearerHeaders(ctx, accept),
     body: JSON.stringify(body),
   };
 }
@@ -77,6 +103,7 @@ function schemaChoice(choice: unknown): unknown {
 }
 
 function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
+  if (isResponseObject(body)) return parseResponsesAnswer(body, ctx);
   throwErrorBody(body, "choices");
   if (!isObject(body) || !Array.isArray(body.choices)) {
     throw new Error(
@@ -93,7 +120,25 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
   } as ChatCompletion;
 }
 
+/** Chat chunks, or the Responses API's events when the request went there (told by the first). */
 function createStreamDecoder(ctx: AdapterContext): StreamDecoder {
+  const chat = createChatStreamDecoder(ctx);
+  let inner: StreamDecoder | undefined;
+  return {
+    get finished() {
+      return inner?.finished ?? false;
+    },
+    push(event: SseEvent): ChatChunk[] {
+      if (!inner) {
+        if (event.data.trim() === "") return [];
+        inner = isResponsesEvent(event) ? createResponsesStreamDecoder(ctx) : chat;
+      }
+      return inner.push(event);
+    },
+  };
+}
+
+function createChatStreamDecoder(ctx: AdapterContext): StreamDecoder {
   let finished = false;
   return {
     get finished() {

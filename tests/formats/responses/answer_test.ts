@@ -5,6 +5,7 @@ import {
   statusOf,
 } from "../../../src/formats/responses/answer.ts";
 import type { ChatCompletion } from "../../../src/openai/types.ts";
+import { NATIVE_OUTPUT } from "../../../src/providers/openai/responses_api.ts";
 
 let n = 0;
 const mint = (p: string) => `${p}_${++n}`;
@@ -99,4 +100,29 @@ Deno.test("length and content_filter make an incomplete response saying why", ()
 
 Deno.test("no usage counts as zeros", () => {
   assert.equal(responsesUsage(undefined).total_tokens, 0);
+});
+
+Deno.test("a native upstream's output items are returned as they came, under minted ids", () => {
+  n = 0;
+  const output = [
+    { type: "reasoning", id: "rs_up", summary: [], encrypted_content: "e" },
+    { type: "web_search_call", id: "ws_up", status: "completed" },
+    {
+      type: "message",
+      id: "msg_up",
+      role: "assistant",
+      content: [{ type: "output_text", text: "Hi", annotations: [{ type: "url_citation" }] }],
+    },
+  ];
+  const c = {
+    ...completion({ role: "assistant", content: "Hi" }, "stop"),
+    [NATIVE_OUTPUT]: output,
+  } as ChatCompletion;
+  const r = completionToResponse(shell, c, mint);
+  assert.deepEqual(r.output, [
+    { ...output[0], id: "rs_1" },
+    { ...output[1], id: "ws_2" },
+    { ...output[2], id: "msg_3" },
+  ]);
+  assert.equal(r.status, "completed");
 });

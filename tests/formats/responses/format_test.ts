@@ -322,7 +322,7 @@ Deno.test("store: false keeps nothing", async () => {
   });
 });
 
-Deno.test("a built-in tool is refused with a 400 naming it, before any upstream is asked", async () => {
+Deno.test("a built-in tool with no native candidate is a 400 naming it, no upstream asked", async () => {
   await withGateway(async ({ client, mock }) => {
     await assert.rejects(
       () =>
@@ -333,8 +333,8 @@ Deno.test("a built-in tool is refused with a 400 naming it, before any upstream 
         }),
       (e: unknown) => {
         assert.ok(e instanceof OpenAI.BadRequestError);
-        assert.equal(e.param, "tools[0].type");
-        assert.match(e.message, /web_search_preview/);
+        assert.equal(e.code, "unsupported_request");
+        assert.match(e.message, /tools\[0\]\.type "web_search_preview"/);
         return true;
       },
     );

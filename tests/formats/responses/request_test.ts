@@ -4,6 +4,7 @@ import {
   parseResponsesBody,
   responsesToChat,
 } from "../../../src/formats/responses/request.ts";
+import { nativeResponsesOf } from "../../../src/providers/openai/responses_api.ts";
 
 function decode(body: Record<string, unknown>, history?: Record<string, unknown>[]) {
   const parsed = parseResponsesBody({ model: "p/m", ...body });
@@ -148,7 +149,6 @@ Deno.test("history comes between the instructions and the new input", () => {
 Deno.test("refusals name the field", () => {
   const cases: [Record<string, unknown>, string, RegExp][] = [
     [{ input: 42 }, "input", /input/],
-    [{ input: "x", tools: [{ type: "file_search" }] }, "tools[0].type", /file_search/],
     [{ input: "x", tools: [{ type: "function" }] }, "tools[0].name", /name/],
     [
       { input: [{ role: "user", content: [{ type: "input_file" }] }] },
@@ -166,7 +166,7 @@ Deno.test("refusals name the field", () => {
       "input[0].call_id",
       /call_id/,
     ],
-    [{ input: "x", tool_choice: { type: "web_search_preview" } }, "tool_choice", /tool_choice/],
+    [{ input: "x", tool_choice: { type: "function" } }, "tool_choice", /tool_choice/],
     [{ input: "x", temperature: "hot" }, "temperature", /temperature/],
     [{ input: [] }, "input", /at least one/],
     [
@@ -202,4 +202,53 @@ Deno.test("itemsToMessages: a function_call with no assistant text before it ope
     content: null,
     tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{}" } }],
   });
+});
+
+Deno.test("the native body: the client's, less the gateway's fields, with the whole conversation", () => {
+  const parsed = parseResponsesBody({
+    model: "nat/m",
+    input: [
+      { type: "function_call_output", call_id: "c1", output: "ok" },
+      { type: "web_search_call", id: "ws_1", status: "completed" },
+    ],
+    tools: [{ type: "web_search" }, { type: "function", name: "f" }],
+    tool_choice: { type: "web_search_preview" },
+    include: ["reasoning.encrypted_content"],
+    fallbacks: ["x/y"],
+    store: true,
+    stream: true,
+    previous_response_id: "resp_1",
+  });
+  assert.ok(parsed.ok);
+  const body = parsed.value;
+  const history = [
+    { type: "message", id: "msg_a_1", role: "user", content: "hi" },
+    { type: "reasoning", id: "rs_a_2", summary: [] },
+    { type: "reasoning", id: "rs_a_3", summary: [], encrypted_content: "e" },
+    { type: "function_call", id: "fc_a_4", call_id: "c1", name: "f", arguments: "{}" },
+  ];
+  const r = responsesToChat(body, { history });
+  assert.ok(r.ok);
+  const native = nativeResponsesOf(r.value.request)!;
+  assert.deepEqual(native.nativeOnly, [
+    'tools[0].type "web_search"',
+    'tool_choice.type "web_search_preview"',
+  ]);
+  assert.deepEqual(native.body, {
+    input: [
+      { type: "message", role: "user", content: "hi" },
+      { type: "reasoning", summary: [], encrypted_content: "e" },
+      { type: "function_call", call_id: "c1", name: "f", arguments: "{}" },
+      { type: "function_call_output", call_id: "c1", output: "ok" },
+      { type: "web_search_call", status: "completed" },
+    ],
+    tools: [{ type: "web_search" }, { type: "function", name: "f" }],
+    tool_choice: { type: "web_search_preview" },
+    include: ["reasoning.encrypted_content"],
+  });
+  assert.equal(native.messagesKey, JSON.stringify(r.value.request.messages));
+  // The translation keeps the function tool only, and drops what has no chat equivalent.
+  assert.deepEqual(r.value.request.tools?.map((t) => t.function.name), ["f"]);
+  assert.equal(r.value.request.tool_choice, undefined);
+  assert.deepEqual(r.value.request.messages.map((m) => m.role), ["user", "assistant", "tool"]);
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createResponsesStreamEncoder } from "../../../src/formats/responses/stream.ts";
 import type { ChatChunk } from "../../../src/openai/types.ts";
+import { NATIVE_ITEM, NATIVE_OUTPUT } from "../../../src/providers/openai/responses_api.ts";
 
 const shell = { id: "resp_1", createdAt: 1, model: "p/m", body: { model: "p/m", input: "hi" } };
 const encoder = () => {
@@ -130,4 +131,38 @@ Deno.test("a failure ends with response.failed and nothing after it", () => {
   assert.equal(r.output[0].status, "incomplete");
   assert.deepEqual(e.finish(), []);
   assert.deepEqual(e.push(chunk({ content: "more" })), []);
+});
+
+Deno.test("a native upstream's opaque items and annotations come through, in output order", () => {
+  const e = encoder();
+  const reasoning = { type: "reasoning", id: "rs_up", summary: [] };
+  const cite = { type: "url_citation", url: "https://example.com/" };
+  const events = [
+    ...e.push({ ...chunk({}), choices: [], [NATIVE_ITEM]: reasoning } as ChatChunk),
+    ...e.push(chunk({ content: "Hi" })),
+    ...e.push({
+      ...chunk({}, "stop"),
+      [NATIVE_OUTPUT]: [reasoning, {
+        type: "message",
+        content: [{ type: "output_text", text: "Hi", annotations: [cite] }],
+      }],
+    } as ChatChunk),
+    ...e.finish(),
+  ];
+  const added = events.filter((x) => x.event === "response.output_item.added");
+  assert.deepEqual(added.map((x) => (x.data.item as { type: string }).type), [
+    "reasoning",
+    "message",
+  ]);
+  // The opaque item is done as soon as it came, under the gateway's id.
+  assert.equal(events[3].event, "response.output_item.done");
+  assert.deepEqual(events[3].data.item, { ...reasoning, id: "rs_1" });
+  const part = events.find((x) => x.event === "response.content_part.done")!.data.part;
+  assert.deepEqual((part as { annotations: unknown[] }).annotations, [cite]);
+  const final = e.final()!;
+  assert.deepEqual(final.output.map((i) => i.type), ["reasoning", "message"]);
+  assert.deepEqual(
+    (final.output[1].content as { annotations: unknown[] }[])[0].annotations,
+    [cite],
+  );
 });
