@@ -276,18 +276,18 @@ Deno.test("a route through an inherited object property is not a configured prov
 });
 
 Deno.test("PORT, NATS_URL and GATEWAY_INSTANCE from the environment win over the file", () => {
-  const raw = { port: 9000, instance: "file", nats: { url: "nats://file:4222" } };
+  const raw = { port: 9000, instance: "file", nats: { url: "ws://file:9222" } };
   const fromFile = buildConfig(raw, noEnv, "t");
   assert.equal(fromFile.port, 9000);
-  assert.equal(fromFile.nats.url, "nats://file:4222");
+  assert.equal(fromFile.nats.url, "ws://file:9222");
   assert.equal(fromFile.instance, "file");
   const fromEnv = buildConfig(
     raw,
-    envOf({ PORT: "7001", NATS_URL: "nats://env:4222", GATEWAY_INSTANCE: "env" }),
+    envOf({ PORT: "7001", NATS_URL: "ws://env:9222", GATEWAY_INSTANCE: "env" }),
     "t",
   );
   assert.equal(fromEnv.port, 7001);
-  assert.equal(fromEnv.nats.url, "nats://env:4222");
+  assert.equal(fromEnv.nats.url, "ws://env:9222");
   assert.equal(fromEnv.instance, "env");
   assert.equal(buildConfig({}, envOf({ PORT: "0" }), "t").port, 0);
 });
