@@ -4,10 +4,14 @@
 // events but cannot publish them, touch KV, or delete or purge the stream; and a forged breaker
 // event published by the observer is refused by the server, so no replica folds it.
 import assert from "node:assert/strict";
-import { nkeyAuthenticator, usernamePasswordAuthenticator, wsconnect } from "@nats-io/nats-core";
+import {
+  nkeyAuthenticator,
+  nkeys,
+  usernamePasswordAuthenticator,
+  wsconnect,
+} from "@nats-io/nats-core";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { createUser } from "@nats-io/nkeys";
 import OpenAI from "openai";
 import { startMockUpstream } from "../../bench/mock/mod.ts";
 import { buildConfig, type ConfigFile } from "../../src/config.ts";
@@ -19,6 +23,7 @@ import { SAMPLES } from "../events/_samples.ts";
 import { eventually, mockProvider, startTestGateway } from "../_support/gateway.ts";
 import { readStream, shippedPermissions, startNatsServer } from "../_support/nats_server.ts";
 
+const { createUser } = nkeys; // @nats-io/nkeys, as nats-core ships it
 const GW_PASSWORD = "gw-pa55-word-not-in-logs";
 const OBS_PASSWORD = "obs-pa55-word";
 const gwKey = createUser();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { AuthorizationError } from "@nats-io/nats-core";
-import { createUser } from "@nats-io/nkeys";
+import { AuthorizationError, nkeys } from "@nats-io/nats-core";
+
+const { createUser } = nkeys; // @nats-io/nkeys, as nats-core ships it
 import {
   accessFromEnv,
   authenticatorFor,
