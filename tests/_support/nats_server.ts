@@ -57,6 +57,8 @@ export interface NatsServerOptions {
   files?: Record<string, string>;
   /** Environment of nats-server (its config may reference $VARS). */
   env?: Record<string, string>;
+  /** The websocket block instead of the plain one; `$WS_PORT` stands for its port. */
+  websocket?: string;
 }
 
 /** examples/nats-permissions.conf, to include in a test server's config as shipped. */
@@ -92,7 +94,8 @@ async function startOnce(bin: string, opts: NatsServerOptions): Promise<NatsServ
       `listen: "127.0.0.1:${port}"`,
       `log_file: "${logFile}"`,
       `jetstream { store_dir: "${storeDir}" }`,
-      `websocket { host: "127.0.0.1", port: ${wsPort}, no_tls: true }`,
+      opts.websocket?.replace("$WS_PORT", String(wsPort)) ??
+        `websocket { host: "127.0.0.1", port: ${wsPort}, no_tls: true }`,
     ].join("\n"),
   );
 
