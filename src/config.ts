@@ -197,6 +197,13 @@ export const ConfigSchema = z.strictObject({
   dashboard: z.strictObject({
     natsWsUrl: z.string().regex(WS_URL, { message: "must be a ws:// or wss:// URL" }).optional()
       .describe("NATS websocket URL the dashboard page connects to itself (all replicas' events)"),
+    natsAuth: z.strictObject({
+      user: z.string().optional(),
+      password: envRef.optional(),
+      token: envRef.optional(),
+    }).optional().describe(
+      "a READ-ONLY identity (the observer) the page logs in with: every browser that loads it gets it",
+    ),
   }).default({}),
   pricing: z.record(
     ref,
@@ -253,7 +260,7 @@ export interface Config {
    */
   nats: Omit<Parsed["nats"], "url" | "auth" | "tls"> & NatsAccess & { url?: string };
   /** GET /dashboard: a NATS websocket URL for browsers (else the page uses the SSE relay). */
-  dashboard: { natsWsUrl?: string };
+  dashboard: { natsWsUrl?: string; natsAuth?: DashboardNatsAuth };
   /** USD per million tokens, keyed "provider/model" (the model as sent upstream). */
   pricing: Readonly<Parsed["pricing"]>;
   /** Virtual keys declared in gateway.json, secrets resolved from the environment. */
@@ -389,12 +396,51 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     limits: c.limits,
     streams: c.streams,
     nats,
-    dashboard: { natsWsUrl: dashboardWsUrl || undefined },
+    dashboard: {
+      natsWsUrl: dashboardWsUrl || undefined,
+      natsAuth: dashboardWsUrl ? dashboardAuth(c.dashboard.natsAuth, env, source) : undefined,
+    },
     pricing: c.pricing,
     virtualKeys,
     adminKey: env("GATEWAY_ADMIN_KEY") || undefined,
     source,
   });
+}
+
+/** The dashboard page's own NATS login (browsers speak user+password or a token). */
+export type DashboardNatsAuth = { user: string; pass: string } | { auth_token: string };
+
+/**
+ * dashboard.natsAuth (env: refs resolved), else DASHBOARD_NATS_USER + DASHBOARD_NATS_PASSWORD or
+ * DASHBOARD_NATS_TOKEN. Never the gateway's own credential: the page hands it to every browser.
+ */
+function dashboardAuth(
+  a: Parsed["dashboard"]["natsAuth"],
+  env: Env,
+  source: string,
+): DashboardNatsAuth | undefined {
+  const fail = (m: string): never => {
+    throw new ConfigError(`invalid configuration in ${source}:\n  - ${m}`);
+  };
+  const value = (v: string, field: string) => {
+    if (!v.startsWith("env:")) return v;
+    const got = env(v.slice(4));
+    return got ? got : fail(`${field}: environment variable ${v.slice(4)} is not set`);
+  };
+  const user = a ? a.user : env("DASHBOARD_NATS_USER") || undefined;
+  const password = a ? a.password : env("DASHBOARD_NATS_PASSWORD") || undefined;
+  const token = a ? a.token : env("DASHBOARD_NATS_TOKEN") || undefined;
+  const where = a ? "dashboard.natsAuth" : "DASHBOARD_NATS_*";
+  if ((user === undefined) !== (password === undefined)) {
+    fail(`${where}: user and password go together`);
+  }
+  if (user !== undefined && token !== undefined) {
+    fail(`${where}: user+password or a token, not both`);
+  }
+  if (user !== undefined) {
+    return { user: value(user, `${where}.user`), pass: value(password!, `${where}.password`) };
+  }
+  return token !== undefined ? { auth_token: value(token, `${where}.token`) } : undefined;
 }
 
 /**
