@@ -18,7 +18,8 @@ import { buildConfig, type ConfigFile } from "../../src/config.ts";
 import { toCloudEvent } from "../../src/events/envelope.ts";
 import { followReplicas } from "../../src/events/follow_replicas.ts";
 import { NatsStartupError, preflightNats } from "../../src/events/nats_preflight.ts";
-import { silentLogger } from "../../src/lib/logger.ts";
+import { type Logger, silentLogger } from "../../src/lib/logger.ts";
+import { startGateway, startupLines } from "../../src/server.ts";
 import { SAMPLES } from "../events/_samples.ts";
 import { eventually, mockProvider, startTestGateway } from "../_support/gateway.ts";
 import { readStream, shippedPermissions, startNatsServer } from "../_support/nats_server.ts";
@@ -318,6 +319,50 @@ Deno.test("NATS with a token: the gateway connects with NATS_TOKEN; a wrong toke
         !e.message.includes("not-the-token"),
     );
   } finally {
+    await nats.stop();
+  }
+});
+
+Deno.test("locked NATS: a password in NATS_URL works and shows up in no start-up line, log or endpoint", async () => {
+  const nats = await lockedServer();
+  const mock = await startMockUpstream();
+  const logged: string[] = [];
+  const record = (m: string, f?: unknown) => void logged.push(m + JSON.stringify(f ?? {}));
+  const logger: Logger = {
+    log: (_level, m, f) => record(m, f),
+    info: record,
+    warn: record,
+    error: record,
+  };
+  const url = `ws://gateway:${GW_PASSWORD}@${new URL(nats.wsUrl).host}`;
+  const config = buildConfig(
+    { port: 0, providers: { primary: mockProvider(mock.url, "primary") } },
+    (n) => ({ NATS_URL: url })[n as "NATS_URL"],
+    "test",
+  );
+  const gw = startGateway(config, { logger, hostname: "127.0.0.1" });
+  try {
+    await gw.replayed;
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    await client.chat.completions.create({
+      model: "primary/gpt-4o-mini",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    await eventually(() => gw.bus.stats().published > 0 && gw.bus.stats().buffered === 0);
+    const seen = [
+      ...startupLines(config, gw),
+      ...logged,
+      ...await Promise.all(
+        ["/readyz", "/v1/gateway/providers", "/metrics", "/dashboard"].map((p) =>
+          fetch(`${gw.url}${p}`).then((r) => r.text())
+        ),
+      ),
+    ].join("\n");
+    assert.match(seen, /events: NATS ws:\/\/127\.0\.0\.1:\d+ → JetStream/);
+    assert.ok(!seen.includes(GW_PASSWORD), "the password is nowhere");
+  } finally {
+    await gw.shutdown(1_000);
+    await mock.close();
     await nats.stop();
   }
 });
