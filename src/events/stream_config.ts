@@ -40,7 +40,7 @@ export function mutableStreamProblem(
   if (allowed.length === 0) return undefined;
   return `JetStream stream ${c.name} allows ${allowed.join(" and ")}, so its events are not ` +
     `an immutable audit trail. Fix: update the stream with deny_delete and deny_purge set to ` +
-    `true (e.g. \`nats stream edit ${c.name} --deny-delete --deny-purge\`; the server never lets ` +
-    `them be turned off again), or accept it with nats.allowMutableStream: true ` +
+    `true (with the nats CLI's \`nats stream edit ${c.name}\` or any client's stream update; ` +
+    `the server never lets them be turned off again), or accept it with nats.allowMutableStream: true ` +
     `(NATS_ALLOW_MUTABLE_STREAM=1).`;
 }

@@ -5,6 +5,7 @@ import { wsconnect } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { buildConfig } from "../../src/config.ts";
 import { NatsStartupError, preflightNats } from "../../src/events/nats_preflight.ts";
+import { mutableStreamProblem } from "../../src/events/stream_config.ts";
 import { startNatsServer } from "../_support/nats_server.ts";
 
 const configFor = (url: string, env: Record<string, string> = {}) =>
@@ -42,4 +43,14 @@ Deno.test("preflight: a stream that allows deletes or purges stops start-up unle
 Deno.test("preflight: an unreachable server is not fatal (the gateway buffers and retries)", async () => {
   const line = await preflightNats(configFor("ws://127.0.0.1:9"), 500);
   assert.match(line ?? "", /NATS ws:\/\/127\.0\.0\.1:9 not reachable at start/);
+});
+
+Deno.test("docs/securing.md quotes the mutable-stream refusal as the gateway prints it", async () => {
+  const doc = await Deno.readTextFile(new URL("../../docs/securing.md", import.meta.url));
+  const said = mutableStreamProblem({
+    name: "GATEWAY_EVENTS",
+    deny_delete: false,
+    deny_purge: false,
+  });
+  assert.ok(doc.includes(`gateway: ${said}`), said);
 });
