@@ -52,5 +52,6 @@ Deno.test("docs/securing.md quotes the mutable-stream refusal as the gateway pri
     deny_delete: false,
     deny_purge: false,
   });
-  assert.ok(said && doc.includes(`gateway: ${said}`), said);
+  assert.ok(said !== undefined);
+  assert.ok(doc.includes(`gateway: ${said}`), said);
 });
