@@ -5,6 +5,7 @@
 // event published by the observer is refused by the server, so no replica folds it.
 import assert from "node:assert/strict";
 import {
+  credsAuthenticator,
   nkeyAuthenticator,
   nkeys,
   usernamePasswordAuthenticator,
@@ -23,6 +24,7 @@ import { startGateway, startupLines } from "../../src/server.ts";
 import { SAMPLES } from "../events/_samples.ts";
 import { eventually, mockProvider, startTestGateway } from "../_support/gateway.ts";
 import { readStream, shippedPermissions, startNatsServer } from "../_support/nats_server.ts";
+import { operatorSetup } from "../_support/nats_jwt.ts";
 
 const { createUser } = nkeys; // @nats-io/nkeys, as nats-core ships it
 const GW_PASSWORD = "gw-pa55-word-not-in-logs";
@@ -364,5 +366,39 @@ Deno.test("locked NATS: a password in NATS_URL works and shows up in no start-up
     await gw.shutdown(1_000);
     await mock.close();
     await nats.stop();
+  }
+});
+
+Deno.test("operator mode: the gateway connects with a .creds file (JWT); another account's creds are refused", async () => {
+  const op = await operatorSetup();
+  const nats = await startNatsServer({ conf: op.conf });
+  const dir = await Deno.makeTempDir({ prefix: "gateway-creds-" });
+  try {
+    const creds = `${dir}/gateway.creds`;
+    await Deno.writeTextFile(creds, await op.userCreds("gateway"));
+    const ok = await requestThrough(nats.wsUrl, { auth: { creds } }, {});
+    const stored = await readStream(
+      nats.wsUrl,
+      "GATEWAY_EVENTS",
+      credsAuthenticator(await Deno.readFile(creds)),
+    );
+    assert.ok(stored.some(ofRequest(ok.id)), "the request's events are in the stream");
+
+    // A user of an account this server does not know: refused at start-up, naming the file.
+    const stranger = `${dir}/stranger.creds`;
+    await Deno.writeTextFile(stranger, await (await operatorSetup()).userCreds("stranger"));
+    const config = buildConfig(
+      { nats: { url: nats.wsUrl } },
+      (n) => n === "NATS_CREDS" ? stranger : undefined,
+      "test",
+    );
+    await assert.rejects(
+      preflightNats(config),
+      (e: Error) =>
+        e instanceof NatsStartupError && e.message.includes(`refused creds file ${stranger}`),
+    );
+  } finally {
+    await nats.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
