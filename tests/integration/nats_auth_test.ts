@@ -361,6 +361,9 @@ Deno.test("locked NATS: a password in NATS_URL works and shows up in no start-up
       ),
     ].join("\n");
     assert.match(seen, /events: NATS ws:\/\/127\.0\.0\.1:\d+ → JetStream/);
+    // The follower's counts are where replica state is shown.
+    assert.match(seen, /"replicas":\{"folded":0,"rejected":0\}/);
+    assert.match(seen, /^gateway_replica_events_rejected_total 0$/m);
     assert.ok(!seen.includes(GW_PASSWORD), "the password is nowhere");
   } finally {
     await gw.shutdown(1_000);
