@@ -405,3 +405,16 @@ Deno.test("operator mode: the gateway connects with a .creds file (JWT); another
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("shipped configs: examples/nats.conf and the compose one define the same users, no anonymous access", async () => {
+  const read = (p: string) => Deno.readTextFile(new URL(`../../examples/${p}`, import.meta.url));
+  const users = (conf: string) => conf.match(/authorization \{[\s\S]*?\n\}/)?.[0];
+  const [plain, compose] = [await read("nats.conf"), await read("compose/nats.conf")];
+  for (const conf of [plain, compose]) {
+    assert.match(conf, /^include \.\/nats-permissions\.conf$/m);
+    assert.doesNotMatch(conf, /no_auth_user/);
+    assert.match(users(conf) ?? "", /user: gateway, password: \$NATS_GATEWAY_PASSWORD/);
+    assert.match(users(conf) ?? "", /user: observer, password: \$NATS_OBSERVER_PASSWORD/);
+  }
+  assert.equal(users(plain), users(compose));
+});
