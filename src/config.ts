@@ -21,10 +21,24 @@ import {
   DEFAULT_TIMEOUTS,
   resolveTimeouts,
 } from "./providers/timeouts.ts";
+import {
+  authFromEnv,
+  describeServers,
+  type NatsAccess,
+  type NatsAuth,
+  parseServers,
+} from "./lib/nats_connect.ts";
 
 const envRef = z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, {
   message:
     'must reference an environment variable, like "env:OPENAI_API_KEY" (secrets are never inlined)',
+});
+const NatsAuthSchema = z.strictObject({
+  user: z.string().optional().describe('user name, or "env:NAME"'),
+  password: envRef.optional(),
+  token: envRef.optional(),
+  nkeySeed: envRef.optional(),
+  creds: z.string().optional().describe('path of a .creds file (JWT + seed), or "env:NAME"'),
 });
 const ms = (d: number) => z.number().int().nonnegative().default(d);
 
@@ -173,13 +187,39 @@ export const ConfigSchema = z.strictObject({
     ),
   }).default({ ttlMs: 24 * 3_600_000, bucket: "GATEWAY_RESPONSES" }),
   nats: z.strictObject({
-    url: z.string().optional(),
+    url: z.union([z.string(), z.array(z.string()).min(1)]).optional().describe(
+      "websocket URL(s) of nats-server: one, a comma-separated list or an array (a cluster)",
+    ),
     stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default("GATEWAY_EVENTS"),
     maxAgeMs: z.number().int().positive().default(24 * 3_600_000),
-  }).default({ stream: "GATEWAY_EVENTS", maxAgeMs: 24 * 3_600_000 }),
+    replicas: z.number().int().min(1).max(5).default(1).describe(
+      "replicas of the events stream and KV buckets (3 on a 3-node cluster)",
+    ),
+    allowMutableStream: z.boolean().default(false).describe(
+      "accept an existing events stream that allows deleting or purging messages",
+    ),
+    auth: NatsAuthSchema.optional().describe(
+      "one credential: user+password, token, nkeySeed or creds (a .creds file path)",
+    ),
+    tls: z.strictObject({
+      ca: z.string().optional().describe("PEM file of the CA of the servers' wss:// certificates"),
+    }).optional(),
+  }).default({
+    stream: "GATEWAY_EVENTS",
+    maxAgeMs: 24 * 3_600_000,
+    replicas: 1,
+    allowMutableStream: false,
+  }),
   dashboard: z.strictObject({
     natsWsUrl: z.string().regex(WS_URL, { message: "must be a ws:// or wss:// URL" }).optional()
       .describe("NATS websocket URL the dashboard page connects to itself (all replicas' events)"),
+    natsAuth: z.strictObject({
+      user: z.string().optional(),
+      password: envRef.optional(),
+      token: envRef.optional(),
+    }).optional().describe(
+      "a READ-ONLY identity (the observer) the page logs in with: every browser that loads it gets it",
+    ),
   }).default({}),
   pricing: z.record(
     ref,
@@ -234,9 +274,13 @@ export interface Config {
   streams: Parsed["streams"];
   /** Stored Responses API answers (src/responses/). */
   responses: Parsed["responses"];
-  nats: Parsed["nats"];
+  /**
+   * NATS when `url` is set (shown redacted, servers comma-separated); `servers`, `auth` and `ca`
+   * are what connections use (src/lib/nats_connect.ts).
+   */
+  nats: Omit<Parsed["nats"], "url" | "auth" | "tls"> & NatsAccess & { url?: string };
   /** GET /dashboard: a NATS websocket URL for browsers (else the page uses the SSE relay). */
-  dashboard: { natsWsUrl?: string };
+  dashboard: { natsWsUrl?: string; natsAuth?: DashboardNatsAuth };
   /** USD per million tokens, keyed "provider/model" (the model as sent upstream). */
   pricing: Readonly<Parsed["pricing"]>;
   /** Virtual keys declared in gateway.json, secrets resolved from the environment. */
@@ -362,7 +406,7 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
       `invalid configuration: HOST must be an address to listen on, got "${host}"`,
     );
   }
-  const natsUrl = env("NATS_URL") || c.nats.url;
+  const nats = resolveNats(c.nats, env, source);
   const dashboardWsUrl = env("DASHBOARD_NATS_WS_URL") || c.dashboard.natsWsUrl;
   if (dashboardWsUrl && !WS_URL.test(dashboardWsUrl)) {
     throw new ConfigError(
@@ -384,14 +428,130 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     limits: c.limits,
     streams: c.streams,
     responses: c.responses,
-    nats: { ...c.nats, url: natsUrl || undefined },
-    dashboard: { natsWsUrl: dashboardWsUrl || undefined },
+    nats,
+    dashboard: {
+      natsWsUrl: dashboardWsUrl || undefined,
+      natsAuth: dashboardWsUrl ? dashboardAuth(c.dashboard.natsAuth, env, source) : undefined,
+    },
     pricing: c.pricing,
     virtualKeys,
     adminKey: env("GATEWAY_ADMIN_KEY") || undefined,
     metricsToken: env("METRICS_TOKEN") || undefined,
     source,
   });
+}
+
+/** The dashboard page's own NATS login (browsers speak user+password or a token). */
+export type DashboardNatsAuth = { user: string; pass: string } | { auth_token: string };
+
+/**
+ * dashboard.natsAuth (env: refs resolved), else DASHBOARD_NATS_USER + DASHBOARD_NATS_PASSWORD or
+ * DASHBOARD_NATS_TOKEN. Never the gateway's own credential: the page hands it to every browser.
+ */
+function dashboardAuth(
+  a: Parsed["dashboard"]["natsAuth"],
+  env: Env,
+  source: string,
+): DashboardNatsAuth | undefined {
+  const fail = (m: string): never => {
+    throw new ConfigError(`invalid configuration in ${source}:\n  - ${m}`);
+  };
+  const value = (v: string, field: string) => {
+    if (!v.startsWith("env:")) return v;
+    const got = env(v.slice(4));
+    return got ? got : fail(`${field}: environment variable ${v.slice(4)} is not set`);
+  };
+  const user = a ? a.user : env("DASHBOARD_NATS_USER") || undefined;
+  const password = a ? a.password : env("DASHBOARD_NATS_PASSWORD") || undefined;
+  const token = a ? a.token : env("DASHBOARD_NATS_TOKEN") || undefined;
+  const where = a ? "dashboard.natsAuth" : "DASHBOARD_NATS_*";
+  if ((user === undefined) !== (password === undefined)) {
+    fail(`${where}: user and password go together`);
+  }
+  if (user !== undefined && token !== undefined) {
+    fail(`${where}: user+password or a token, not both`);
+  }
+  if (user !== undefined) {
+    return { user: value(user, `${where}.user`), pass: value(password!, `${where}.password`) };
+  }
+  return token !== undefined ? { auth_token: value(token, `${where}.token`) } : undefined;
+}
+
+/**
+ * The nats section with the environment applied: NATS_URL over nats.url, nats.auth (env: refs
+ * resolved) over NATS_USER+NATS_PASSWORD / NATS_TOKEN / NATS_NKEY_SEED / NATS_CREDS, NATS_CA
+ * over nats.tls.ca, NATS_REPLICAS and NATS_ALLOW_MUTABLE_STREAM over theirs.
+ */
+function resolveNats(n: Parsed["nats"], env: Env, source: string): Config["nats"] {
+  const fail = (m: string) => {
+    throw new ConfigError(`invalid configuration in ${source}:\n  - ${m}`);
+  };
+  const rawUrl = env("NATS_URL") || n.url;
+  const { servers, userinfo } = rawUrl
+    ? parseServers(rawUrl)
+    : { servers: [], userinfo: undefined };
+  for (const s of servers) {
+    if (!/^wss?:\/\/[^\s]+$/.test(s)) {
+      fail(
+        `nats.url: "${
+          describeServers([s])
+        }" must be a ws:// or wss:// URL (the gateway uses the websocket listener)`,
+      );
+    }
+  }
+  const value = (v: string | undefined, field: string): string | undefined => {
+    if (v === undefined || !v.startsWith("env:")) return v;
+    const got = env(v.slice(4));
+    if (got === undefined || got === "") {
+      fail(`${field}: environment variable ${v.slice(4)} is not set`);
+    }
+    return got;
+  };
+  let auth: NatsAuth | undefined;
+  if (n.auth) {
+    const a = n.auth;
+    const kinds = [a.user ?? a.password, a.token, a.nkeySeed, a.creds].filter((x) =>
+      x !== undefined
+    );
+    if (kinds.length !== 1) {
+      fail("nats.auth: set exactly one of user+password, token, nkeySeed or creds");
+    }
+    if (a.user !== undefined || a.password !== undefined) {
+      if (a.user === undefined || a.password === undefined) {
+        fail("nats.auth: user and password go together");
+      }
+      auth = {
+        kind: "user",
+        user: value(a.user, "nats.auth.user")!,
+        password: value(a.password, "nats.auth.password")!,
+      };
+    } else if (a.token) auth = { kind: "token", token: value(a.token, "nats.auth.token")! };
+    else if (a.nkeySeed) auth = { kind: "nkey", seed: value(a.nkeySeed, "nats.auth.nkeySeed")! };
+    else if (a.creds) auth = { kind: "creds", path: value(a.creds, "nats.auth.creds")! };
+  } else {
+    try {
+      auth = authFromEnv(env);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    if (!auth && userinfo) auth = { kind: "user", ...userinfo };
+  }
+  const replicasEnv = env("NATS_REPLICAS");
+  const replicas = replicasEnv ? Number(replicasEnv) : n.replicas;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
+    fail(`NATS_REPLICAS: must be a whole number from 1 to 5, got "${replicasEnv}"`);
+  }
+  const mutableEnv = env("NATS_ALLOW_MUTABLE_STREAM");
+  return {
+    url: servers.length ? describeServers(servers) : undefined,
+    servers,
+    auth,
+    ca: env("NATS_CA") || n.tls?.ca || undefined,
+    stream: n.stream,
+    maxAgeMs: n.maxAgeMs,
+    replicas,
+    allowMutableStream: mutableEnv ? /^(1|true|yes)$/i.test(mutableEnv) : n.allowMutableStream,
+  };
 }
 
 /** With no file: one provider per API key found in the environment. */

@@ -11,7 +11,7 @@ import type { SupervisorDeps } from "../actors/supervisor/mod.ts";
 import type { Config, ProviderConfig } from "./config.ts";
 import type { Logger } from "./lib/logger.ts";
 import { sleep } from "./lib/sleep.ts";
-import type { Clock, EventBus, IdGen, ProviderHttp, Random } from "./ports.ts";
+import type { Clock, EventBus, IdGen, ProviderHttp, Random, ReplicaStats } from "./ports.ts";
 import { adapterFor } from "./providers/mod.ts";
 import { providerTypeInfo, servesResponsesApi } from "./providers/provider_types.ts";
 import type { ProviderTarget } from "./providers/execute.ts";
@@ -50,6 +50,8 @@ export interface GatewayDeps {
   logger: Logger;
   /** Replicas on NATS share half-open probe slots through these (src/events/state_sync.ts). */
   leases?: ProbeLeases;
+  /** Events followed from other replicas (with NATS): metrics and /readyz show them. */
+  replicas?: () => ReplicaStats;
   /** Where virtual keys, usage and spend live (default: in memory; NATS KV from server.ts). */
   keyStore?: KeyStore;
   /** Plugins given in code, run after the ones configured in gateway.json. */
@@ -115,6 +117,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     providers: Object.keys(config.providers),
     pricing: config.pricing,
     inFlight: () => gateway.inFlight,
+    replicas: deps.replicas,
   });
   for (const p of Object.values(config.providers)) {
     const adapter = adapterFor(providerTypeInfo(p.type)?.family ?? p.type);
@@ -150,7 +153,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     healthy: actorHealth((id) => actors.get(id)),
   });
   const unobserve = bus.subscribe((e) => balancer.observe(e));
-  const built = buildPlugins(config.plugins, { natsUrl: config.nats.url, logger });
+  const built = buildPlugins(config.plugins, {
+    nats: config.nats.url ? config.nats : undefined,
+    logger,
+  });
   const chain = createPluginChain([...built.plugins, ...(deps.plugins ?? [])], {
     clock,
     publish: (e) => bus.publish(e),

@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./lib/logger.ts";
 import { startGateway, startupLines } from "./server.ts";
+import { NatsStartupError, preflightNats } from "./events/nats_preflight.ts";
 
 const logger = createLogger((Deno.env.get("LOG_LEVEL") as "info" | undefined) ?? "info");
 
@@ -10,6 +11,18 @@ try {
   config = await loadConfig();
 } catch (e) {
   if (e instanceof ConfigError) {
+    console.error(`gateway: ${e.message}`);
+    Deno.exit(2);
+  }
+  throw e;
+}
+
+// A refused NATS credential or a mutable events stream stops start-up here, saying what to fix.
+try {
+  const line = await preflightNats(config);
+  if (line) logger.warn(line);
+} catch (e) {
+  if (e instanceof NatsStartupError) {
     console.error(`gateway: ${e.message}`);
     Deno.exit(2);
   }

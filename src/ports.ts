@@ -15,6 +15,14 @@ export interface IdGen {
 /** A uniform random number in [0, 1). Injected so weighted choice and jitter are testable. */
 export type Random = () => number;
 
+/** Following the other replicas (src/events/follow_replicas.ts). */
+export interface ReplicaStats {
+  /** Other replicas' state events folded into the provider actors. */
+  folded: number;
+  /** Messages in the stream dropped as malformed or of an unknown type. */
+  rejected: number;
+}
+
 export interface BusStats {
   published: number;
   dropped: number;

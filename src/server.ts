@@ -44,12 +44,14 @@ export function urlHost(hostname: string): string {
 export function createBus(config: Config, logger: Logger): EventBus {
   if (!config.nats.url) return createMemoryBus({ logger });
   return createNatsBus({
-    url: config.nats.url,
+    access: config.nats,
     instance: config.instance,
     ids: createIdGen(),
     logger,
     stream: config.nats.stream,
     maxAgeMs: config.nats.maxAgeMs,
+    replicas: config.nats.replicas,
+    allowMutableStream: config.nats.allowMutableStream,
   });
 }
 
@@ -85,6 +87,7 @@ export function startGateway(
     http: opts.http ?? fetchHttp,
     logger: opts.logger,
     leases: sync?.leases,
+    replicas: sync?.stats,
     keyStore: keyStoreFor(config, opts.logger),
     plugins: opts.plugins,
   });

@@ -29,3 +29,37 @@ Deno.test("a dashboard URL that is not ws:// or wss:// stops start-up naming whe
     ConfigError,
   );
 });
+
+Deno.test("dashboard NATS login: from dashboard.natsAuth (env: refs) or DASHBOARD_NATS_*; only with natsWsUrl", () => {
+  const url = "wss://nats.example:443";
+  const fromFile = buildConfig(
+    { dashboard: { natsWsUrl: url, natsAuth: { user: "observer", password: "env:OBS" } } },
+    envOf({ OBS: "obs-pw" }),
+    "gw.json",
+  );
+  assert.deepEqual(fromFile.dashboard.natsAuth, { user: "observer", pass: "obs-pw" });
+  const fromEnv = buildConfig(
+    {},
+    envOf({ DASHBOARD_NATS_WS_URL: url, DASHBOARD_NATS_TOKEN: "tok" }),
+    "env",
+  );
+  assert.deepEqual(fromEnv.dashboard.natsAuth, { auth_token: "tok" });
+  assert.equal(
+    buildConfig({}, envOf({ DASHBOARD_NATS_TOKEN: "tok" }), "env").dashboard.natsAuth,
+    undefined,
+    "no websocket URL, no login",
+  );
+  assert.throws(
+    () => buildConfig({}, envOf({ DASHBOARD_NATS_WS_URL: url, DASHBOARD_NATS_USER: "o" }), "env"),
+    /DASHBOARD_NATS_\*: user and password go together/,
+  );
+  assert.throws(
+    () =>
+      buildConfig(
+        { dashboard: { natsWsUrl: url, natsAuth: { token: "env:MISSING" } } },
+        envOf({}),
+        "gw.json",
+      ),
+    /dashboard\.natsAuth\.token: environment variable MISSING is not set/,
+  );
+});

@@ -276,18 +276,18 @@ Deno.test("a route through an inherited object property is not a configured prov
 });
 
 Deno.test("PORT, NATS_URL and GATEWAY_INSTANCE from the environment win over the file", () => {
-  const raw = { port: 9000, instance: "file", nats: { url: "nats://file:4222" } };
+  const raw = { port: 9000, instance: "file", nats: { url: "ws://file:9222" } };
   const fromFile = buildConfig(raw, noEnv, "t");
   assert.equal(fromFile.port, 9000);
-  assert.equal(fromFile.nats.url, "nats://file:4222");
+  assert.equal(fromFile.nats.url, "ws://file:9222");
   assert.equal(fromFile.instance, "file");
   const fromEnv = buildConfig(
     raw,
-    envOf({ PORT: "7001", NATS_URL: "nats://env:4222", GATEWAY_INSTANCE: "env" }),
+    envOf({ PORT: "7001", NATS_URL: "ws://env:9222", GATEWAY_INSTANCE: "env" }),
     "t",
   );
   assert.equal(fromEnv.port, 7001);
-  assert.equal(fromEnv.nats.url, "nats://env:4222");
+  assert.equal(fromEnv.nats.url, "ws://env:9222");
   assert.equal(fromEnv.instance, "env");
   assert.equal(buildConfig({}, envOf({ PORT: "0" }), "t").port, 0);
 });
@@ -418,4 +418,101 @@ Deno.test("configJsonSchema describes gateway.json for editors", () => {
   assert.ok(text.includes('"anthropic"'), "provider types are listed");
   // Serialisable as-is, to be written to gateway.schema.json.
   assert.deepEqual(JSON.parse(text), schema);
+});
+
+Deno.test("nats: a list of servers (string or array), credential from env: refs, CA, replicas", () => {
+  const env = envOf({ GW_PASS: "pw", SEED: "SUAX" });
+  const c = buildConfig(
+    {
+      nats: {
+        url: ["wss://n1:443", "wss://n2:443"],
+        auth: { user: "gateway", password: "env:GW_PASS" },
+        tls: { ca: "/etc/nats/ca.pem" },
+        replicas: 3,
+      },
+    },
+    env,
+    "gw.json",
+  );
+  assert.deepEqual(c.nats.servers, ["wss://n1:443", "wss://n2:443"]);
+  assert.equal(c.nats.url, "wss://n1:443,wss://n2:443");
+  assert.deepEqual(c.nats.auth, { kind: "user", user: "gateway", password: "pw" });
+  assert.equal(c.nats.ca, "/etc/nats/ca.pem");
+  assert.equal(c.nats.replicas, 3);
+  assert.equal(c.nats.allowMutableStream, false);
+  const seed = buildConfig({ nats: { url: "ws://a:1", auth: { nkeySeed: "env:SEED" } } }, env, "x");
+  assert.deepEqual(seed.nats.auth, { kind: "nkey", seed: "SUAX" });
+  const creds = buildConfig({ nats: { url: "ws://a:1", auth: { creds: "/c.creds" } } }, env, "x");
+  assert.deepEqual(creds.nats.auth, { kind: "creds", path: "/c.creds" });
+});
+
+Deno.test("nats: the environment when gateway.json says nothing; userinfo in NATS_URL is taken out", () => {
+  const c = buildConfig(
+    {},
+    envOf({
+      NATS_URL: "ws://gw:s3cret@n1:9222, ws://n2:9222",
+      NATS_CA: "/ca.pem",
+      NATS_REPLICAS: "3",
+      NATS_ALLOW_MUTABLE_STREAM: "1",
+    }),
+    "env",
+  );
+  assert.deepEqual(c.nats.servers, ["ws://n1:9222", "ws://n2:9222"]);
+  assert.deepEqual(c.nats.auth, { kind: "user", user: "gw", password: "s3cret" });
+  assert.ok(!c.nats.url!.includes("s3cret"), "the shown URL carries no password");
+  assert.equal(c.nats.ca, "/ca.pem");
+  assert.equal(c.nats.replicas, 3);
+  assert.equal(c.nats.allowMutableStream, true);
+  assert.deepEqual(
+    buildConfig({}, envOf({ NATS_URL: "ws://a:1", NATS_TOKEN: "t" }), "env").nats.auth,
+    { kind: "token", token: "t" },
+  );
+  // Without NATS nothing NATS-related is required.
+  assert.equal(buildConfig({}, envOf({ NATS_TOKEN: "t" }), "env").nats.url, undefined);
+});
+
+Deno.test("nats: bad sections stop start-up naming the field, never echoing a secret", () => {
+  const bad: [unknown, Record<string, string>, RegExp][] = [
+    [
+      { nats: { url: "nats://a:4222" } },
+      {},
+      /nats\.url: "nats:\/\/a:4222" must be a ws:\/\/ or wss:\/\/ URL/,
+    ],
+    [
+      { nats: { url: "ws://a:1", auth: { password: "inline-secret" } } },
+      {},
+      /nats\.auth\.password/,
+    ],
+    [
+      { nats: { url: "ws://a:1", auth: { token: "env:T", nkeySeed: "env:S" } } },
+      { T: "x", S: "y" },
+      /exactly one/,
+    ],
+    [
+      { nats: { url: "ws://a:1", auth: { user: "gw" } } },
+      {},
+      /nats\.auth.*(exactly one|go together)/,
+    ],
+    [
+      { nats: { url: "ws://a:1", auth: { token: "env:MISSING" } } },
+      {},
+      /nats\.auth\.token: environment variable MISSING is not set/,
+    ],
+    [{}, { NATS_URL: "ws://a:1", NATS_USER: "u" }, /NATS_USER and NATS_PASSWORD go together/],
+    [{}, { NATS_URL: "ws://a:1", NATS_REPLICAS: "two" }, /NATS_REPLICAS/],
+    [{ nats: { replicas: 7 } }, {}, /nats\.replicas/],
+  ];
+  for (const [raw, env, re] of bad) {
+    assert.throws(() => buildConfig(raw, envOf(env), "gw.json"), (e: Error) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.match(e.message, re);
+      assert.ok(!e.message.includes("inline-secret"));
+      return true;
+    });
+  }
+  // A password in the URL is redacted in the error about the URL.
+  assert.throws(
+    () => buildConfig({ nats: { url: "nats://u:pw-in-url@a:4222" } }, envOf({}), "gw.json"),
+    (e: Error) => !e.message.includes("pw-in-url") && /nats\.url/.test(e.message),
+  );
 });

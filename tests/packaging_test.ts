@@ -128,7 +128,9 @@ Deno.test("compose.yaml: nats-server with JetStream + websocket, the gateway wir
   const { nats, gateway } = compose.services;
 
   assert.match(nats.image, /^nats:\d+\.\d+/, "a pinned nats-server image");
-  const natsMount = nats.volumes.find((v: string) => v.endsWith(":ro") && v.includes(".conf"));
+  const natsMount = nats.volumes.find((v: string) =>
+    v.endsWith(":ro") && v.includes(":/etc/nats/nats-server.conf")
+  );
   const [natsSrc, natsDst] = natsMount.split(":");
   assert.ok(nats.command.includes(natsDst), "nats-server reads the mounted config");
   const natsConf = await read(natsSrc.replace(/^\.\//, ""));
@@ -139,6 +141,18 @@ Deno.test("compose.yaml: nats-server with JetStream + websocket, the gateway wir
 
   assert.equal(gateway.build, ".");
   assert.equal(gateway.environment.NATS_URL, `ws://nats:${wsPort}`);
+  // No anonymous access: the gateway logs in as its least-privilege user.
+  assert.doesNotMatch(natsConf, /no_auth_user/);
+  assert.match(natsConf, /authorization\s*\{/);
+  assert.equal(gateway.environment.NATS_USER, "gateway");
+  assert.match(gateway.environment.NATS_PASSWORD, /NATS_GATEWAY_PASSWORD/);
+  assert.match(nats.environment.NATS_GATEWAY_PASSWORD, /NATS_GATEWAY_PASSWORD/);
+  for (const m of natsConf.matchAll(/^include\s+\.\/(\S+)/gm)) {
+    assert.ok(
+      nats.volumes.some((v: string) => v.endsWith(`:/etc/nats/${m[1]}:ro`)),
+      `${m[1]} is mounted next to the config that includes it`,
+    );
+  }
   assert.equal(gateway.depends_on.nats.condition, "service_healthy");
   const configPath = gateway.environment.GATEWAY_CONFIG as string;
   const allowed = d.cmd.find((f) => f.startsWith("--allow-read="))!.split("=")[1];
@@ -147,7 +161,9 @@ Deno.test("compose.yaml: nats-server with JetStream + websocket, the gateway wir
   assert.ok(mount, `${configPath} is mounted`);
   const config = JSON.parse(await read(mount.split(":")[0].replace(/^\.\//, "")));
   // Every env: reference in the mounted config is passed through by compose.
-  const env = (n: string) => (n in gateway.environment ? "set" : undefined);
+  const env = (
+    n: string,
+  ) => (n in gateway.environment ? String(gateway.environment[n]) : undefined);
   assert.deepEqual(Object.keys(buildConfig(config, env, "compose").providers), [
     "openai",
     "anthropic",
@@ -158,7 +174,8 @@ Deno.test("compose.yaml: nats-server with JetStream + websocket, the gateway wir
 Deno.test("compose.yaml: its nats-server config runs, and the gateway stores events through its websocket", async () => {
   // deno-lint-ignore no-explicit-any
   const compose = parse(await read("compose.yaml")) as any;
-  const src = compose.services.nats.volumes.find((v: string) => v.includes(".conf")).split(":")[0];
+  const mounts: string[] = compose.services.nats.volumes;
+  const src = mounts.find((v) => v.includes(":/etc/nats/nats-server.conf"))!.split(":")[0];
   const dir = await Deno.makeTempDir({ prefix: "compose-nats-" });
   const [client, http, ws] = [freePort(), freePort(), freePort()];
   // The same file with this machine's free ports and a temp store instead of the volume.
@@ -168,8 +185,15 @@ Deno.test("compose.yaml: its nats-server config runs, and the gateway stores eve
     .replace(/port:\s*9222/, `port: ${ws}`)
     .replace(/"\/data"/, JSON.stringify(`${dir}/data`));
   await Deno.writeTextFile(`${dir}/nats.conf`, conf);
+  for (const m of mounts) { // what the config includes, where compose mounts it
+    const [from, to] = m.split(":");
+    if (to.startsWith("/etc/nats/") && !to.endsWith("nats-server.conf")) {
+      await Deno.copyFile(from.replace(/^\.\//, ""), `${dir}/${to.slice("/etc/nats/".length)}`);
+    }
+  }
   const nats = new Deno.Command(await natsBinary(), {
     args: ["--config", `${dir}/nats.conf`],
+    env: { NATS_GATEWAY_PASSWORD: "gw-secret", NATS_OBSERVER_PASSWORD: "obs-secret" },
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -191,6 +215,8 @@ Deno.test("compose.yaml: its nats-server config runs, and the gateway stores eve
     gw = await spawnGateway({
       GATEWAY_CONFIG: `${dir}/gateway.json`,
       NATS_URL: `ws://127.0.0.1:${ws}`,
+      NATS_USER: "gateway",
+      NATS_PASSWORD: "gw-secret",
     });
     let events: { connected?: boolean; published?: number } = {};
     for (let i = 0; i < 100 && !(events.connected && events.published); i++) {

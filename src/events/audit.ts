@@ -2,6 +2,14 @@
 // stream. Exit status: 0 found, 1 not found, 2 cannot read (NATS unreachable, bad arguments).
 // The story goes to stdout, status and errors to stderr.
 import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
+import {
+  accessFromEnv,
+  authRefusal,
+  connectOptions,
+  describeServers,
+  isAuthError,
+  type NatsAccess,
+} from "../lib/nats_connect.ts";
 import { formatAudit, selectAudit } from "./audit_story.ts";
 import { AUDIT_DEFAULT_LOOKBACK, parseAuditArgs, UsageError } from "./cli_args.ts";
 import type { CloudEvent } from "./envelope.ts";
@@ -12,7 +20,9 @@ const USAGE = `usage: deno task audit [options] <request-id>
   --since <when>   how far back to look: 30m, 6h, 2d or an ISO time (default ${AUDIT_DEFAULT_LOOKBACK})
   --json           print the request's events (and related provider events) as CloudEvent JSON lines
   --stream <name>  JetStream stream (default NATS_STREAM or GATEWAY_EVENTS)
-  NATS_URL         nats-server websocket URL, default ws://127.0.0.1:9222
+  NATS_URL         nats-server websocket URL(s), comma-separated, default ws://127.0.0.1:9222
+  NATS_USER + NATS_PASSWORD, NATS_TOKEN, NATS_NKEY_SEED or NATS_CREDS (a .creds file path)
+                   the credential (one); NATS_CA: PEM file of the CA for wss:// (docs/securing.md)
 exit status: 0 found, 1 not found, 2 cannot read (NATS unreachable, bad arguments)`;
 
 /** Reading stops this long (event time) after the request's last event: later ones cannot be in its story. */
@@ -78,13 +88,24 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const url = Deno.env.get("NATS_URL") ?? "ws://127.0.0.1:9222";
+  let access: NatsAccess;
+  try {
+    access = accessFromEnv((n) => Deno.env.get(n));
+  } catch (err) {
+    console.error(`audit: ${err instanceof Error ? err.message : err}`);
+    return 2;
+  }
+  const url = describeServers(access.servers);
   const stream = opts.stream ?? Deno.env.get("NATS_STREAM") ?? "GATEWAY_EVENTS";
 
   let nc: NatsConnection;
   try {
-    nc = await wsconnect({ servers: url, name: "gateway-audit-cli", timeout: 5_000 });
+    nc = await wsconnect(connectOptions(access, { name: "gateway-audit-cli", timeout: 5_000 }));
   } catch (err) {
+    if (isAuthError(err)) {
+      console.error(`audit: ${authRefusal(access, err)}`);
+      return 2;
+    }
     console.error(
       `audit: cannot connect to NATS at ${url}: ${err instanceof Error ? err.message : err}\n` +
         `audit: point NATS_URL at the websocket listener the gateway publishes to (ws://host:port).`,

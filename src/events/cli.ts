@@ -4,6 +4,14 @@
 // replays the stream from that time and then keeps delivering live events, with no gap between.
 import { type Msg, type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { parseEventsArgs, UsageError } from "./cli_args.ts";
+import {
+  accessFromEnv,
+  authRefusal,
+  connectOptions,
+  describeServers,
+  isAuthError,
+  type NatsAccess,
+} from "../lib/nats_connect.ts";
 import type { CloudEvent } from "./envelope.ts";
 import { StreamMissingError, tailHistory } from "./history.ts";
 import { type Received, renderEvent } from "./render.ts";
@@ -16,7 +24,9 @@ const USAGE = `usage: deno task events [options] [subject-filter]
   --json           one CloudEvent JSON object per line (for jq) instead of the readable line
   --provider <id>  only events about this provider, including fallbacks away from it
   --stream <name>  JetStream stream for --since (default NATS_STREAM or GATEWAY_EVENTS)
-  NATS_URL         nats-server websocket URL, default ws://127.0.0.1:9222`;
+  NATS_URL         nats-server websocket URL(s), comma-separated, default ws://127.0.0.1:9222
+  NATS_USER + NATS_PASSWORD, NATS_TOKEN, NATS_NKEY_SEED or NATS_CREDS (a .creds file path)
+                   the credential (one); NATS_CA: PEM file of the CA for wss:// (docs/securing.md)`;
 
 async function main(args: string[]): Promise<number> {
   let opts;
@@ -31,7 +41,14 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const url = Deno.env.get("NATS_URL") ?? "ws://127.0.0.1:9222";
+  let access: NatsAccess;
+  try {
+    access = accessFromEnv((n) => Deno.env.get(n));
+  } catch (err) {
+    console.error(`events: ${err instanceof Error ? err.message : err}`);
+    return 2;
+  }
+  const url = describeServers(access.servers);
   const { subject } = opts;
   const print = (m: Received) => {
     const out = renderEvent(m, opts);
@@ -41,14 +58,17 @@ async function main(args: string[]): Promise<number> {
 
   let nc: NatsConnection;
   try {
-    nc = await wsconnect({
-      servers: url,
+    nc = await wsconnect(connectOptions(access, {
       name: "gateway-events-cli",
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,
       timeout: 5_000,
-    });
+    }));
   } catch (err) {
+    if (isAuthError(err)) {
+      console.error(`events: ${authRefusal(access, err)}`);
+      return 1;
+    }
     console.error(
       `events: cannot connect to NATS at ${url}: ${err instanceof Error ? err.message : err}\n` +
         `events: start nats-server with a websocket listener (websocket { port: 9222, no_tls: true })` +

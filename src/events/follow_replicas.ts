@@ -3,6 +3,10 @@
 // fold them without publishing. Its own events are skipped: they were folded when decided.
 // An ordered consumer keeps stream order and resumes after the last message it delivered, across
 // reconnects, so nothing is folded twice or skipped while the connection comes back.
+// Only well-formed events are folded: a valid CloudEvents 1.0 envelope of a catalogued type,
+// stored on the subject it names, from a /gateway/<instance> source. Anything else is dropped and
+// counted (`rejected`): the stream is writable only by identities allowed to publish on
+// `gateway.>` (docs/securing.md), and what slipped in anyway must not change provider state.
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
   type ConsumerMessages,
@@ -12,12 +16,43 @@ import {
   JetStreamApiError,
 } from "@nats-io/jetstream";
 import type { Logger } from "../lib/logger.ts";
-import type { GatewayEvent } from "./catalogue.ts";
+import { EVENT_TYPES, type GatewayEvent, subjectOf } from "./catalogue.ts";
 import { type CloudEvent, fromCloudEvent } from "./envelope.ts";
 import { stateEventProvider } from "./replay.ts";
 
 /** The CloudEvents `source` of a replica. */
 export const sourceOf = (instance: string) => `/gateway/${instance}`;
+
+const KNOWN_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES.map((t) => `gateway.${t}`));
+const PROVIDER_ID = /^[a-z0-9_-]+$/;
+const SOURCE = /^\/gateway\/[^\s/]+$/;
+
+/**
+ * Why `raw` (a stored message's JSON) is not an event this gateway could have published, or
+ * undefined when it is one: the CloudEvents shape, a catalogued type, a provider id where there
+ * is one, a parseable time, and the subject it was stored on (when given) matching the event.
+ */
+export function invalidEvent(raw: unknown, storedOn?: string): string | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "not a JSON object";
+  const ce = raw as Partial<CloudEvent>;
+  if (ce.specversion !== "1.0") return "specversion is not 1.0";
+  if (typeof ce.id !== "string" || ce.id === "") return "no id";
+  if (typeof ce.source !== "string" || !SOURCE.test(ce.source)) return "source is not /gateway/…";
+  if (typeof ce.type !== "string" || !KNOWN_TYPES.has(ce.type)) return "unknown type";
+  if (typeof ce.time !== "string" || Number.isNaN(Date.parse(ce.time))) return "bad time";
+  if (ce.datacontenttype !== "application/json") return "datacontenttype is not JSON";
+  const data = ce.data as Record<string, unknown> | undefined;
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return "no data";
+  if (
+    "provider" in data && !(typeof data.provider === "string" && PROVIDER_ID.test(data.provider))
+  ) {
+    return "bad provider id";
+  }
+  const e = fromCloudEvent(ce as CloudEvent);
+  if (ce.subject !== subjectOf(e)) return "subject does not match the event";
+  if (storedOn !== undefined && storedOn !== ce.subject) return "stored on another subject";
+  return undefined;
+}
 
 /**
  * The state event inside `ce` when another replica decided it about a provider we serve;
@@ -28,13 +63,9 @@ export function remoteStateEvent(
   instance: string,
   providers: ReadonlySet<string>,
 ): GatewayEvent | undefined {
-  if (ce?.source === sourceOf(instance)) return undefined;
-  let e: GatewayEvent;
-  try {
-    e = fromCloudEvent(ce);
-  } catch {
-    return undefined;
-  }
+  if (invalidEvent(ce) !== undefined) return undefined;
+  if (ce.source === sourceOf(instance)) return undefined;
+  const e = fromCloudEvent(ce);
   const provider = stateEventProvider(e);
   return provider !== undefined && providers.has(provider) ? e : undefined;
 }
@@ -54,6 +85,8 @@ export interface FollowOptions {
 export interface Follower {
   /** Remote events handed to onEvent so far. */
   readonly folded: number;
+  /** Messages dropped as malformed: not JSON, not a gateway CloudEvent, unknown type. */
+  readonly rejected: number;
   stop(): Promise<void>;
 }
 
@@ -64,6 +97,8 @@ export function followReplicas(nc: NatsConnection, o: FollowOptions): Follower {
   const js = jetstream(nc);
   let stopped = false;
   let folded = 0;
+  let rejected = 0;
+  let warnedRejected = false;
   let next = o.from; // where a (re)created consumer starts
   let messages: ConsumerMessages | undefined;
   let wake: (() => void) | undefined;
@@ -93,10 +128,25 @@ export function followReplicas(nc: NatsConnection, o: FollowOptions): Follower {
         warned = false;
         for await (const m of messages) {
           next = m.seq + 1;
-          let ce: CloudEvent;
+          let ce: CloudEvent | undefined;
+          let problem: string | undefined;
           try {
             ce = m.json<CloudEvent>();
+            problem = invalidEvent(ce, m.subject);
           } catch {
+            problem = "not JSON";
+          }
+          if (problem !== undefined || !ce) {
+            rejected++;
+            if (!warnedRejected) {
+              warnedRejected = true; // once: a flood of junk must not flood the log too
+              o.logger.warn("dropped a malformed message in the events stream", {
+                stream: o.stream,
+                seq: m.seq,
+                subject: m.subject,
+                problem,
+              });
+            }
             continue;
           }
           const e = remoteStateEvent(ce, o.instance, o.providers);
@@ -131,6 +181,9 @@ export function followReplicas(nc: NatsConnection, o: FollowOptions): Follower {
   return {
     get folded() {
       return folded;
+    },
+    get rejected() {
+      return rejected;
     },
     async stop() {
       stopped = true;

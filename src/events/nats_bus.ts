@@ -1,24 +1,24 @@
 // Every domain event goes to JetStream as a CloudEvent without ever making a request wait:
 // publish() only appends to a bounded buffer that a background loop drains. NATS being slow or
 // down costs buffered events (and, past the bound, dropped ones), never latency or errors.
-import { nanos, type NatsConnection, wsconnect } from "@nats-io/nats-core";
-import {
-  DiscardPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-} from "@nats-io/jetstream";
+import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from "@nats-io/jetstream";
 import { createJetStreamPublisher, type JetStreamPublisher } from "./js_publish.ts";
 import type { BusStats, EventBus, IdGen } from "../ports.ts";
 import type { Logger } from "../lib/logger.ts";
 import { toCloudEvent } from "./envelope.ts";
 import { createMemoryBus } from "./memory_bus.ts";
+import {
+  connectOptions,
+  describeServers,
+  isAuthError,
+  type NatsAccess,
+} from "../lib/nats_connect.ts";
+import { eventsStreamConfig, mutableStreamProblem } from "./stream_config.ts";
 
 export interface NatsBusOptions {
-  /** Websocket URL of a nats-server, e.g. ws://127.0.0.1:8080. */
-  url: string;
+  /** Websocket URL(s) of nats-server, credential and CA (src/lib/nats_connect.ts). */
+  access: NatsAccess;
   /** Names this replica in the CloudEvents `source` (/gateway/<instance>). */
   instance: string;
   ids: IdGen;
@@ -32,6 +32,10 @@ export interface NatsBusOptions {
   /** Stream retention by size (default unbounded; age still bounds it). */
   maxBytes?: number;
   storage?: "file" | "memory";
+  /** Stream replicas when creating it (default 1; 3 on a 3-node cluster). */
+  replicas?: number;
+  /** Publish to an existing stream that allows deletes or purges (default: refuse, say why). */
+  allowMutableStream?: boolean;
   /** Pause between connect and publish retries (default 1000 ms). */
   retryMs?: number;
   /** How long close() waits for the buffer to drain (default 2000 ms). */
@@ -47,7 +51,6 @@ interface Pending {
 const BATCH = 256;
 const why = (err: unknown) => err instanceof Error ? err.message : String(err);
 const PUBLISH_TIMEOUT_MS = 5_000;
-const DUPLICATE_WINDOW_MS = 2 * 60_000;
 
 export function createNatsBus(opts: NatsBusOptions): EventBus {
   const stream = opts.stream ?? "GATEWAY_EVENTS";
@@ -55,6 +58,7 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
   const maxAgeMs = opts.maxAgeMs ?? 24 * 3_600_000;
   const retryMs = opts.retryMs ?? 1_000;
   const log = opts.logger;
+  const url = describeServers(opts.access.servers);
   const local = createMemoryBus({ logger: log });
 
   let queue: Pending[] = [];
@@ -63,6 +67,7 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
   let nc: NatsConnection | undefined;
   let connected = false;
   let streamReady = false;
+  let mutableWarned = false;
   let failing = false; // inside a streak of publish failures (logged once per streak)
   let closing = false; // close() called: drain what we can
   let stopped = false; // give up: the loop exits
@@ -88,8 +93,7 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
     while (!stopped) {
       try {
         // Our own first-connect loop rather than waitOnFirstConnect: close() can stop it.
-        const c = await wsconnect({
-          servers: opts.url,
+        const c = await wsconnect(connectOptions(opts.access, {
           name: `gateway/${opts.instance}`,
           reconnect: true,
           maxReconnectAttempts: -1,
@@ -98,12 +102,17 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
           // Stream management calls are requests; with async traces on, nats-core builds Error
           // objects (stack traces included) for each in case it later fails.
           noAsyncTraces: true,
-        });
+        }));
         if (!stopped) return c;
         await c.close();
       } catch (err) {
-        if (!warned) {
-          log.warn("NATS unreachable; buffering events", { url: opts.url, error: why(err) });
+        if (!warned && isAuthError(err)) {
+          log.error("NATS refused the gateway's credential; buffering events", {
+            url,
+            error: why(err),
+          });
+        } else if (!warned) {
+          log.warn("NATS unreachable; buffering events", { url, error: why(err) });
         }
         warned = true;
         await pause(retryMs);
@@ -130,22 +139,28 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
   async function ensureStream(c: NatsConnection) {
     const jsm = await jetstreamManager(c);
     try {
-      await jsm.streams.info(stream);
+      const info = await jsm.streams.info(stream);
+      const problem = opts.allowMutableStream ? undefined : mutableStreamProblem(info.config);
+      // Checked before start (src/events/nats_preflight.ts); changed since: say so, keep going.
+      if (problem && !mutableWarned) log.error(problem);
+      mutableWarned = problem !== undefined;
     } catch (err) {
       if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) {
         throw err;
       }
-      await jsm.streams.add({
-        name: stream,
-        subjects: ["gateway.>"],
-        retention: RetentionPolicy.Limits,
-        discard: DiscardPolicy.Old,
-        storage: opts.storage === "memory" ? StorageType.Memory : StorageType.File,
-        max_age: nanos(maxAgeMs),
-        max_bytes: opts.maxBytes ?? -1,
-        duplicate_window: nanos(Math.min(DUPLICATE_WINDOW_MS, maxAgeMs)),
+      await jsm.streams.add(eventsStreamConfig({
+        stream,
+        storage: opts.storage,
+        maxAgeMs,
+        maxBytes: opts.maxBytes,
+        replicas: opts.replicas,
+      }));
+      log.info("created JetStream stream", {
+        stream,
+        subjects: "gateway.>",
+        replicas: opts.replicas ?? 1,
+        immutable: true,
       });
-      log.info("created JetStream stream", { stream, subjects: "gateway.>" });
     }
     streamReady = true;
   }
@@ -172,7 +187,7 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
     nc = await connect();
     if (!nc) return;
     connected = true;
-    log.info("NATS connected", { url: opts.url, stream });
+    log.info("NATS connected", { url, stream });
     watchStatus(nc).catch(() => {}); // ends when the connection closes
     const js = createJetStreamPublisher(nc, PUBLISH_TIMEOUT_MS);
     nc.closed().then(() => js.close());
@@ -198,7 +213,7 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
 
   return {
     kind: "nats",
-    describe: `NATS ${opts.url} → JetStream stream ${stream} (subjects gateway.>)`,
+    describe: `NATS ${url} → JetStream stream ${stream} (subjects gateway.>)`,
     publish(event) {
       local.publish(event);
       if (stopped) {

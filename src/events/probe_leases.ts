@@ -28,12 +28,17 @@ export const LEASE_BUCKET_TTL_MS = 3_600_000;
  * Creates the bucket if missing (or opens it). Replicas starting together may race to create
  * it: the loser's create fails, and opening the winner's bucket is then the right answer.
  */
-export async function openLeaseBucket(nc: NatsConnection, stream: string): Promise<KV> {
+export async function openLeaseBucket(
+  nc: NatsConnection,
+  stream: string,
+  replicas = 1,
+): Promise<KV> {
   const open = () =>
     new Kvm(nc).create(leaseBucketName(stream), {
       history: 1,
       ttl: LEASE_BUCKET_TTL_MS,
       storage: StorageType.Memory,
+      replicas,
       timeout: 2_000, // a request that long unanswered: probe alone (see acquire)
     });
   try {

@@ -9,8 +9,9 @@ import type { KV } from "@nats-io/kv";
 import type { ProviderActor } from "../../actors/provider/mod.ts";
 import type { Registry } from "../../actors/runtime/mod.ts";
 import type { Config } from "../config.ts";
+import { connectOptions } from "../lib/nats_connect.ts";
 import type { Logger } from "../lib/logger.ts";
-import type { Clock } from "../ports.ts";
+import type { Clock, ReplicaStats } from "../ports.ts";
 import type { GatewayEvent } from "./catalogue.ts";
 import { createKvProbeLeases, openLeaseBucket } from "./probe_leases.ts";
 import { type Follower, followReplicas } from "./follow_replicas.ts";
@@ -35,6 +36,8 @@ export interface StateSync {
   readonly leases: ReturnType<typeof createKvProbeLeases>;
   /** Replays into `actors` and starts following; resolves with the start-up line. */
   start(actors: Registry<ProviderActor>): Promise<string>;
+  /** Counts of the events followed from the other replicas. */
+  stats(): ReplicaStats;
   close(): Promise<void>;
 }
 
@@ -68,18 +71,17 @@ export function createStateSync(o: StateSyncOptions): StateSync {
   });
 
   const connect = () =>
-    wsconnect({
-      servers: url,
+    wsconnect(connectOptions(config.nats, {
       name: `gateway/${instance}/state`,
       timeout: o.connectTimeoutMs ?? 2_000,
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: retryMs,
-    });
+    }));
 
   const openBucket = async (c: NatsConnection) => {
     try {
-      bucket = await openLeaseBucket(c, stream);
+      bucket = await openLeaseBucket(c, stream, config.nats.replicas);
     } catch (err) {
       logger.warn("probe lease bucket unavailable; replicas probe on their own", {
         error: why(err),
@@ -121,8 +123,10 @@ export function createStateSync(o: StateSyncOptions): StateSync {
     Deno.unrefTimer(retryTimer);
   };
 
+  // Counts survive a follower being replaced (reconnect after a start without NATS).
   return {
     leases,
+    stats: () => ({ folded: follower?.folded ?? 0, rejected: follower?.rejected ?? 0 }),
     async start(actors) {
       try {
         nc = await connect();

@@ -7,11 +7,19 @@ import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { jetstream, JetStreamApiCodes, JetStreamApiError, StorageType } from "@nats-io/jetstream";
 import { type KV, Kvm, KvWatchInclude } from "@nats-io/kv";
 import type { Logger } from "../lib/logger.ts";
+import {
+  connectOptions,
+  describeServers,
+  isAuthError,
+  type NatsAccess,
+} from "../lib/nats_connect.ts";
 import { type KeyStore, StoreUnavailable, type Versioned } from "./store.ts";
 
 export interface NatsKeyStoreOptions {
-  /** Websocket URL of a nats-server with JetStream, e.g. ws://127.0.0.1:8080. */
-  url: string;
+  /** Websocket URL(s) of nats-server with JetStream, credential and CA. */
+  access: NatsAccess;
+  /** KV bucket replicas when creating it (default 1; 3 on a 3-node cluster). */
+  replicas?: number;
   /** Names this replica's connection. */
   instance: string;
   logger: Logger;
@@ -36,6 +44,7 @@ export function createNatsKeyStore(opts: NatsKeyStoreOptions): KeyStore {
   const timeoutMs = opts.timeoutMs ?? 2_000;
   const retryMs = opts.retryMs ?? 1_000;
   const log = opts.logger;
+  const url = describeServers(opts.access.servers);
   let nc: NatsConnection | undefined;
   let kv: KV | undefined;
   let connected = false;
@@ -69,14 +78,13 @@ export function createNatsKeyStore(opts: NatsKeyStoreOptions): KeyStore {
     let warned = false;
     while (!stopped) {
       try {
-        const c = await wsconnect({
-          servers: opts.url,
+        const c = await wsconnect(connectOptions(opts.access, {
           name: `gateway/${opts.instance}/keys`,
           reconnect: true,
           maxReconnectAttempts: -1,
           reconnectTimeWait: retryMs,
           timeout: 5_000,
-        });
+        }));
         if (stopped) {
           await c.close();
           return;
@@ -85,15 +93,17 @@ export function createNatsKeyStore(opts: NatsKeyStoreOptions): KeyStore {
         kv = await new Kvm(jetstream(c, { timeout: timeoutMs })).create(bucket, {
           history: 1,
           storage: StorageType.File,
+          replicas: opts.replicas ?? 1,
           timeout: timeoutMs,
         });
         connected = true;
         watchStatus(c).catch(() => {});
-        log.info("virtual-key store on NATS KV", { url: opts.url, bucket });
+        log.info("virtual-key store on NATS KV", { url, bucket });
         return;
       } catch (err) {
         if (!warned) {
-          log.warn("virtual-key store: NATS unreachable", { url: opts.url, error: why(err) });
+          const what = isAuthError(err) ? "NATS refused the credential" : "NATS unreachable";
+          log.warn(`virtual-key store: ${what}`, { url, error: why(err) });
         }
         warned = true;
         await nc?.close().catch(() => {});
@@ -112,7 +122,7 @@ export function createNatsKeyStore(opts: NatsKeyStoreOptions): KeyStore {
     }
     if (stopped) throw new StoreUnavailable("the virtual-key store is closed");
     if (!kv || !connected) {
-      throw new StoreUnavailable(`NATS at ${opts.url} is unreachable (KV bucket ${bucket})`);
+      throw new StoreUnavailable(`NATS at ${url} is unreachable (KV bucket ${bucket})`);
     }
     return kv;
   }

@@ -2,6 +2,10 @@
 // counts as $0, logged once per model), added to the key's usage and period spend in the shared
 // store, and published as a `key.spend` event. Charging never fails a request; `drain` lets close
 // wait (bounded) for charges still being written.
+// One replica writes one key's charges one after another: concurrent compare-and-sets on one
+// entry only fight each other (and a lost fight past the retries loses the charge), and on a
+// clustered bucket nats-server 2.9 was seen to let two concurrent ones through, one overwriting
+// the other. A store unreachable for a moment (its server failing over) is waited out, bounded.
 import type { Candidate } from "../../actors/supervisor/mod.ts";
 import type { Config } from "../config.ts";
 import type { GatewayEvent, UsageFacts } from "../events/catalogue.ts";
@@ -10,7 +14,7 @@ import type { Clock } from "../ports.ts";
 import type { KeyCache } from "./key_cache.ts";
 import type { KeyPolicy } from "./keys.ts";
 import { costNanoUsd, priceOf, toUsd } from "./pricing.ts";
-import { casUpdate, type KeyStore } from "./store.ts";
+import { casUpdate, type KeyStore, StoreUnavailable } from "./store.ts";
 import type { StoreHealth } from "./store_health.ts";
 import { parseUsage, usageDecider, usageKey } from "./usage.ts";
 
@@ -20,6 +24,9 @@ export interface Spend {
   /** Waits for charges in flight, at most `ms`. */
   drain(ms: number): Promise<void>;
 }
+
+/** How long a charge waits out an unreachable store before it is given up (logged). */
+const UNAVAILABLE_RETRY_MS = 10_000;
 
 export function createSpend(deps: {
   pricing: Config["pricing"];
@@ -33,6 +40,21 @@ export function createSpend(deps: {
   const { cache, store, clock, logger, health } = deps;
   const unpriced = new Set<string>();
   const charges = new Set<Promise<void>>();
+  // The last charge queued per key: the next one starts when it is done.
+  const tails = new Map<string, Promise<void>>();
+
+  async function update(key: KeyPolicy, step: Parameters<typeof casUpdate<number>>[2]) {
+    let waited = 0;
+    for (let wait = 100;; wait = Math.min(wait * 2, 1_000)) {
+      try {
+        return await casUpdate(store, usageKey(key.id), step);
+      } catch (err) {
+        if (!(err instanceof StoreUnavailable) || waited + wait > UNAVAILABLE_RETRY_MS) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+        waited += wait;
+      }
+    }
+  }
 
   async function record(key: KeyPolicy, requestId: string, served: Candidate, usage?: UsageFacts) {
     const promptTokens = usage?.promptTokens ?? 0;
@@ -50,7 +72,7 @@ export function createSpend(deps: {
     const now = clock.now();
     let spent: number;
     try {
-      spent = await casUpdate(store, usageKey(key.id), (current) => {
+      spent = await update(key, (current) => {
         const state = parseUsage(current);
         const next = usageDecider.decide(state, {
           kind: "record",
@@ -85,11 +107,16 @@ export function createSpend(deps: {
 
   return {
     charge(key, requestId, served, usage) {
-      const p = record(key, requestId, served, usage).catch((err) =>
+      const before = tails.get(key.id) ?? Promise.resolve();
+      const p = before.then(() => record(key, requestId, served, usage)).catch((err) =>
         logger.error("virtual keys: charging failed", { virtualKey: key.id, error: String(err) })
       );
+      tails.set(key.id, p);
       charges.add(p);
-      return p.finally(() => charges.delete(p));
+      return p.finally(() => {
+        charges.delete(p);
+        if (tails.get(key.id) === p) tails.delete(key.id);
+      });
     },
     async drain(ms) {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -11,5 +11,10 @@ export function keyStoreFor(
   logger: Logger,
 ): KeyStore {
   if (!config.nats.url) return createMemoryKeyStore();
-  return createNatsKeyStore({ url: config.nats.url, instance: config.instance, logger });
+  return createNatsKeyStore({
+    access: config.nats,
+    replicas: config.nats.replicas,
+    instance: config.instance,
+    logger,
+  });
 }

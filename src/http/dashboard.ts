@@ -23,9 +23,15 @@ export function dashboardCsp(nonce: string, natsWsUrl?: string): string {
 
 export function dashboard(gw: Gateway) {
   const natsWsUrl = gw.deps.config.dashboard?.natsWsUrl;
+  const natsAuth = gw.deps.config.dashboard?.natsAuth;
   return (_c: Context): Response => {
     const nonce = crypto.randomUUID().replaceAll("-", "");
-    const html = renderDashboardPage({ instance: gw.deps.config.instance, natsWsUrl, nonce });
+    const html = renderDashboardPage({
+      instance: gw.deps.config.instance,
+      natsWsUrl,
+      natsAuth,
+      nonce,
+    });
     return new Response(html, {
       headers: {
         "content-type": "text/html; charset=utf-8",

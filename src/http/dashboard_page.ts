@@ -8,6 +8,8 @@ export interface DashboardPageOptions {
   instance: string;
   /** NATS websocket URL the browser connects to itself; undefined = SSE relay only. */
   natsWsUrl?: string;
+  /** The read-only login the page sends in CONNECT (user+pass or auth_token); none = anonymous. */
+  natsAuth?: { user: string; pass: string } | { auth_token: string };
   /** CSP nonce for the inline script and style. */
   nonce: string;
 }
@@ -299,7 +301,8 @@ function connectNats(url, subject, onFail) {
       buf = buf.subarray(nl + 2);
       if (parts[0] === "INFO") {
         send("CONNECT " + JSON.stringify({ verbose: false, pedantic: false, lang: "gateway-dashboard",
-          version: "1", protocol: 1, headers: true, no_responders: false, name: "gateway-dashboard" }) + "\r\n");
+          version: "1", protocol: 1, headers: true, no_responders: false, name: "gateway-dashboard",
+          ...(cfg.natsAuth || {}) }) + "\r\n");
         send("SUB " + subject + " 1\r\nPING\r\n");
       } else if (parts[0] === "PING") send("PONG\r\n");
       else if (parts[0] === "PONG" && !established) {
@@ -342,6 +345,7 @@ export function renderDashboardPage(opts: DashboardPageOptions): string {
   const config = {
     instance: opts.instance,
     natsWsUrl: opts.natsWsUrl ?? null,
+    natsAuth: opts.natsAuth ?? null,
     providersUrl: "v1/gateway/providers",
     eventsUrl: "v1/gateway/events",
     replay: 300,

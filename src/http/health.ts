@@ -21,6 +21,7 @@ export function readyz(gw: Gateway) {
         reason,
         providers,
         events: { bus: gw.deps.bus.kind, ...bus },
+        ...(gw.deps.replicas && { replicas: gw.deps.replicas() }),
       },
       ready ? 200 : 503,
     );

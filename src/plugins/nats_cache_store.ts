@@ -5,11 +5,14 @@
 import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { Logger } from "../lib/logger.ts";
+import { connectOptions, type NatsAccess } from "../lib/nats_connect.ts";
 import type { CacheEntry, CacheStore } from "./cache.ts";
 
 export interface NatsCacheStoreOptions {
-  /** Websocket URL of a nats-server with JetStream. */
-  url: string;
+  /** Websocket URL(s) of nats-server with JetStream, credential and CA. */
+  access: NatsAccess;
+  /** Bucket replicas when creating it (default 1). */
+  replicas?: number;
   bucket: string;
   ttlMs: number;
   logger: Logger;
@@ -38,20 +41,23 @@ export function natsCacheStore(opts: NatsCacheStoreOptions): NatsCacheStore {
       return Promise.reject(new Error("NATS cache unavailable (retrying later)"));
     }
     opening = (async () => {
-      const c = await wsconnect({
-        servers: opts.url,
+      const c = await wsconnect(connectOptions(opts.access, {
         name: "gateway/cache",
         reconnect: true,
         maxReconnectAttempts: -1,
         reconnectTimeWait: retryMs,
         timeout: 5_000,
-      });
+      }));
       if (closed) {
         await c.close();
         throw new Error("cache store closed");
       }
       nc = c;
-      return await new Kvm(c).create(opts.bucket, { ttl: opts.ttlMs, history: 1 });
+      return await new Kvm(c).create(opts.bucket, {
+        ttl: opts.ttlMs,
+        history: 1,
+        replicas: opts.replicas ?? 1,
+      });
     })();
     opening.catch((e) => {
       opening = undefined;

@@ -2,6 +2,7 @@
 // `{"type": …, "name"?: …, …options}`, and how it becomes running plugins.
 import { z } from "zod";
 import type { Logger } from "../lib/logger.ts";
+import type { NatsAccess } from "../lib/nats_connect.ts";
 import { cachePlugin, type CacheStore, DEFAULT_VARY, memoryCacheStore } from "./cache.ts";
 import { guardrailPlugin } from "./guardrail.ts";
 import { headersPlugin, UNFORWARDABLE } from "./headers.ts";
@@ -84,8 +85,8 @@ export const PluginsSchema = z.array(
 export type PluginConfig = z.output<typeof PluginsSchema>[number];
 
 export interface PluginBuildDeps {
-  /** NATS server for stores that can live there (cache `store: "auto" | "nats"`). */
-  natsUrl?: string;
+  /** NATS for stores that can live there (cache `store: "auto" | "nats"`); none = absent. */
+  nats?: NatsAccess & { replicas?: number };
   logger: Logger;
 }
 
@@ -106,14 +107,15 @@ export function buildPlugins(
   for (const c of configs) {
     switch (c.type) {
       case "cache": {
-        const useNats = c.store === "nats" || (c.store === "auto" && !!deps.natsUrl);
-        if (useNats && !deps.natsUrl) {
+        const useNats = c.store === "nats" || (c.store === "auto" && !!deps.nats?.servers.length);
+        if (useNats && !deps.nats?.servers.length) {
           throw new Error(`plugins: cache store "nats" needs NATS (nats.url or NATS_URL)`);
         }
         let store: CacheStore;
         if (useNats) {
           const kv = natsCacheStore({
-            url: deps.natsUrl!,
+            access: deps.nats!,
+            replicas: deps.nats!.replicas,
             bucket: c.bucket,
             ttlMs: c.ttlMs,
             logger: deps.logger,

@@ -8,7 +8,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Config } from "../config.ts";
 import type { GatewayEvent } from "../events/catalogue.ts";
-import type { EventBus } from "../ports.ts";
+import type { EventBus, ReplicaStats } from "../ports.ts";
 
 export interface MetricsOptions {
   bus: EventBus;
@@ -18,6 +18,8 @@ export interface MetricsOptions {
   pricing: Config["pricing"];
   /** Requests being served right now (read at scrape time). */
   inFlight?: () => number;
+  /** Events followed from other replicas (with NATS), read at scrape time. */
+  replicas?: () => ReplicaStats;
 }
 
 export interface GatewayMetrics {
@@ -213,6 +215,27 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
       this.set(bus.stats().connected ? 1 : 0);
     },
   });
+  if (opts.replicas) {
+    const replicas = opts.replicas;
+    new Counter({
+      name: "gateway_replica_events_folded_total",
+      help: "Other replicas' state events folded into this replica's provider actors.",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(replicas().folded);
+      },
+    });
+    new Counter({
+      name: "gateway_replica_events_rejected_total",
+      help: "Messages in the events stream dropped as malformed or of an unknown type.",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(replicas().rejected);
+      },
+    });
+  }
   if (opts.inFlight) {
     const inFlight = opts.inFlight;
     new Gauge({

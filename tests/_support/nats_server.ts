@@ -1,7 +1,7 @@
 // A real nats-server (JetStream + websocket) on free ports for integration tests, plus a live
 // subscriber and a stream reader to assert on what a real consumer sees. Missing nats-server is
 // an error, never a skip: a silently skipped integration test proves nothing.
-import { type Msg, type NatsConnection, wsconnect } from "@nats-io/nats-core";
+import { type Authenticator, type Msg, type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { CloudEvent } from "../../src/events/envelope.ts";
 
@@ -50,32 +50,52 @@ function freePort(): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startNatsServer(): Promise<NatsServer> {
+export interface NatsServerOptions {
+  /** More config lines (e.g. an authorization block); `include`d files go in `files`. */
+  conf?: string[];
+  /** Files written next to the config, by name (e.g. the shipped nats-permissions.conf). */
+  files?: Record<string, string>;
+  /** Environment of nats-server (its config may reference $VARS). */
+  env?: Record<string, string>;
+  /** The websocket block instead of the plain one; `$WS_PORT` stands for its port. */
+  websocket?: string;
+}
+
+/** examples/nats-permissions.conf, to include in a test server's config as shipped. */
+export const shippedPermissions = () =>
+  Deno.readTextFile(new URL("../../examples/nats-permissions.conf", import.meta.url));
+
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const bin = await findNatsServer();
   // A free port can be taken by a parallel test before nats-server binds it: try fresh ones.
   for (let attempt = 1;; attempt++) {
     try {
-      return await startOnce(bin);
+      return await startOnce(bin, opts);
     } catch (err) {
       if (attempt === 3) throw err;
     }
   }
 }
 
-async function startOnce(bin: string): Promise<NatsServer> {
+async function startOnce(bin: string, opts: NatsServerOptions): Promise<NatsServer> {
   const dir = await Deno.makeTempDir({ prefix: "gateway-nats-" });
   const storeDir = `${dir}/store`;
   const logFile = `${dir}/nats.log`;
   const port = freePort();
   const wsPort = freePort();
   const conf = `${dir}/nats.conf`;
+  for (const [name, text] of Object.entries(opts.files ?? {})) {
+    await Deno.writeTextFile(`${dir}/${name}`, text);
+  }
   await Deno.writeTextFile(
     conf,
     [
+      ...(opts.conf ?? []),
       `listen: "127.0.0.1:${port}"`,
       `log_file: "${logFile}"`,
       `jetstream { store_dir: "${storeDir}" }`,
-      `websocket { host: "127.0.0.1", port: ${wsPort}, no_tls: true }`,
+      opts.websocket?.replace("$WS_PORT", String(wsPort)) ??
+        `websocket { host: "127.0.0.1", port: ${wsPort}, no_tls: true }`,
     ].join("\n"),
   );
 
@@ -83,7 +103,12 @@ async function startOnce(bin: string): Promise<NatsServer> {
   let exited: Promise<Deno.CommandStatus> | undefined;
 
   const spawn = async () => {
-    child = new Deno.Command(bin, { args: ["-c", conf], stdout: "null", stderr: "null" }).spawn();
+    child = new Deno.Command(bin, {
+      args: ["-c", conf],
+      env: opts.env,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
     exited = child.status;
     const deadline = Date.now() + 10_000;
     let gone = false;
@@ -195,8 +220,12 @@ export async function collectEvents(wsUrl: string, subject = "gateway.>"): Promi
 }
 
 /** Everything stored in the stream, in stream order (ordered consumer). */
-export async function readStream(wsUrl: string, stream = "GATEWAY_EVENTS"): Promise<CloudEvent[]> {
-  const nc: NatsConnection = await wsconnect({ servers: wsUrl });
+export async function readStream(
+  wsUrl: string,
+  stream = "GATEWAY_EVENTS",
+  auth?: Authenticator,
+): Promise<CloudEvent[]> {
+  const nc: NatsConnection = await wsconnect({ servers: wsUrl, authenticator: auth });
   try {
     const jsm = await jetstreamManager(nc);
     const { state } = await jsm.streams.info(stream);

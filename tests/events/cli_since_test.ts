@@ -31,7 +31,12 @@ async function until(what: () => string, pattern: RegExp, timeoutMs = 20_000) {
 }
 
 async function publish(url: string, events: GatewayEvent[]) {
-  const bus = createNatsBus({ url, instance: "since", ids: createIdGen(), logger: silentLogger });
+  const bus = createNatsBus({
+    access: { servers: [url] },
+    instance: "since",
+    ids: createIdGen(),
+    logger: silentLogger,
+  });
   for (const e of events) bus.publish(e);
   await bus.close();
   assert.equal(bus.stats().published, events.length, "every event stored");

@@ -44,7 +44,7 @@ Deno.test("events CLI prints exactly the events matching its subject filter, one
     await until(() => stderr.text, /subscribed to gateway\.fallback\.> on ws:\/\/127\.0\.0\.1:\d+/);
 
     const bus = createNatsBus({
-      url: srv.wsUrl,
+      access: { servers: [srv.wsUrl] },
       instance: "cli-test",
       ids: createIdGen(),
       logger: silentLogger,

@@ -5,7 +5,12 @@ import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { GatewayEvent } from "../../src/events/catalogue.ts";
 import { toCloudEvent } from "../../src/events/envelope.ts";
-import { followReplicas, remoteStateEvent, sourceOf } from "../../src/events/follow_replicas.ts";
+import {
+  followReplicas,
+  invalidEvent,
+  remoteStateEvent,
+  sourceOf,
+} from "../../src/events/follow_replicas.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { eventually } from "../_support/gateway.ts";
 import { startNatsServer } from "../_support/nats_server.ts";
@@ -110,6 +115,67 @@ Deno.test("followReplicas: others' events in stream order from the given sequenc
       "breaker.closed",
       6,
     ]);
+  } finally {
+    await follower?.stop();
+    await nc.close();
+    await nats.stop();
+  }
+});
+
+Deno.test("invalidEvent: only a well-formed CloudEvent of a catalogued type, stored on its own subject", () => {
+  const good = toCloudEvent(SAMPLES["breaker.opened"], "id-1", "other");
+  assert.equal(invalidEvent(good, good.subject), undefined);
+  const cases: [string, unknown, string?][] = [
+    ["not an object", "breaker"],
+    ["array", [good]],
+    ["specversion", { ...good, specversion: "0.3" }],
+    ["no id", { ...good, id: "" }],
+    ["source", { ...good, source: "/attacker" }],
+    ["unknown type", { ...good, type: "gateway.breaker.exploded" }],
+    ["bad time", { ...good, time: "yesterday" }],
+    ["datacontenttype", { ...good, datacontenttype: "text/plain" }],
+    ["no data", { ...good, data: null }],
+    ["bad provider", { ...good, data: { ...good.data, provider: "Open AI" } }],
+    ["subject mismatch", { ...good, subject: "gateway.breaker.opened.anthropic" }],
+    ["stored elsewhere", good, "gateway.breaker.opened.anthropic"],
+  ];
+  for (const [what, raw, storedOn] of cases) {
+    assert.notEqual(invalidEvent(raw, storedOn), undefined, what);
+    if (!storedOn) assert.equal(remoteStateEvent(raw as never, "me", providers), undefined, what);
+  }
+});
+
+Deno.test("followReplicas: malformed and unknown-type messages are dropped and counted, never folded", async () => {
+  const nats = await startNatsServer();
+  const nc = await wsconnect({ servers: nats.wsUrl });
+  const got: GatewayEvent[] = [];
+  let follower: ReturnType<typeof followReplicas> | undefined;
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "GATEWAY_EVENTS", subjects: ["gateway.>"] });
+    const js = jetstream(nc);
+    const real = toCloudEvent(opened(7), "real-1", "other");
+    await js.publish("gateway.breaker.opened.openai", "not json {");
+    await js.publish("gateway.breaker.opened.openai", JSON.stringify({ hello: "world" }));
+    await js.publish(
+      "gateway.breaker.opened.openai",
+      JSON.stringify({ ...real, id: "x-2", type: "gateway.breaker.exploded" }),
+    );
+    // A valid event stored on another subject than it names.
+    await js.publish("gateway.breaker.closed.openai", JSON.stringify({ ...real, id: "x-3" }));
+    await js.publish(real.subject, JSON.stringify(real));
+    follower = followReplicas(nc, {
+      stream: "GATEWAY_EVENTS",
+      instance: "me",
+      providers,
+      from: 1,
+      onEvent: (e) => got.push(e),
+      logger: silentLogger,
+    });
+    await eventually(() => follower!.folded + follower!.rejected === 5, 5_000, "five messages");
+    assert.equal(follower.rejected, 4);
+    assert.equal(follower.folded, 1);
+    assert.deepEqual(got, [opened(7)]);
   } finally {
     await follower?.stop();
     await nc.close();

@@ -17,7 +17,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Publishes through the real bus and returns once JetStream has acknowledged every event. */
 async function publish(url: string, events: GatewayEvent[]) {
-  const bus = createNatsBus({ url, instance: "hist", ids: createIdGen(), logger: silentLogger });
+  const bus = createNatsBus({
+    access: { servers: [url] },
+    instance: "hist",
+    ids: createIdGen(),
+    logger: silentLogger,
+  });
   for (const e of events) bus.publish(e);
   await bus.close();
   assert.equal(bus.stats().published, events.length);

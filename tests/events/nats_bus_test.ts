@@ -13,7 +13,7 @@ import { SAMPLES } from "./_samples.ts";
 
 const busFor = (url: string, extra: Partial<NatsBusOptions> = {}) =>
   createNatsBus({
-    url,
+    access: { servers: [url] },
     instance: "test-1",
     ids: createIdGen(),
     logger: silentLogger,

@@ -12,7 +12,12 @@ storeContract("nats", async () => {
   // A generous first-connect wait: the contract is under test here, not the timeout (below), and
   // the parallel suite can keep a fresh nats-server busy for more than the default 2 s.
   const open = (instance: string) =>
-    createNatsKeyStore({ url: nats.wsUrl, instance, logger: silentLogger, timeoutMs: 10_000 });
+    createNatsKeyStore({
+      access: { servers: [nats.wsUrl] },
+      instance,
+      logger: silentLogger,
+      timeoutMs: 10_000,
+    });
   const store = open("a");
   const other = open("b");
   return {
@@ -31,7 +36,7 @@ Deno.test("nats KeyStore: unreachable NATS fails fast with StoreUnavailable", as
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   const store = createNatsKeyStore({
-    url: `ws://127.0.0.1:${port}`,
+    access: { servers: [`ws://127.0.0.1:${port}`] },
     instance: "t",
     logger: silentLogger,
     timeoutMs: 200,
@@ -51,7 +56,7 @@ Deno.test("nats KeyStore: unreachable NATS fails fast with StoreUnavailable", as
 Deno.test("nats KeyStore: a killed server makes calls fail fast; a restart brings them back", async () => {
   const nats = await startNatsServer();
   const store = createNatsKeyStore({
-    url: nats.wsUrl,
+    access: { servers: [nats.wsUrl] },
     instance: "t",
     logger: silentLogger,
     timeoutMs: 500,

@@ -8,7 +8,10 @@ Deno.test("without NATS the keys live in memory; with NATS in its KV bucket", as
   assert.equal(memory.kind, "memory");
   await memory.close();
   const nats = await startNatsServer();
-  const store = keyStoreFor({ nats: { url: nats.wsUrl } as never, instance: "t" }, silentLogger);
+  const store = keyStoreFor({
+    nats: { url: nats.wsUrl, servers: [nats.wsUrl] } as never,
+    instance: "t",
+  }, silentLogger);
   try {
     assert.equal(store.kind, "nats");
     assert.ok(await store.put("key.x", { ok: true }, 0));

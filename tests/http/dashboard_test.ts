@@ -10,7 +10,7 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { startMockUpstream } from "../../bench/mock/mod.ts";
 import type { ConfigFile } from "../../src/config.ts";
 import { mockProvider, startTestGateway } from "../_support/gateway.ts";
-import { startNatsServer } from "../_support/nats_server.ts";
+import { shippedPermissions, startNatsServer } from "../_support/nats_server.ts";
 
 const INSTALL = "sudo apt-get update && sudo apt-get install -y chromium";
 
@@ -188,12 +188,30 @@ Deno.test("the dashboard shows a failover as it happens, then the primary's brea
   }
 });
 
-Deno.test("with dashboard.natsWsUrl the page reads NATS itself and sees every replica's failovers", async () => {
-  const nats = await startNatsServer();
+Deno.test("with dashboard.natsWsUrl the page reads a locked NATS itself as the observer and sees every replica's failovers", async () => {
+  // The shipped permissions: the gateways publish as `gateway`, the page reads as `observer`.
+  const nats = await startNatsServer({
+    files: { "nats-permissions.conf": await shippedPermissions() },
+    conf: [
+      "include ./nats-permissions.conf",
+      "authorization { users: [",
+      '  { user: gateway, password: "gw-pw", permissions: $GATEWAY_PERMISSIONS }',
+      '  { user: observer, password: "obs-pw", permissions: $OBSERVER_PERMISSIONS }',
+      "] }",
+    ],
+  });
   const mock = await startMockUpstream();
-  const shared = { nats: { url: nats.wsUrl }, dashboard: { natsWsUrl: nats.wsUrl } };
-  const a = startTestGateway({ ...twoProviders(mock.url), ...shared });
-  const b = startTestGateway({ ...twoProviders(mock.url), ...shared });
+  const shared = {
+    nats: { url: nats.wsUrl, auth: { user: "gateway", password: "env:GW_PW" } },
+    dashboard: { natsWsUrl: nats.wsUrl },
+  };
+  const env = {
+    GW_PW: "gw-pw",
+    DASHBOARD_NATS_USER: "observer",
+    DASHBOARD_NATS_PASSWORD: "obs-pw",
+  };
+  const a = startTestGateway({ ...twoProviders(mock.url), ...shared }, env);
+  const b = startTestGateway({ ...twoProviders(mock.url), ...shared }, env);
   const s = await openBrowser();
   try {
     const res = await s.page.goto(`${a.url}/dashboard`);
@@ -202,6 +220,7 @@ Deno.test("with dashboard.natsWsUrl the page reads NATS itself and sees every re
       new RegExp(`connect-src 'self' ${nats.wsUrl}`),
     );
     await waitText(s.page, "#conn", new RegExp(`^live · NATS ${nats.wsUrl}$`));
+    assert.ok(!(await res!.text()).includes("gw-pw"), "never the gateway's own credential");
 
     mock.setFaults("primary", [{ kind: "status", status: 503 }]);
     const id = await failover(b.url); // the other replica: its events reach this page only via NATS

@@ -24,7 +24,7 @@ const entry: CacheEntry = {
 Deno.test("NATS KV store: one replica's answer is another replica's hit", async () => {
   const nats = await startNatsServer();
   const opts = {
-    url: nats.wsUrl,
+    access: { servers: [nats.wsUrl] },
     bucket: "CACHE_TEST",
     ttlMs: 60_000,
     logger: silentLogger,
@@ -50,7 +50,7 @@ Deno.test("NATS KV store: one replica's answer is another replica's hit", async 
 
 Deno.test("NATS KV store: an unreachable server fails fast (the cache plugin turns it into a miss)", async () => {
   const store = natsCacheStore({
-    url: "ws://127.0.0.1:9",
+    access: { servers: ["ws://127.0.0.1:9"] },
     bucket: "CACHE_TEST",
     ttlMs: 60_000,
     logger: silentLogger,

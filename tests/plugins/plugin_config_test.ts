@@ -80,13 +80,13 @@ Deno.test("buildPlugins: configured order, names, and one start-up line each", a
 
 Deno.test("the cache goes to NATS KV when NATS is configured, unless told memory", async () => {
   const auto = buildPlugins(PluginsSchema.parse([{ type: "cache" }]), {
-    natsUrl: "ws://127.0.0.1:1",
+    nats: { servers: ["ws://127.0.0.1:1"] },
     logger: silentLogger,
   });
   assert.match(auto.describe[0], /NATS KV bucket GATEWAY_CACHE/);
   await auto.close();
   const memory = buildPlugins(PluginsSchema.parse([{ type: "cache", store: "memory" }]), {
-    natsUrl: "ws://127.0.0.1:1",
+    nats: { servers: ["ws://127.0.0.1:1"] },
     logger: silentLogger,
   });
   assert.match(memory.describe[0], /in-memory/);
