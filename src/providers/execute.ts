@@ -29,6 +29,7 @@ import {
   type Failure,
 } from "./classifier.ts";
 import { parseSse } from "./sse.ts";
+import { isObject, withSource } from "./upstream_json.ts";
 import { withTraceContext } from "../telemetry/mod.ts";
 import { deadlines, type Watchdog } from "../lib/deadlines.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -247,7 +248,10 @@ async function executeJsonCall<T>(
     const text = await res.text();
     let value: T;
     try {
-      value = call.parse(JSON.parse(text), ctx);
+      const json = JSON.parse(text);
+      value = call.parse(json, ctx);
+      // The adapter kept the upstream's own object: its text is its JSON, to be sent on unparsed.
+      if (value === json && isObject(json)) withSource(json, text);
     } catch (e) {
       // A 2xx that carries an error body is classified like that error; anything else is garbage.
       const failure: Failure = e instanceof UpstreamStreamError
