@@ -128,6 +128,23 @@ function arm(ctl: AbortController, what: string, ms: number, left: number): () =
   );
 }
 
+const noop = () => {};
+
+/**
+ * Aborts `ctl` when `outer` (the call's signal) aborts, with its reason; the returned function
+ * stops following. One listener for the attempt's life, instead of an `AbortSignal.any` per
+ * attempt, which registers weak references on both signals that every collection then walks.
+ */
+function follow(ctl: AbortController, outer: AbortSignal): () => void {
+  if (outer.aborted) {
+    ctl.abort(outer.reason);
+    return noop;
+  }
+  const onAbort = () => ctl.abort(outer.reason);
+  outer.addEventListener("abort", onAbort, { once: true });
+  return () => outer.removeEventListener("abort", onAbort);
+}
+
 /** What is left of the request's budget at `now` (Infinity without one). */
 const budgetLeft = (a: AttemptSpec, now: number) =>
   a.deadlineAt === undefined ? Infinity : a.deadlineAt - now;
@@ -239,7 +256,8 @@ async function executeJsonCall<T>(
   const ctl = new AbortController();
   const stopHeaders = arm(ctl, "no response headers", tm.headersMs, left);
   const stopTotal = arm(ctl, "no complete answer", tm.totalMs, left);
-  const signal = AbortSignal.any([a.signal, ctl.signal]);
+  const unfollow = follow(ctl, a.signal);
+  const signal = ctl.signal;
   const ctx = context(t, a, false, deps.clock);
   try {
     const res = await send(deps.http, t, call.build, ctx, signal, deps.clock);
@@ -277,6 +295,7 @@ async function executeJsonCall<T>(
   } finally {
     stopHeaders();
     stopTotal();
+    unfollow();
   }
 }
 
@@ -377,14 +396,16 @@ export async function executeStream(
   );
   let idle: Watchdog | undefined;
   let stopGrace: (() => void) | undefined;
+  const unfollow = follow(ctl, a.signal);
   const stopTimers = () => {
     stopHeaders();
     stopFirst();
     stopTotal();
     idle?.cancel();
     stopGrace?.();
+    unfollow();
   };
-  const signal = AbortSignal.any([a.signal, ctl.signal]);
+  const signal = ctl.signal;
   const ctx = context(t, a, true, deps.clock);
   const decoder = t.adapter.createStreamDecoder(ctx);
   const finish = new FinishTracker();
