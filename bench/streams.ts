@@ -47,7 +47,7 @@ if (opt.mock) {
   Deno.serve({ port: Number(opt.mock), hostname: "127.0.0.1", onListen() {} }, (req) => {
     if (req.method === "GET") return new Response("ok");
     let i = 0;
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const body = new ReadableStream<Uint8Array>({
       async start() {
         await req.arrayBuffer();
