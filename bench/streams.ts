@@ -4,7 +4,8 @@
 // alternating rounds. Per stream: the server's CPU time (from /proc) over the round, and its
 // resident memory while every stream is open (the RSS plateau, sampled, minus the server's RSS
 // before the round). The figures are ratios within one run, never timed assertions.
-// `deno run -A bench/streams.ts [--streams 2000] [--seconds 5] [--chunks 10] [--rounds 2]`
+// `deno run -A bench/streams.ts [--streams 2000] [--seconds 5] [--chunks 10] [--rounds 2]
+//   [--ramp-ms 2000]` (streams are opened evenly over the ramp, then all are open at once)
 // (`--mock PORT` is the slow upstream itself, started by the benchmark in its own process.)
 import { parseArgs } from "node:util";
 import { canPin, cpuMsOf, freePort, memoryOf, spawnServer, waitUp } from "./e2e/procs.ts";
@@ -17,6 +18,7 @@ const { values: opt } = parseArgs({
     seconds: { type: "string", default: "5" },
     chunks: { type: "string", default: "10" },
     rounds: { type: "string", default: "2" },
+    "ramp-ms": { type: "string", default: "2000" },
     mock: { type: "string" },
   },
 });
@@ -193,7 +195,12 @@ async function wave(url: string, model: string, n: number) {
   });
   let ok = 0;
   let failed = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
+  let firstFailure: string | undefined;
+  // Opened evenly over the ramp (shorter than a stream, so all n are open at once at its end):
+  // n connections opened in the same instant measure a connection storm, not streams held.
+  const rampMs = Number(opt["ramp-ms"]);
+  await Promise.all(Array.from({ length: n }, async (_, i) => {
+    await new Promise((r) => setTimeout(r, (i * rampMs) / n));
     try {
       const res = await fetch(url, {
         method: "POST",
@@ -202,10 +209,15 @@ async function wave(url: string, model: string, n: number) {
       });
       const text = await res.text();
       if (res.status === 200 && text.includes("[DONE]")) ok++;
-      else failed++;
-    } catch {
+      else {
+        failed++;
+        firstFailure ??= `${res.status} ${text.slice(-300)}`;
+      }
+    } catch (e) {
       failed++;
+      firstFailure ??= String(e);
     }
   }));
+  if (firstFailure) console.error(`  first failure: ${firstFailure}`);
   return { ok, failed };
 }
