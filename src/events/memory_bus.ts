@@ -10,15 +10,17 @@ export interface MemoryBusOptions {
 
 export function createMemoryBus(opts: MemoryBusOptions = {}): EventBus {
   const logger = opts.logger ?? createLogger("warn");
-  const listeners = new Set<(event: GatewayEvent) => void>();
+  // Replaced, never changed in place (subscribing is rare, publishing is per transition): a
+  // publish walks the array it started with, so a listener that unsubscribes itself does not skip
+  // its neighbour, and no snapshot is copied per event. With no subscriber a publish is a count.
+  let listeners: readonly ((event: GatewayEvent) => void)[] = [];
   let published = 0;
   return {
     kind: "memory",
     describe: "in-process event bus (NATS_URL not set)",
     publish(event) {
       published++;
-      // A snapshot, so a listener that unsubscribes itself does not skip its neighbour.
-      for (const listener of [...listeners]) {
+      for (const listener of listeners) {
         try {
           listener(event);
         } catch (err) {
@@ -30,14 +32,14 @@ export function createMemoryBus(opts: MemoryBusOptions = {}): EventBus {
     subscribe(listener) {
       // Wrapped so the same function subscribed twice gets two independent subscriptions.
       const entry = (event: GatewayEvent) => listener(event);
-      listeners.add(entry);
-      return () => void listeners.delete(entry);
+      listeners = [...listeners, entry];
+      return () => void (listeners = listeners.filter((l) => l !== entry));
     },
     stats(): BusStats {
       return { published, dropped: 0, buffered: 0, connected: true };
     },
     close() {
-      listeners.clear();
+      listeners = [];
       return Promise.resolve();
     },
   };

@@ -41,6 +41,11 @@ export interface GovernorDeps {
 export interface Governor extends KeyAdmin {
   /** Whether callers must present a key: some key is declared or stored (revoked ones count). */
   required(): boolean;
+  /**
+   * True when a call needs no key right now (stored keys loaded, none declared or stored): what
+   * `authenticate` would answer for any credential, known without awaiting it.
+   */
+  open(): boolean;
   /** Who the caller is: a key, nobody (the gateway is open), or a refusal (401, or 503). */
   authenticate(
     credential: string | undefined,
@@ -87,6 +92,7 @@ export function createGovernor(deps: GovernorDeps): Governor {
   });
   return {
     required: cache.required,
+    open: () => cache.synced() && !cache.required(),
     authenticate: createAuthenticate({ cache, store, deny }),
     admit: createAdmit({ cache, store, clock, deny, health }),
     charge: spend.charge,

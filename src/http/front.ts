@@ -32,7 +32,11 @@ function unavailable(start: CallStart, message: string, code: string): CallError
   return { ...invalid(start, 503, message, code), type: "unavailable", retryAfterMs: 1000 };
 }
 
-async function decide(gw: Gateway, start: CallStart, req: Request): Promise<CallError | undefined> {
+function decide(
+  gw: Gateway,
+  start: CallStart,
+  req: Request,
+): CallError | undefined | Promise<CallError | undefined> {
   if (gw.draining) {
     return unavailable(
       start,
@@ -50,8 +54,10 @@ async function decide(gw: Gateway, start: CallStart, req: Request): Promise<Call
       "gateway_overloaded",
     );
   }
-  // Virtual keys: 401 before the body is even read.
-  return await authenticateCall(gw.governor, start, req);
+  // Virtual keys: 401 before the body is even read. An open gateway answers at once, without
+  // a promise: no key to look up.
+  if (gw.governor.open()) return undefined;
+  return authenticateCall(gw.governor, start, req);
 }
 
 /** The middleware: mount it in front of each model route. */
@@ -60,7 +66,8 @@ export function modelDoor(gw: Gateway): MiddlewareHandler {
     const req = c.req.raw;
     const start = startCall(gw, req.headers.get("x-request-id") ?? undefined);
     start.headers = req.headers;
-    const refused = await decide(gw, start, req);
+    const decided = decide(gw, start, req);
+    const refused = decided instanceof Promise ? await decided : decided;
     const door: Door = refused ? { start, refused } : { start };
     doors.set(req, door);
     gw.inFlight++;

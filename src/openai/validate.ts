@@ -120,8 +120,71 @@ function validateBody<T>(schema: z.ZodType, body: unknown): Validated<T> {
   return r.ok ? { ok: true, value: r.value as T } : r;
 }
 
-/** Parses a decoded chat completions body; on failure names the first offending field. */
+const PLAIN_ROLES = new Set(["system", "developer", "user", "assistant"]);
+const PLAIN_MESSAGE_KEYS = new Set(["role", "content", "name"]);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const nullOrIn = (v: unknown, min: number, max: number) =>
+  v === null || (typeof v === "number" && v >= min && v <= max);
+const nullOrCount = (v: unknown) => v === null || (Number.isSafeInteger(v) && (v as number) >= 0);
+
+/**
+ * The common body, checked by hand: string model and messages of text content from the system,
+ * developer, user or assistant, with at most stream, max_tokens, max_completion_tokens,
+ * temperature, top_p and user besides, and any field the schema does not name (passed through as
+ * ChatRequestSchema does). True only when ChatRequestSchema would accept `body` and give back an
+ * equal object; anything else (another field it checks, a wrong value) goes to zod, whose issue
+ * names the field.
+ */
+export function isPlainChatRequest(body: Record<string, unknown>): boolean {
+  const { model, messages } = body;
+  if (typeof model !== "string" || model === "") return false;
+  if (!Array.isArray(messages) || messages.length === 0) return false;
+  for (const m of messages) {
+    if (!isObj(m) || typeof m.content !== "string" || !PLAIN_ROLES.has(m.role as string)) {
+      return false;
+    }
+    for (const k in m) if (!PLAIN_MESSAGE_KEYS.has(k)) return false;
+    if (m.name !== undefined && typeof m.name !== "string") return false;
+  }
+  for (const k in body) {
+    const v = body[k];
+    switch (k) {
+      case "model":
+      case "messages":
+        break;
+      case "stream":
+        if (typeof v !== "boolean") return false;
+        break;
+      case "max_tokens":
+      case "max_completion_tokens":
+        if (!nullOrCount(v)) return false;
+        break;
+      case "temperature":
+        if (!nullOrIn(v, 0, 2)) return false;
+        break;
+      case "top_p":
+        if (!nullOrIn(v, 0, 1)) return false;
+        break;
+      case "user":
+        if (typeof v !== "string") return false;
+        break;
+      default:
+        // A field the schema checks is left to it; others pass through untouched.
+        if (k in ChatRequestSchema.shape || k === "__proto__") return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Parses a decoded chat completions body; on failure names the first offending field. The common
+ * body is checked by hand (isPlainChatRequest), everything else, and every error, by zod.
+ */
 export function validateChatRequest(body: unknown): Validated<ChatRequest> {
+  if (isObj(body) && isPlainChatRequest(body)) {
+    return { ok: true, value: body as unknown as ChatRequest };
+  }
   return validateBody(ChatRequestSchema, body);
 }
 

@@ -29,6 +29,7 @@ import {
   type Failure,
 } from "./classifier.ts";
 import { parseSse } from "./sse.ts";
+import { isObject, withSource } from "./upstream_json.ts";
 import { withTraceContext } from "../telemetry/mod.ts";
 import { deadlines, type Watchdog } from "../lib/deadlines.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -125,6 +126,23 @@ function arm(ctl: AbortController, what: string, ms: number, left: number): () =
     Math.max(0, Math.min(ms, left)),
     () => ctl.abort(new DOMException(message, "TimeoutError")),
   );
+}
+
+const noop = () => {};
+
+/**
+ * Aborts `ctl` when `outer` (the call's signal) aborts, with its reason; the returned function
+ * stops following. One listener for the attempt's life, instead of an `AbortSignal.any` per
+ * attempt, which registers weak references on both signals that every collection then walks.
+ */
+function follow(ctl: AbortController, outer: AbortSignal): () => void {
+  if (outer.aborted) {
+    ctl.abort(outer.reason);
+    return noop;
+  }
+  const onAbort = () => ctl.abort(outer.reason);
+  outer.addEventListener("abort", onAbort, { once: true });
+  return () => outer.removeEventListener("abort", onAbort);
 }
 
 /** What is left of the request's budget at `now` (Infinity without one). */
@@ -238,7 +256,8 @@ async function executeJsonCall<T>(
   const ctl = new AbortController();
   const stopHeaders = arm(ctl, "no response headers", tm.headersMs, left);
   const stopTotal = arm(ctl, "no complete answer", tm.totalMs, left);
-  const signal = AbortSignal.any([a.signal, ctl.signal]);
+  const unfollow = follow(ctl, a.signal);
+  const signal = ctl.signal;
   const ctx = context(t, a, false, deps.clock);
   try {
     const res = await send(deps.http, t, call.build, ctx, signal, deps.clock);
@@ -247,7 +266,10 @@ async function executeJsonCall<T>(
     const text = await res.text();
     let value: T;
     try {
-      value = call.parse(JSON.parse(text), ctx);
+      const json = JSON.parse(text);
+      value = call.parse(json, ctx);
+      // The adapter kept the upstream's own object: its text is its JSON, to be sent on unparsed.
+      if (value === json && isObject(json)) withSource(json, text);
     } catch (e) {
       // A 2xx that carries an error body is classified like that error; anything else is garbage.
       const failure: Failure = e instanceof UpstreamStreamError
@@ -273,6 +295,7 @@ async function executeJsonCall<T>(
   } finally {
     stopHeaders();
     stopTotal();
+    unfollow();
   }
 }
 
@@ -373,14 +396,16 @@ export async function executeStream(
   );
   let idle: Watchdog | undefined;
   let stopGrace: (() => void) | undefined;
+  const unfollow = follow(ctl, a.signal);
   const stopTimers = () => {
     stopHeaders();
     stopFirst();
     stopTotal();
     idle?.cancel();
     stopGrace?.();
+    unfollow();
   };
-  const signal = AbortSignal.any([a.signal, ctl.signal]);
+  const signal = ctl.signal;
   const ctx = context(t, a, true, deps.clock);
   const decoder = t.adapter.createStreamDecoder(ctx);
   const finish = new FinishTracker();

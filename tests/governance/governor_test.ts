@@ -9,8 +9,10 @@ Deno.test("open until a key exists; a revoked key keeps keys required", async ()
   const { g } = setup();
   assert.deepEqual(await g.authenticate(undefined, "r1"), { ok: true });
   assert.equal(g.required(), false);
+  assert.equal(g.open(), true, "loaded and keyless: open, known without awaiting");
   const { view } = await created(g);
   assert.equal(g.required(), true);
+  assert.equal(g.open(), false);
   assert.equal((await g.authenticate(undefined, "r2")).ok, false);
   await g.revokeKey(view.id);
   assert.equal(g.required(), true);

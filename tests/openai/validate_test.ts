@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { validateChatRequest } from "../../src/openai/validate.ts";
+import {
+  ChatRequestSchema,
+  isPlainChatRequest,
+  validateChatRequest,
+} from "../../src/openai/validate.ts";
 
 const hi = [{ role: "user", content: "hi" }];
 const base = { model: "openai/gpt-4o-mini", messages: hi };
@@ -187,4 +191,51 @@ Deno.test("a content part with extra keys and a wrong type still names the field
   if (r.ok) return;
   assert.equal(r.param, "messages[0].content[0].text");
   assert.match(r.message, /^messages\[0\]\.content\[0\]\.text: .*string/);
+});
+
+Deno.test("the hand-checked common body: what zod would give back, and only bodies zod accepts", () => {
+  const plain = [
+    { model: "p/m", messages: [{ role: "user", content: "hi" }] },
+    {
+      model: "p/m",
+      messages: [
+        { role: "system", content: "be brief", name: "sys" },
+        { role: "developer", content: "" },
+        { role: "assistant", content: "ok" },
+        { role: "user", content: "hi" },
+      ],
+      stream: true,
+      max_tokens: 16,
+      max_completion_tokens: null,
+      temperature: 0.2,
+      top_p: 1,
+      user: "u1",
+      metadata: { any: "thing" },
+    },
+  ];
+  for (const body of plain) {
+    assert.equal(isPlainChatRequest(body), true, JSON.stringify(body));
+    const r = validateChatRequest(structuredClone(body));
+    assert.ok(r.ok);
+    assert.deepEqual(r.value, ChatRequestSchema.parse(structuredClone(body)));
+  }
+  const leftToZod = [
+    { model: "", messages: [{ role: "user", content: "hi" }] },
+    { model: "p/m", messages: [] },
+    { model: "p/m", messages: [{ role: "tool", content: "x", tool_call_id: "t" }] },
+    { model: "p/m", messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }] },
+    { model: "p/m", messages: [{ role: "user", content: "hi", extra: 1 }] },
+    { model: "p/m", messages: [{ role: "user", content: "hi" }], temperature: 3 },
+    { model: "p/m", messages: [{ role: "user", content: "hi" }], max_tokens: 1.5 },
+    { model: "p/m", messages: [{ role: "user", content: "hi" }], stream: "yes" },
+    { model: "p/m", messages: [{ role: "user", content: "hi" }], fallbacks: ["a/b"] },
+    { model: "p/m", messages: [{ role: "user", content: "hi" }], n: 2 },
+  ];
+  for (const body of leftToZod) assert.equal(isPlainChatRequest(body), false, JSON.stringify(body));
+  const bad = validateChatRequest({
+    model: "p/m",
+    messages: [{ role: "user", content: "hi" }],
+    temperature: 3,
+  });
+  assert.ok(!bad.ok && bad.param === "temperature", "errors still come from zod, naming the field");
 });

@@ -11,6 +11,7 @@ import {
   withinBase,
 } from "../../src/providers/execute.ts";
 import { fetchHttp } from "../../src/providers/fetch_http.ts";
+import { sourceOf } from "../../src/providers/upstream_json.ts";
 import { anthropicAdapter, openaiAdapter } from "../../src/providers/mod.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import {
@@ -599,4 +600,21 @@ Deno.test("a committed stream runs on past the request budget, under its own idl
   );
   if (r.type !== "success" || !r.pending) return assert.fail(`expected a stream, got ${r.type}`);
   assert.equal(text(r.value.first) + await drain(r.value.rest), "abbbb");
+});
+
+Deno.test("executeJson: an answer the adapter kept as it came carries the upstream's own text", async () => {
+  const complete =
+    '{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi","refusal":null},"logprobs":null,"finish_reason":"stop"}]}';
+  const answering = (text: string) => ({
+    fetch: () =>
+      Promise.resolve(new Response(text, { headers: { "content-type": "application/json" } })),
+  });
+  const t = target("http://up/v1");
+  const kept = await executeJson({ ...deps, http: answering(complete) }, t, hello, spec());
+  assert.ok(kept.type === "success" && !kept.pending);
+  assert.equal(sourceOf(kept.value), complete);
+  const partial = complete.replace(',"logprobs":null', "");
+  const copied = await executeJson({ ...deps, http: answering(partial) }, t, hello, spec());
+  assert.ok(copied.type === "success" && !copied.pending);
+  assert.equal(sourceOf(copied.value), undefined, "changed by the adapter: serialised anew");
 });

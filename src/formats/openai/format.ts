@@ -7,7 +7,7 @@ import type { ChatChunk } from "../../openai/types.ts";
 import { validateChatRequest } from "../../openai/validate.ts";
 import { NATIVE_RESPONSES } from "../../providers/openai/responses_api.ts";
 import { sourceOf } from "../../providers/upstream_json.ts";
-import { jsonResponse } from "../json_response.ts";
+import { jsonResponse, jsonTextResponse, withExtra } from "../json_response.ts";
 import type { WireFormat } from "../wire_format.ts";
 import { openaiError } from "./errors.ts";
 
@@ -24,7 +24,14 @@ export const openaiChat: WireFormat<undefined> = {
     }
     return parsed;
   },
-  encode: (out) => jsonResponse({ ...out.completion, extra_fields: out.extra }, out.headers),
+  encode(out) {
+    // An upstream answer nothing changed goes out as its own text, with extra_fields spliced in.
+    const source = sourceOf(out.completion);
+    const text = source && withExtra(source, out.completion, "extra_fields", out.extra);
+    return text
+      ? jsonTextResponse(text, out.headers)
+      : jsonResponse({ ...out.completion, extra_fields: out.extra }, out.headers);
+  },
   /** OpenAI SSE; the trailing usage chunk (no choices) only when the client asked for it. */
   stream(out, { request }) {
     const wantUsage = request.stream_options?.include_usage === true;

@@ -102,6 +102,11 @@ function schemaChoice(choice: unknown): unknown {
   return { ...choice, message, logprobs: choice.logprobs ?? null };
 }
 
+/** A choice already as OpenAI's schema requires it (nothing for schemaChoice to add). */
+const schemaReady = (choice: unknown) =>
+  isObject(choice) && choice.logprobs !== undefined && isObject(choice.message) &&
+  "refusal" in choice.message;
+
 function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
   if (isResponseObject(body)) return parseResponsesAnswer(body, ctx);
   throwErrorBody(body, "choices");
@@ -109,6 +114,15 @@ function parseChatResponse(body: unknown, ctx: AdapterContext): ChatCompletion {
     throw new Error(
       `openai: upstream body is not a chat completion: ${truncate(JSON.stringify(body), 200)}`,
     );
+  }
+  if (
+    typeof body.id === "string" && body.object === "chat.completion" &&
+    typeof body.created === "number" && typeof body.model === "string" &&
+    body.choices.every(schemaReady)
+  ) {
+    // Complete as it came: the upstream's decoded body itself, so its text can be sent on as is
+    // (execute.ts records it; the OpenAI format splices in extra_fields).
+    return body as unknown as ChatCompletion;
   }
   return {
     ...body,

@@ -183,3 +183,23 @@ Deno.test("parseError reads OpenAI error bodies and falls back to the raw text",
   const long = openaiAdapter.parseError(500, "x".repeat(2000)).message;
   assert.ok(long.length <= 501 && long.startsWith("xxx"));
 });
+
+Deno.test("parseChatResponse hands back a complete answer itself (its text can go on as is), else a copy", () => {
+  const complete = {
+    id: "c1",
+    object: "chat.completion",
+    created: 1,
+    model: "m",
+    choices: [{
+      index: 0,
+      message: { role: "assistant", content: "hi", refusal: null },
+      logprobs: null,
+      finish_reason: "stop",
+    }],
+  };
+  assert.equal(openaiAdapter.parseChatResponse(complete, ctx), complete);
+  const gap = { ...complete, choices: [{ ...complete.choices[0], logprobs: undefined }] };
+  const repaired = openaiAdapter.parseChatResponse(gap, ctx);
+  assert.notEqual(repaired, gap);
+  assert.equal(repaired.choices[0].logprobs, null);
+});
