@@ -87,6 +87,8 @@ export interface PluginBuildDeps {
   /** NATS server for stores that can live there (cache `store: "auto" | "nats"`). */
   natsUrl?: string;
   logger: Logger;
+  /** A cache's in-memory store (under workers without NATS: one in the main thread). */
+  memoryStore?: (name: string, maxEntries: number, ttlMs: number) => CacheStore;
 }
 
 export interface BuiltPlugins {
@@ -121,7 +123,8 @@ export function buildPlugins(
           closers.push(() => kv.close());
           store = kv;
         } else {
-          store = memoryCacheStore(c.maxEntries, c.ttlMs);
+          store = deps.memoryStore?.(c.name ?? "cache", c.maxEntries, c.ttlMs) ??
+            memoryCacheStore(c.maxEntries, c.ttlMs);
         }
         plugins.push(cachePlugin({ name: c.name, store, vary: c.vary }));
         describe.push(`${c.name ?? "cache"}: response cache, ${store.describe}`);
