@@ -66,6 +66,7 @@ if (plan.count > 1) {
   console.log(`  ${workersLine(plan)}`);
 } else {
   serveAlone();
+  if (plan.fellBack) console.log(`  ${workersLine(plan)}`);
 }
 
 function serveAlone() {

@@ -7,6 +7,8 @@ export interface WorkerPlan {
   count: number;
   /** For the start-up line: `workers: 2 (one per core; WORKERS=1 for one)`. */
   why: string;
+  /** More were asked for than can run here (the line then says why). */
+  fellBack?: boolean;
 }
 
 export interface PlanInput {
@@ -43,13 +45,27 @@ export function planWorkers(i: PlanInput): WorkerPlan {
     why = "one per core; WORKERS=1 for one";
   }
   if (count > 1 && i.noReusePort) {
-    return { count: 1, why: `${count} asked for, but ${i.noReusePort}` };
+    return { count: 1, why: `${count} asked for, but ${i.noReusePort}`, fellBack: true };
   }
   return { count, why };
 }
 
-/** Whether this Deno can put several listeners on one port; the reason when it cannot. */
-export function reusePortUnavailable(): string | undefined {
+/**
+ * Why this Deno cannot run workers on one port (no SO_REUSEPORT, or no read access to the
+ * gateway's modules, which a Worker loads as files); undefined when it can.
+ */
+export function reusePortUnavailable(
+  modules: URL[] = [new URL("../", import.meta.url), new URL("../../actors/", import.meta.url)],
+): string | undefined {
+  const unreadable = modules.filter((dir) =>
+    dir.protocol === "file:" &&
+    Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted"
+  );
+  if (unreadable.length) {
+    return `workers load the gateway's modules and need read access to them (--allow-read=${
+      unreadable.map((u) => decodeURIComponent(u.pathname).replace(/\/$/, "")).join(",")
+    })`;
+  }
   if (Deno.build.os !== "linux") {
     return `port sharing (SO_REUSEPORT) balances connections only on Linux, not ${Deno.build.os}`;
   }
