@@ -24,4 +24,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 # SIGTERM (docker stop) drains: new requests get 503, in-flight requests and streams finish (up to
 # 10 s), events are flushed to NATS, exit 0. Give `docker stop` at least 15 s (-t 15).
 STOPSIGNAL SIGTERM
-CMD ["deno", "run", "--cached-only", "--frozen", "--allow-net", "--allow-env", "--allow-read=/etc/gateway", "src/main.ts"]
+CMD ["deno", "run", "--cached-only", "--frozen", "--allow-net", "--allow-env", "--allow-read=/etc/gateway,src,actors", "src/main.ts"]

@@ -5,6 +5,9 @@
 // `deno run -A bench/ab.ts --a DIR --b DIR [--stream] [--rounds 4] [--seconds 3] [--concurrency 32]
 //   [--a-v8=FLAGS] [--b-v8=FLAGS] [--nats]` (e.g. --b-v8=--max-semi-space-size=2; DIR may be the
 //   same twice; --nats gives each side its own nats-server, so neither sees the other's events)
+//   [--a-workers N] [--b-workers N] [--gateway-cpus LIST]: WORKERS for each side (default 1), and
+//   the CPUs the gateways may use (taskset list, e.g. 0-1; default: the one pinned server CPU).
+//   WORKERS=1 vs WORKERS=2 on one checkout: --a . --b . --b-workers 2 --gateway-cpus 0-1
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { closedLoop } from "./load.ts";
@@ -25,6 +28,9 @@ const { values: opt } = parseArgs({
     concurrency: { type: "string", default: "32" },
     "a-v8": { type: "string" },
     "b-v8": { type: "string" },
+    "a-workers": { type: "string", default: "1" },
+    "b-workers": { type: "string", default: "1" },
+    "gateway-cpus": { type: "string" },
   },
 });
 if (!opt.a || !opt.b) throw new Error("--a DIR and --b DIR are required");
@@ -46,6 +52,7 @@ try {
         servers.push(nats.server);
         natsUrl = nats.wsUrl;
       }
+      const workers = opt[`${side}-workers`]!;
       const gw = spawnServer(`gateway-${side}`, [
         deno,
         "run",
@@ -55,10 +62,10 @@ try {
         ...(v8 ? [`--v8-flags=${v8}`] : []),
         "src/main.ts",
       ], {
-        cpu,
+        cpu: opt["gateway-cpus"] ?? cpu,
         log: `${tmp}/gateway-${side}.log`,
         cwd: resolve(opt[side]!),
-        env: { GATEWAY_CONFIG: config, PORT: String(port), NATS_URL: natsUrl },
+        env: { GATEWAY_CONFIG: config, PORT: String(port), NATS_URL: natsUrl, WORKERS: workers },
       });
       servers.push(gw);
       await waitUp(
@@ -71,7 +78,7 @@ try {
         "mock/gpt-4o-mini",
         opt.stream,
       );
-      return { side, gw, req, cpuUs: [] as number[], rps: [] as number[], rss: 0 };
+      return { side, workers, gw, req, cpuUs: [] as number[], rps: [] as number[], rss: 0 };
     }),
   );
   for (const s of sides) await closedLoop(s.req, 16, 1); // warm-up
@@ -93,11 +100,11 @@ try {
   const ca = median(a.cpuUs);
   const cb = median(b.cpuUs);
   console.log(
-    `${opt.stream ? "stream" : "json"}${opt.nats ? " + NATS" : ""}: A ${
+    `${opt.stream ? "stream" : "json"}${opt.nats ? " + NATS" : ""}: A (WORKERS=${a.workers}) ${
       ca.toFixed(0)
-    } µs/request (${median(a.rps).toFixed(0)} RPS) → B ${cb.toFixed(0)} µs/request (${
-      median(b.rps).toFixed(0)
-    } RPS): ${cb <= ca ? "−" : "+"}${
+    } µs/request (${median(a.rps).toFixed(0)} RPS) → B (WORKERS=${b.workers}) ${
+      cb.toFixed(0)
+    } µs/request (${median(b.rps).toFixed(0)} RPS): ${cb <= ca ? "−" : "+"}${
       Math.abs((100 * (cb - ca)) / ca).toFixed(1)
     } % CPU per request; RSS after ${a.rss.toFixed(0)} → ${b.rss.toFixed(0)} MB`,
   );

@@ -150,6 +150,8 @@ export const ConfigSchema = z.strictObject({
       'listen address (HOST overrides): "0.0.0.0" (default) all IPv4 interfaces, "127.0.0.1" this machine only, "::" all',
     ),
   instance: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  workers: z.number().int().min(1).max(256).optional()
+    .describe("gateway workers on one port (WORKERS overrides); default one per core"),
   providers: z.record(
     z.string().regex(/^[a-z0-9_-]+$/, { message: "provider ids are lowercase [a-z0-9_-]" }),
     ProviderSchema,
@@ -259,6 +261,8 @@ export interface Config {
   /** The address to listen on (HOST, else `host`, else 0.0.0.0: every IPv4 interface). */
   host: string;
   instance: string;
+  /** Workers asked for in gateway.json (WORKERS overrides; default: one per core). */
+  workers?: number;
   providers: Readonly<Record<string, ProviderConfig>>;
   /** Every target of each route alias, in declared order (groups flattened). */
   routes: Readonly<Record<string, readonly string[]>>;
@@ -417,6 +421,7 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     port,
     host,
     instance: env("GATEWAY_INSTANCE") || c.instance || `gw-${crypto.randomUUID().slice(0, 8)}`,
+    workers: c.workers,
     providers,
     routes: Object.fromEntries(
       Object.entries(routePlans).map(([alias, plan]) => [alias, planTargets(plan)]),

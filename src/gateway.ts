@@ -32,9 +32,11 @@ import {
   createPlanner,
   type Planner,
 } from "./routing/mod.ts";
+import type { GatewayEvent } from "./events/catalogue.ts";
 import {
   buildPlugins,
   type BuiltPlugins,
+  type CacheStore,
   createPluginChain,
   type Plugin,
   type PluginChain,
@@ -58,6 +60,20 @@ export interface GatewayDeps {
   plugins?: readonly Plugin[];
   /** Where POST /v1/responses keeps answers (default: NATS KV when configured, else memory). */
   responseStore?: ResponseStore;
+  /**
+   * Under workers (src/workers/): every worker's events in one order, with the id and source
+   * each keeps everywhere, for /v1/gateway/events (default: this gateway's bus).
+   */
+  feed?: EventFeed;
+  /** Under workers without NATS: the cache plugin's memory store, shared (default: its own). */
+  cacheStore?: (name: string, maxEntries: number, ttlMs: number) => CacheStore;
+}
+
+/** Events with the id and instance they carry on the wire. */
+export interface EventFeed {
+  subscribe(
+    listener: (event: GatewayEvent, stamp: { id: string; instance: string }) => void,
+  ): () => void;
 }
 
 export interface Gateway {
@@ -156,6 +172,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const built = buildPlugins(config.plugins, {
     nats: config.nats.url ? config.nats : undefined,
     logger,
+    memoryStore: deps.cacheStore,
   });
   const chain = createPluginChain([...built.plugins, ...(deps.plugins ?? [])], {
     clock,

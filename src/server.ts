@@ -16,6 +16,28 @@ import { describeTracing, setupTracing } from "./telemetry/mod.ts";
 import type { Plugin } from "./plugins/mod.ts";
 import { describeRoute } from "./routing/mod.ts";
 import type { ServeEnv } from "./http/signal.ts";
+import type { ProbeLeases } from "../actors/provider/mod.ts";
+import type { KeyStore } from "./governance/mod.ts";
+import type { ResponseStore } from "./responses/mod.ts";
+import type { EventFeed, GatewayDeps } from "./gateway.ts";
+
+/**
+ * What a gateway running as one of several workers on one port (src/workers/) shares with the
+ * others; startGateway binds the port with SO_REUSEPORT when given.
+ */
+export interface WorkerShare {
+  /** Without NATS: the stores in the main thread (with NATS: undefined, the KV buckets serve). */
+  keyStore?: KeyStore;
+  leases?: ProbeLeases;
+  responseStore?: ResponseStore;
+  cacheStore?: GatewayDeps["cacheStore"];
+  /** Every worker's events in one order, for /v1/gateway/events. */
+  feed: EventFeed;
+  /** GET /metrics: every worker's registry, summed. */
+  scrape(): Promise<string>;
+  /** Called with the gateway once built (folding the other workers' state); returns its undo. */
+  attach?(gateway: Gateway): () => void;
+}
 
 export interface RunningGateway {
   gateway: Gateway;
@@ -66,6 +88,8 @@ export function startGateway(
     plugins?: readonly Plugin[];
     /** Source of randomness (weighted choice, jitter); tests pass a seeded one. */
     random?: Random;
+    /** Set when this gateway is one of several workers on one port (src/workers/). */
+    worker?: WorkerShare;
   },
 ): RunningGateway {
   const bus = opts.bus ?? createBus(config, opts.logger);
@@ -86,11 +110,16 @@ export function startGateway(
     random: opts.random ?? Math.random,
     http: opts.http ?? fetchHttp,
     logger: opts.logger,
-    leases: sync?.leases,
+    leases: sync?.leases ?? opts.worker?.leases,
     replicas: sync?.stats,
-    keyStore: keyStoreFor(config, opts.logger),
+    keyStore: opts.worker?.keyStore ?? keyStoreFor(config, opts.logger),
     plugins: opts.plugins,
+    responseStore: opts.worker?.responseStore,
+    feed: opts.worker?.feed,
+    cacheStore: opts.worker?.cacheStore,
   });
+  if (opts.worker) gateway.metrics = { ...gateway.metrics, scrape: opts.worker.scrape };
+  const detach = opts.worker?.attach?.(gateway);
   const app = createApp(gateway);
   let replaying = sync !== undefined;
   const replayed = sync
@@ -143,7 +172,11 @@ export function startGateway(
     return app.fetch(req, callEnv(req, info.completed));
   };
   const hostname = opts.hostname ?? config.host;
-  const server = Deno.serve({ port: config.port, hostname, onListen: () => {} }, handler);
+  const server = Deno.serve(
+    // Workers share one port: the kernel spreads new connections over their listeners.
+    { port: config.port, hostname, onListen: () => {}, ...(opts.worker && { reusePort: true }) },
+    handler,
+  );
   const port = server.addr.port;
   let done: Promise<void> | undefined;
   return {
@@ -165,6 +198,7 @@ export function startGateway(
         );
         await server.shutdown();
         await sync?.close();
+        detach?.();
         gateway.stop();
         await gateway.governor.close();
         await gateway.plugins.close();

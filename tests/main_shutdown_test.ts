@@ -117,8 +117,9 @@ Deno.test("SIGTERM: in-flight stream and request finish, new ones are refused, e
     assert.match(gw.stdout(), /gateway: stopped/);
 
     // The events of both in-flight requests were flushed to JetStream before the exit.
+    // Each worker publishes under the instance id plus -w<index> (one worker per core).
     const events = (await readStream(nats.wsUrl)).filter((e) =>
-      e.source === `/gateway/${instance}`
+      e.source === `/gateway/${instance}` || e.source.startsWith(`/gateway/${instance}-w`)
     );
     const terminal = (id: string) =>
       events.filter((e) =>

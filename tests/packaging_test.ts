@@ -71,7 +71,8 @@ Deno.test("Dockerfile: pinned Deno, frozen lock, non-root, explicit permissions,
   assert.ok(!d.cmd.some((f) => /^(-A|--allow-all|--allow-run|--allow-write|--allow-ffi)/.test(f)));
   assert.ok(d.cmd.includes("--allow-net") && d.cmd.includes("--allow-env"));
   assert.deepEqual(d.cmd.filter((f) => f.startsWith("--allow-read")), [
-    "--allow-read=/etc/gateway",
+    // The config directory, and the gateway's own modules (workers load them: read access).
+    "--allow-read=/etc/gateway,src,actors",
   ]);
   assert.ok(d.cmd.includes("--cached-only"), "nothing is fetched at start-up");
   assert.match(d.healthcheck.join(" "), /\/healthz/);
@@ -155,7 +156,7 @@ Deno.test("compose.yaml: nats-server with JetStream + websocket, the gateway wir
   }
   assert.equal(gateway.depends_on.nats.condition, "service_healthy");
   const configPath = gateway.environment.GATEWAY_CONFIG as string;
-  const allowed = d.cmd.find((f) => f.startsWith("--allow-read="))!.split("=")[1];
+  const allowed = d.cmd.find((f) => f.startsWith("--allow-read="))!.split("=")[1].split(",")[0];
   assert.ok(configPath.startsWith(`${allowed}/`), "the config sits where the image may read");
   const mount = gateway.volumes.find((v: string) => v.split(":")[1] === configPath);
   assert.ok(mount, `${configPath} is mounted`);

@@ -57,7 +57,8 @@ function baseEnv(): Record<string, string> {
 export function spawnServer(
   name: string,
   cmd: string[],
-  opts: { cpu?: number; log: string; env?: Record<string, string>; cwd?: string },
+  /** `cpu`: one CPU, or a taskset list ("0-1") for a server with several threads (WORKERS). */
+  opts: { cpu?: number | string; log: string; env?: Record<string, string>; cwd?: string },
 ): Server {
   const argv = opts.cpu === undefined ? cmd : ["taskset", "-c", String(opts.cpu), ...cmd];
   const child = new Deno.Command("sh", {

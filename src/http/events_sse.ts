@@ -55,30 +55,40 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
   const { ids, config } = gw.deps;
   // Events are kept raw and wrapped only when a client needs them: with nobody watching, the
   // relay costs one array push per event instead of an envelope and an id on the hot path.
-  const raw: GatewayEvent[] = [];
+  // Under workers (src/workers/) the feed brings every worker's events, each with its id and
+  // source already given by the main thread, so all workers relay the same ids.
+  type Stamp = { id: string; instance: string };
+  const raw: [GatewayEvent, Stamp | undefined][] = [];
   const ring: CloudEvent[] = [];
   const clients = new Set<Client>();
+  const wrap = (event: GatewayEvent, stamp: Stamp | undefined) =>
+    stamp
+      ? toCloudEvent(event, stamp.id, stamp.instance)
+      : toCloudEvent(event, ids.next(), config.instance);
   const wrapPending = () => {
     // In arrival order, so ids (time-ordered) stay in event order for Last-Event-ID resumes.
-    for (const event of raw) {
-      ring.push(toCloudEvent(event, ids.next(), config.instance));
+    for (const [event, stamp] of raw) {
+      ring.push(wrap(event, stamp));
       if (ring.length > backlog) ring.shift();
     }
     raw.length = 0;
   };
 
-  const unsubscribe = gw.deps.bus.subscribe((event) => {
+  const take = (event: GatewayEvent, stamp?: Stamp) => {
     if (clients.size === 0) {
-      raw.push(event);
+      raw.push([event, stamp]);
       if (raw.length + ring.length > backlog) (ring.length > 0 ? ring : raw).shift();
       return;
     }
     wrapPending();
-    const ce = toCloudEvent(event, ids.next(), config.instance);
+    const ce = wrap(event, stamp);
     ring.push(ce);
     if (ring.length > backlog) ring.shift();
     for (const c of clients) c.offer(ce);
-  });
+  };
+  const unsubscribe = gw.deps.feed
+    ? gw.deps.feed.subscribe(take)
+    : gw.deps.bus.subscribe((event) => take(event));
 
   function handler(c: Context): Response {
     const q = new URL(c.req.url).searchParams;

@@ -88,6 +88,8 @@ export interface PluginBuildDeps {
   /** NATS for stores that can live there (cache `store: "auto" | "nats"`); none = absent. */
   nats?: NatsAccess & { replicas?: number };
   logger: Logger;
+  /** A cache's in-memory store (under workers without NATS: one in the main thread). */
+  memoryStore?: (name: string, maxEntries: number, ttlMs: number) => CacheStore;
 }
 
 export interface BuiltPlugins {
@@ -123,7 +125,8 @@ export function buildPlugins(
           closers.push(() => kv.close());
           store = kv;
         } else {
-          store = memoryCacheStore(c.maxEntries, c.ttlMs);
+          store = deps.memoryStore?.(c.name ?? "cache", c.maxEntries, c.ttlMs) ??
+            memoryCacheStore(c.maxEntries, c.ttlMs);
         }
         plugins.push(cachePlugin({ name: c.name, store, vary: c.vary }));
         describe.push(`${c.name ?? "cache"}: response cache, ${store.describe}`);

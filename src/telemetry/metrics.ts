@@ -121,6 +121,8 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
       'Circuit breaker state: 0 closed, 1 half_open, 2 open. model="" is the provider-wide breaker (refused connections, DNS/TLS, auth); a model label is that model\'s own.',
     labelNames: ["provider", "model"] as const,
     registers,
+    // Workers (src/workers/) fold each other's state: one scrape shows the state, not a sum.
+    aggregator: "max",
   });
   const breakerTransitions = new Counter({
     name: "gateway_breaker_transitions_total",
@@ -211,6 +213,7 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
     name: "gateway_event_bus_connected",
     help: "1 when the event bus is connected (always 1 for the in-process bus).",
     registers,
+    aggregator: "min", // across workers: 1 only when every worker's bus is connected
     collect() {
       this.set(bus.stats().connected ? 1 : 0);
     },

@@ -1,0 +1,44 @@
+// Without NATS, the workers of one process are replicas of one another exactly as gateways on
+// one NATS are (src/events/follow_replicas.ts): each hands the provider state events of the
+// *other* workers, as the main thread's feed brings them, to its provider actors, which fold
+// them without publishing. Its own events are skipped: they were folded when decided.
+import type { ProviderActor } from "../../actors/provider/mod.ts";
+import type { Registry } from "../../actors/runtime/mod.ts";
+import { stateEventProvider } from "../events/replay.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { WorkerLink } from "./link.ts";
+
+export interface FoldOptions {
+  link: Pick<WorkerLink, "onFeed">;
+  /** This worker's instance id. */
+  instance: string;
+  actors: Registry<ProviderActor>;
+  logger: Logger;
+}
+
+/** Starts folding; returns the function that stops it, with the count folded so far. */
+export function foldOtherWorkers(o: FoldOptions): { stop(): void; readonly folded: number } {
+  let folded = 0;
+  const stop = o.link.onFeed(({ event, instance }) => {
+    if (instance === o.instance) return;
+    const provider = stateEventProvider(event);
+    if (provider === undefined) return;
+    const actor = o.actors.get(provider);
+    if (!actor) return;
+    folded++;
+    try {
+      actor.hydrate([event]);
+    } catch (err) {
+      o.logger.error("folding another worker's event failed", {
+        type: event.type,
+        error: String(err),
+      });
+    }
+  });
+  return {
+    stop,
+    get folded() {
+      return folded;
+    },
+  };
+}

@@ -1,0 +1,137 @@
+// The main thread's side of the workers (src/workers/worker.ts): one process, one set of numbers.
+// It puts each worker's events in one order (the single event log every worker's
+// /v1/gateway/events relays, and what the workers fold as replicas without NATS), and it holds
+// the stores the workers share without NATS — virtual keys, usage and spend, the response cache,
+// stored responses, probe leases — answering their calls. It gathers every worker's metrics for
+// a scrape, summed by prom-client's AggregatorRegistry.
+import { AggregatorRegistry } from "prom-client";
+import type { Config } from "../config.ts";
+import { createMemoryKeyStore, type KeyStore } from "../governance/mod.ts";
+import type { CacheEntry, CacheStore } from "../plugins/cache.ts";
+import { memoryCacheStore } from "../plugins/mod.ts";
+import type { Clock, IdGen } from "../ports.ts";
+import { createMemoryResponseStore, type StoredResponse } from "../responses/mod.ts";
+import { createLeaseTable } from "./lease_table.ts";
+import {
+  answer,
+  type Caller,
+  createCaller,
+  type FeedItem,
+  type ToMain,
+  type ToWorker,
+} from "./protocol.ts";
+
+export interface HubOptions {
+  count: number;
+  config: Pick<Config, "responses">;
+  post(index: number, message: ToWorker): void;
+  ids: IdGen;
+  clock: Clock;
+}
+
+export interface Hub {
+  handle(index: number, message: ToMain): void;
+  /** Events put in order so far. */
+  readonly events: number;
+  /** A worker went away: its calls fail instead of waiting. */
+  gone(index: number): void;
+  close(): Promise<void>;
+}
+
+export function createHub(o: HubOptions): Hub {
+  const keys: KeyStore = createMemoryKeyStore();
+  const caches = new Map<string, CacheStore>();
+  const responses = createMemoryResponseStore({ ttlMs: o.config.responses.ttlMs, clock: o.clock });
+  const leases = createLeaseTable(o.clock);
+  const watches = new Map<string, () => void>();
+  const callers: Caller[] = Array.from(
+    { length: o.count },
+    (_, i) => createCaller((m) => o.post(i, m)),
+  );
+  let events = 0;
+
+  const cacheFor = (name: string, maxEntries: number, ttlMs: number) => {
+    let c = caches.get(name);
+    if (!c) caches.set(name, c = memoryCacheStore(maxEntries, ttlMs));
+    return c;
+  };
+
+  /** What a worker may ask; `i` is the asking worker. */
+  const ops: Record<string, (i: number, ...args: never[]) => unknown> = {
+    "keys.get": (_i, key: string) => keys.get(key),
+    "keys.put": (_i, key: string, value: unknown, revision: number) =>
+      keys.put(key, value, revision),
+    "keys.list": (_i, prefix: string) => keys.list(prefix),
+    "keys.watch": async (i, prefix: string, wid: number) => {
+      const stop = await keys.watch(
+        prefix,
+        (key, entry) => o.post(i, { t: "watch", wid, key, entry }),
+      );
+      watches.set(`${i}:${wid}`, stop);
+    },
+    "keys.unwatch": (i, wid: number) => {
+      watches.get(`${i}:${wid}`)?.();
+      watches.delete(`${i}:${wid}`);
+    },
+    "cache.get": (_i, name: string, max: number, ttl: number, key: string, now: number) =>
+      cacheFor(name, max, ttl).get(key, now),
+    "cache.set": (
+      _i,
+      name: string,
+      max: number,
+      ttl: number,
+      key: string,
+      entry: CacheEntry,
+      now: number,
+    ) => cacheFor(name, max, ttl).set(key, entry, now),
+    "responses.get": (_i, id: string) => responses.get(id),
+    "responses.put": (_i, r: StoredResponse) => responses.put(r),
+    "responses.delete": (_i, id: string) => responses.delete(id),
+    "lease": (_i, holder: string, key: string, ttlMs: number) => leases.acquire(holder, key, ttlMs),
+    "metrics": async () => {
+      const all = await Promise.all(callers.map((c) => c.call("metrics.json")));
+      // deno-lint-ignore no-explicit-any
+      return await AggregatorRegistry.aggregate(all as any).metrics();
+    },
+  };
+
+  return {
+    get events() {
+      return events;
+    },
+    handle(index, m) {
+      switch (m.t) {
+        case "events": {
+          const batch: FeedItem[] = m.batch.map((event) => ({
+            event,
+            id: o.ids.next(),
+            instance: m.instance,
+          }));
+          events += batch.length;
+          for (let i = 0; i < o.count; i++) o.post(i, { t: "feed", batch });
+          break;
+        }
+        case "call": {
+          const op = ops[m.op];
+          void answer((a) => o.post(index, a), m.id, () => {
+            if (!op) throw new Error(`unknown call ${m.op}`);
+            return op(index, ...(m.args as never[]));
+          });
+          break;
+        }
+        case "answer":
+          callers[index]?.settle(m);
+          break;
+      }
+    },
+    gone(index) {
+      callers[index]?.failAll(`worker ${index} stopped`);
+    },
+    async close() {
+      for (const stop of watches.values()) stop();
+      watches.clear();
+      await keys.close();
+      await responses.close();
+    },
+  };
+}

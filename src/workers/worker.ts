@@ -1,0 +1,85 @@
+// One gateway worker (a Deno module Worker started by ./run.ts): loads the same config as the
+// main thread, takes the instance id and port it is given, and runs the gateway exactly as a
+// single process does — with the main thread's feed, stores and metrics gathering shared in.
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+import { loadConfig } from "../config.ts";
+import { createMemoryBus } from "../events/mod.ts";
+import { createLogger } from "../lib/logger.ts";
+import { createBus, type RunningGateway, startGateway, startupLines } from "../server.ts";
+import { foldOtherWorkers } from "./fold_replicas.ts";
+import { createWorkerLink } from "./link.ts";
+import type { ToMain, ToWorker } from "./protocol.ts";
+import { createSharedBus } from "./shared_bus.ts";
+import {
+  sharedCacheStore,
+  sharedKeyStore,
+  sharedLeases,
+  sharedResponseStore,
+} from "./shared_stores.ts";
+
+const post = (m: ToMain) => self.postMessage(m);
+const link = createWorkerLink(post);
+const logger = createLogger((Deno.env.get("LOG_LEVEL") as "info" | undefined) ?? "info");
+let running: RunningGateway | undefined;
+let index = -1;
+
+async function start(init: Extract<ToWorker, { t: "init" }>) {
+  index = init.index;
+  const loaded = await loadConfig();
+  const config = { ...loaded, instance: `${init.instance}-w${init.index}`, port: init.port };
+  const nats = Boolean(config.nats.url);
+  const bus = createSharedBus({
+    inner: nats ? createBus(config, logger) : createMemoryBus({ logger }),
+    link,
+    instance: config.instance,
+  });
+  running = startGateway(config, {
+    logger,
+    bus,
+    worker: {
+      ...(!nats && {
+        keyStore: sharedKeyStore(link),
+        leases: sharedLeases(link, config.instance),
+        responseStore: sharedResponseStore(link),
+        cacheStore: (name, max, ttl) => sharedCacheStore(link, name, max, ttl),
+        attach: (gateway) =>
+          foldOtherWorkers({ link, instance: config.instance, actors: gateway.actors, logger })
+            .stop,
+      }),
+      feed: {
+        subscribe: (listener) =>
+          link.onFeed((item) => listener(item.event, { id: item.id, instance: item.instance })),
+      },
+      scrape: () => link.call("metrics") as Promise<string>,
+    },
+  });
+  const gw = running.gateway;
+  link.serve("metrics.json", () => gw.metrics.registry.getMetricsAsJSON());
+  post({
+    t: "ready",
+    index,
+    port: running.port,
+    // The process's lines, under its own instance id (each worker's is that plus -w<index>).
+    lines: index === 0 ? startupLines({ ...config, instance: init.instance }, running) : [],
+  });
+}
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  const m = e.data;
+  if (link.receive(m)) return;
+  if (m.t === "init") {
+    start(m).catch((err) => {
+      post({
+        t: "failed",
+        index: m.index,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    });
+  } else if (m.t === "drain") {
+    const r = running;
+    (r ? r.shutdown(m.graceMs) : Promise.resolve()).finally(() => {
+      post({ t: "drained", index });
+    });
+  }
+};
