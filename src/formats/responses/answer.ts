@@ -138,11 +138,23 @@ const PREFIX: Record<string, string> = {
 
 /**
  * A native upstream's output item as the gateway answers it: as it came, under an id of this
- * response (so `item_reference` finds it; the upstream stored nothing under its own).
+ * response (so `item_reference` finds it; the upstream stored nothing under its own), a message
+ * completed with what the spec requires (`status`, output_text `annotations` and `logprobs`).
  */
 export const nativeItem = (item: Item, mint: (prefix: string) => string): Item => ({
-  ...item,
+  ...(item.type === "message" ? outputMessage(item) : item),
   id: mint(PREFIX[String(item.type)] ?? "item"),
+});
+
+/** An output_text part with what the spec requires and an upstream may leave out filled in. */
+export const outputPart = (p: Record<string, unknown>): Record<string, unknown> =>
+  p.type === "output_text" ? { ...outputText(String(p.text ?? "")), ...p } : p;
+
+/** A message item of a native upstream, completed to the spec: a status, full output_text parts. */
+const outputMessage = (item: Item): Item => ({
+  ...item,
+  status: item.status ?? "completed",
+  ...(Array.isArray(item.content) ? { content: item.content.map(outputPart) } : {}),
 });
 
 /** The annotations of a native answer's message items, in order (url citations …). */

@@ -8,7 +8,7 @@ import { beginCall } from "../../http/request.ts";
 import { invalidRequest, notFound } from "../../lib/errors.ts";
 import { type Item, ResponseStoreUnavailable, type StoredResponse } from "../../responses/mod.ts";
 import { openaiError } from "../openai/errors.ts";
-import { outputText } from "./answer.ts";
+import { outputPart, outputText } from "./answer.ts";
 import { readStored, storeUnavailable } from "./format.ts";
 
 type Found = { ok: true; stored: StoredResponse; start: CallStart } | CallError;
@@ -62,8 +62,6 @@ type Part = Record<string, unknown>;
 /** A content part as the spec's ItemResource has it (input_image names its `detail`). */
 const inputPart = (p: Part): Part =>
   p.type === "input_image" && p.detail === undefined ? { ...p, detail: "auto" } : p;
-const outputPart = (p: Part): Part =>
-  p.type === "output_text" ? { ...outputText(String(p.text ?? "")), ...p } : p;
 
 /**
  * A stored input item as OpenAI lists it (ItemResource): every item has a `status`, a message's

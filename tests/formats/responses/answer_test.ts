@@ -122,7 +122,13 @@ Deno.test("a native upstream's output items are returned as they came, under min
   assert.deepEqual(r.output, [
     { ...output[0], id: "rs_1" },
     { ...output[1], id: "ws_2" },
-    { ...output[2], id: "msg_3" },
+    {
+      ...output[2],
+      id: "msg_3",
+      // Completed to the spec: a status, and logprobs on output_text.
+      status: "completed",
+      content: [{ ...output[2].content![0], logprobs: [] }],
+    },
   ]);
   assert.equal(r.status, "completed");
 });
