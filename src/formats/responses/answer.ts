@@ -7,19 +7,25 @@ import type { ResponsesRequest } from "./request_schema.ts";
 
 export interface ResponsesUsage {
   input_tokens: number;
-  input_tokens_details: { cached_tokens: number };
+  input_tokens_details: { cached_tokens: number; cache_write_tokens: number };
   output_tokens: number;
   output_tokens_details: { reasoning_tokens: number };
   total_tokens: number;
 }
 
-/** Chat usage → Responses usage (both count cached tokens within the input). */
+/**
+ * Chat usage → Responses usage (both count cached tokens within the input). The spec requires
+ * `cache_write_tokens`; the canonical usage does not carry cache writes, so it is 0.
+ */
 export function responsesUsage(u: Usage | null | undefined): ResponsesUsage {
   const input = u?.prompt_tokens ?? 0;
   const output = u?.completion_tokens ?? 0;
   return {
     input_tokens: input,
-    input_tokens_details: { cached_tokens: u?.prompt_tokens_details?.cached_tokens ?? 0 },
+    input_tokens_details: {
+      cached_tokens: u?.prompt_tokens_details?.cached_tokens ?? 0,
+      cache_write_tokens: 0,
+    },
     output_tokens: output,
     output_tokens_details: {
       reasoning_tokens: u?.completion_tokens_details?.reasoning_tokens ?? 0,
@@ -85,14 +91,27 @@ export function responseObject(
     temperature: b.temperature ?? null,
     text: b.text ?? { format: { type: "text" } },
     tool_choice: b.tool_choice ?? "auto",
-    tools: b.tools ?? [],
+    tools: (b.tools ?? []).map(toolEcho),
     top_p: b.top_p ?? null,
     truncation: "disabled",
-    usage: state.usage,
-    user: b.user ?? null,
+    // Not nullable in the spec: left out until known (in_progress), and when the client sent none.
+    ...(state.usage ? { usage: state.usage } : {}),
+    ...(typeof b.user === "string" ? { user: b.user } : {}),
     metadata: b.metadata ?? {},
   };
 }
+
+/** A tool as the Response echoes it: a function tool always names `strict` and `parameters`. */
+const toolEcho = (t: { type: string } & Record<string, unknown>) =>
+  t.type === "function" ? { ...t, parameters: t.parameters ?? null, strict: t.strict ?? null } : t;
+
+/** An output_text part: the spec requires `annotations` and `logprobs` (none asked for here). */
+export const outputText = (text: string, annotations: unknown[] = []) => ({
+  type: "output_text",
+  text,
+  annotations,
+  logprobs: [],
+});
 
 export const messageOutput = (
   id: string,
@@ -104,7 +123,7 @@ export const messageOutput = (
   id,
   status,
   role: "assistant",
-  content: [{ type: "output_text", text, annotations }],
+  content: [outputText(text, annotations)],
 });
 
 const PREFIX: Record<string, string> = {
@@ -119,11 +138,23 @@ const PREFIX: Record<string, string> = {
 
 /**
  * A native upstream's output item as the gateway answers it: as it came, under an id of this
- * response (so `item_reference` finds it; the upstream stored nothing under its own).
+ * response (so `item_reference` finds it; the upstream stored nothing under its own), a message
+ * completed with what the spec requires (`status`, output_text `annotations` and `logprobs`).
  */
 export const nativeItem = (item: Item, mint: (prefix: string) => string): Item => ({
-  ...item,
+  ...(item.type === "message" ? outputMessage(item) : item),
   id: mint(PREFIX[String(item.type)] ?? "item"),
+});
+
+/** An output_text part with what the spec requires and an upstream may leave out filled in. */
+export const outputPart = (p: Record<string, unknown>): Record<string, unknown> =>
+  p.type === "output_text" ? { ...outputText(String(p.text ?? "")), ...p } : p;
+
+/** A message item of a native upstream, completed to the spec: a status, full output_text parts. */
+const outputMessage = (item: Item): Item => ({
+  ...item,
+  status: item.status ?? "completed",
+  ...(Array.isArray(item.content) ? { content: item.content.map(outputPart) } : {}),
 });
 
 /** The annotations of a native answer's message items, in order (url citations …). */

@@ -6,8 +6,9 @@ import type { Gateway } from "../../gateway.ts";
 import type { CallError, CallStart } from "../../http/call.ts";
 import { beginCall } from "../../http/request.ts";
 import { invalidRequest, notFound } from "../../lib/errors.ts";
-import { ResponseStoreUnavailable, type StoredResponse } from "../../responses/mod.ts";
+import { type Item, ResponseStoreUnavailable, type StoredResponse } from "../../responses/mod.ts";
 import { openaiError } from "../openai/errors.ts";
+import { outputPart, outputText } from "./answer.ts";
 import { readStored, storeUnavailable } from "./format.ts";
 
 type Found = { ok: true; stored: StoredResponse; start: CallStart } | CallError;
@@ -56,6 +57,31 @@ export function deleteResponse(gw: Gateway) {
   };
 }
 
+type Part = Record<string, unknown>;
+
+/** A content part as the spec's ItemResource has it (input_image names its `detail`). */
+const inputPart = (p: Part): Part =>
+  p.type === "input_image" && p.detail === undefined ? { ...p, detail: "auto" } : p;
+
+/**
+ * A stored input item as OpenAI lists it (ItemResource): every item has a `status`, a message's
+ * content is a list of parts (a plain string becomes one input_text, or output_text for the
+ * assistant's own turns), and output_text parts carry `annotations` and `logprobs`. The stored
+ * item is untouched: this is only how the list shows it.
+ */
+export function itemResource(item: Item): Item {
+  const out: Item = { ...item, status: item.status ?? "completed" };
+  if (item.type !== "message") return out;
+  const assistant = item.role === "assistant";
+  const content = item.content;
+  if (typeof content === "string") {
+    out.content = [assistant ? outputText(content) : { type: "input_text", text: content }];
+  } else if (Array.isArray(content)) {
+    out.content = content.map((p: Part) => assistant ? outputPart(p) : inputPart(p));
+  }
+  return out;
+}
+
 /** OpenAI's cursor list: `limit` (1–100, default 20), `order` (default desc), `after`. */
 export function listInputItems(gw: Gateway) {
   return async (c: Context): Promise<Response> => {
@@ -83,7 +109,7 @@ export function listInputItems(gw: Gateway) {
       }
       items = items.slice(at + 1);
     }
-    const data = items.slice(0, limit);
+    const data = items.slice(0, limit).map(itemResource);
     return json({
       object: "list",
       data,

@@ -8,6 +8,7 @@ import {
   functionCallOutput,
   messageOutput,
   nativeItem,
+  outputText,
   type ResponseObject,
   responseObject,
   type ResponseShell,
@@ -99,7 +100,7 @@ export function createResponsesStreamEncoder(
     if (o.kind === "opaque") return out; // done when it came
     if (o.kind === "message") {
       const at = { item_id: o.id, output_index: o.index, content_index: 0 };
-      const part = { type: "output_text", text: o.text, annotations: o.annotations };
+      const part = outputText(o.text, o.annotations);
       out.push(ev("response.output_text.done", { ...at, text: o.text, logprobs: [] }));
       out.push(ev("response.content_part.done", { ...at, part }));
     } else {
@@ -152,7 +153,7 @@ export function createResponsesStreamEncoder(
             ...at,
             item_id: text.id,
             content_index: 0,
-            part: { type: "output_text", text: "", annotations: [] },
+            part: outputText(""),
           }));
         }
         text.text += content;

@@ -62,7 +62,7 @@ Deno.test("a completion becomes a completed Response with message and function_c
       id: "msg_1",
       status: "completed",
       role: "assistant",
-      content: [{ type: "output_text", text: "hi there", annotations: [] }],
+      content: [{ type: "output_text", text: "hi there", annotations: [], logprobs: [] }],
     },
     {
       type: "function_call",
@@ -75,7 +75,7 @@ Deno.test("a completion becomes a completed Response with message and function_c
   ]);
   assert.deepEqual(r.usage, {
     input_tokens: 10,
-    input_tokens_details: { cached_tokens: 3 },
+    input_tokens_details: { cached_tokens: 3, cache_write_tokens: 0 },
     output_tokens: 4,
     output_tokens_details: { reasoning_tokens: 2 },
     total_tokens: 14,
@@ -122,7 +122,13 @@ Deno.test("a native upstream's output items are returned as they came, under min
   assert.deepEqual(r.output, [
     { ...output[0], id: "rs_1" },
     { ...output[1], id: "ws_2" },
-    { ...output[2], id: "msg_3" },
+    {
+      ...output[2],
+      id: "msg_3",
+      // Completed to the spec: a status, and logprobs on output_text.
+      status: "completed",
+      content: [{ ...output[2].content![0], logprobs: [] }],
+    },
   ]);
   assert.equal(r.status, "completed");
 });

@@ -67,7 +67,7 @@ Deno.test("text streams as one message item, closed at the end, then response.co
     id: "msg_1",
     status: "completed",
     role: "assistant",
-    content: [{ type: "output_text", text: "Hello", annotations: [] }],
+    content: [{ type: "output_text", text: "Hello", annotations: [], logprobs: [] }],
   }]);
   assert.equal((done.usage as { total_tokens: number }).total_tokens, 5);
   assert.equal(e.final()?.id, "resp_1");
