@@ -243,7 +243,7 @@ export function startupLines(config: Config, running: RunningGateway): string[] 
         : ""
     }`,
     `  OpenAI-compatible: POST ${running.url}/v1/chat/completions  (model "provider/model", optional "fallbacks")`,
-    `  also: GET /v1/models  GET /v1/gateway/providers  GET /healthz  GET /readyz  GET /metrics`,
+    `  also: POST /v1/responses  POST /v1/embeddings  GET /v1/models  GET /v1/gateway/providers  GET /healthz  GET /readyz  GET /metrics`,
     `  config: ${config.source}`,
   ];
   if (providers.length === 0) {
