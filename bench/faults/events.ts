@@ -30,7 +30,14 @@ export async function settleEvents(url: string, ms: number): Promise<BusStats> {
   return last.events ?? { published: 0, dropped: 0, buffered: 0, connected: false };
 }
 
-/** Every event from `source` in the stream, read again (bounded) until there are `atLeast`. */
+/**
+ * Every event from `source` in the stream — the gateway process's, its workers' included
+ * (`<source>-w0`, `-w1`, … when it runs one worker per core) — read again (bounded) until there
+ * are `atLeast`.
+ */
+const fromGateway = (seen: string, source: string) =>
+  seen === source || (seen.startsWith(`${source}-w`) && /^\d+$/.test(seen.slice(source.length + 2)));
+
 export async function readStreamSettled(
   nats: NatsServer,
   source: string,
@@ -38,7 +45,7 @@ export async function readStreamSettled(
 ): Promise<CloudEvent[]> {
   let events: CloudEvent[] = [];
   for (let i = 0; i < 50; i++) {
-    events = (await readStream(nats.wsUrl).catch(() => [])).filter((e) => e.source === source);
+    events = (await readStream(nats.wsUrl).catch(() => [])).filter((e) => fromGateway(e.source, source));
     if (events.length >= atLeast) break;
     await sleep(100);
   }
