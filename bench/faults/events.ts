@@ -36,7 +36,8 @@ export async function settleEvents(url: string, ms: number): Promise<BusStats> {
  * are `atLeast`.
  */
 const fromGateway = (seen: string, source: string) =>
-  seen === source || (seen.startsWith(`${source}-w`) && /^\d+$/.test(seen.slice(source.length + 2)));
+  seen === source ||
+  (seen.startsWith(`${source}-w`) && /^\d+$/.test(seen.slice(source.length + 2)));
 
 export async function readStreamSettled(
   nats: NatsServer,
@@ -45,7 +46,9 @@ export async function readStreamSettled(
 ): Promise<CloudEvent[]> {
   let events: CloudEvent[] = [];
   for (let i = 0; i < 50; i++) {
-    events = (await readStream(nats.wsUrl).catch(() => [])).filter((e) => fromGateway(e.source, source));
+    events = (await readStream(nats.wsUrl).catch(() => [])).filter((e) =>
+      fromGateway(e.source, source)
+    );
     if (events.length >= atLeast) break;
     await sleep(100);
   }
