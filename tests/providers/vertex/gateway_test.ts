@@ -26,7 +26,7 @@ interface VertexMock {
 const sse = (data: unknown, event?: string) =>
   `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
 
-async function startVertexMock(publicKey: CryptoKey): Promise<VertexMock> {
+function startVertexMock(publicKey: CryptoKey): VertexMock {
   const state = {
     exchanges: 0,
     calls: [] as string[],
@@ -154,7 +154,7 @@ async function withVertex(
   fn: (v: VertexMock, client: OpenAI, mock: MockUpstream, gw: RunningGateway) => Promise<void>,
 ) {
   const sa = await testAccount("placeholder");
-  const vertex = await startVertexMock(sa.publicKey);
+  const vertex = startVertexMock(sa.publicKey);
   const mock = await startMockUpstream();
   const json = JSON.stringify({ ...JSON.parse(sa.json), token_uri: `${vertex.url}/token` });
   const gw = startTestGateway({
