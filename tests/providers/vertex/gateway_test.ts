@@ -1,6 +1,7 @@
 // End to end: the OpenAI SDK → a running gateway → a local stand-in for Google's token endpoint
 // (which checks the JWT's claims and its signature with the service account's public key) and for
-// Vertex AI's routes (generateContent, streamGenerateContent SSE, rawPredict, streamRawPredict),
+// Vertex AI's routes (generateContent, streamGenerateContent SSE, rawPredict, streamRawPredict,
+// predict for embeddings),
 // which accept only the access token it issued. Then failover: a Vertex 500, and a token endpoint
 // that refuses the assertion, each leave the answer to the next provider.
 import assert from "node:assert/strict";
@@ -79,6 +80,17 @@ function startVertexMock(publicKey: CryptoKey): VertexMock {
     const m = /^\/(google|anthropic)\/models\/([^:]+):(\w+)(\?alt=sse)?$/.exec(route);
     if (!m) return new Response("not found", { status: 404 });
     const [, publisher, model, method] = m;
+    if (publisher === "google" && method === "predict") {
+      const instances = Array.isArray(body.instances) ? body.instances : [];
+      return Response.json({
+        predictions: instances.map((i: { content: string }) => ({
+          embeddings: {
+            values: [i.content.length, 0.5],
+            statistics: { token_count: i.content.length, truncated: false },
+          },
+        })),
+      });
+    }
     if (publisher === "google") {
       if (!Array.isArray(body.contents)) {
         state.problems.push(`gemini body: ${JSON.stringify(body)}`);
@@ -204,7 +216,7 @@ const extra = (c: unknown) =>
     };
   }).extra_fields;
 
-Deno.test("vertex e2e: Gemini and Claude, JSON and streams, with one token exchange", async () => {
+Deno.test("vertex e2e: Gemini and Claude, JSON and streams, embeddings, with one token exchange", async () => {
   await withVertex(async (v, client) => {
     const messages = [{ role: "user" as const, content: "hi" }];
     const gem = await client.chat.completions.create({ model: "vx/gemini-2.5-flash", messages });
@@ -233,6 +245,14 @@ Deno.test("vertex e2e: Gemini and Claude, JSON and streams, with one token excha
       "/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
       "/anthropic/models/claude-3-5-haiku@20241022:streamRawPredict",
     ]);
+    const emb = await client.embeddings.create({
+      model: "vx/text-embedding-005",
+      input: ["abc", "hello"],
+      encoding_format: "float",
+    });
+    assert.deepEqual(emb.data.map((d) => d.embedding), [[3, 0.5], [5, 0.5]]);
+    assert.equal(emb.usage.prompt_tokens, 8);
+    assert.equal(v.calls.at(-1), "/google/models/text-embedding-005:predict");
     assert.equal(v.exchanges, 1, "the access token is cached across calls");
   });
 });
