@@ -142,7 +142,9 @@ const ProviderSchema = z.strictObject({
   region: z.string().regex(/^[a-z0-9-]+$/).optional().describe(
     'bedrock: AWS region; vertex: Google Cloud location ("us-central1", "global")',
   ),
-  project: z.string().regex(/^[a-z0-9][a-z0-9-]*[a-z0-9]$/, {
+  // Project ids are lowercase letters, digits and hyphens; legacy domain-scoped ones are
+  // "example.com:my-project".
+  project: z.string().regex(/^[a-z0-9][a-z0-9.:-]*[a-z0-9]$/, {
     message: "must be a Google Cloud project id (lowercase letters, digits, hyphens)",
   }).optional().describe("vertex: Google Cloud project id"),
   credentials: envRef.optional().describe(

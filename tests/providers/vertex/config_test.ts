@@ -43,6 +43,13 @@ Deno.test("vertex config: the global location, and baseUrl replacing the host", 
   );
 });
 
+Deno.test("vertex config: a legacy domain-scoped project id is accepted", () => {
+  assert.equal(
+    build({ project: "example.com:my-proj", region: "us-east5" }).providers.vx.baseUrl,
+    "https://us-east5-aiplatform.googleapis.com/v1/projects/example.com%3Amy-proj/locations/us-east5",
+  );
+});
+
 Deno.test("vertex config: mistakes stop start-up naming the field", () => {
   configError({ region: "us-central1" }, /providers\.vx\.project: required for type "vertex"/);
   configError({ project: "p-1" }, /providers\.vx\.region: required .*us-central1/);
