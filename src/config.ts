@@ -22,6 +22,12 @@ import {
   resolveTimeouts,
 } from "./providers/timeouts.ts";
 import {
+  parseServiceAccount,
+  type ServiceAccount,
+  ServiceAccountError,
+  vertexBaseUrl,
+} from "./providers/vertex/mod.ts";
+import {
   authFromEnv,
   describeServers,
   type NatsAccess,
@@ -133,7 +139,17 @@ const ProviderSchema = z.strictObject({
   ),
   apiVersion: z.string().optional().describe("azure: api-version"),
   deployments: z.record(z.string(), z.string()).optional().describe("azure: model → deployment"),
-  region: z.string().regex(/^[a-z0-9-]+$/).optional().describe("bedrock: AWS region"),
+  region: z.string().regex(/^[a-z0-9-]+$/).optional().describe(
+    'bedrock: AWS region; vertex: Google Cloud location ("us-central1", "global")',
+  ),
+  // Project ids are lowercase letters, digits and hyphens; legacy domain-scoped ones are
+  // "example.com:my-project".
+  project: z.string().regex(/^[a-z0-9][a-z0-9.:-]*[a-z0-9]$/, {
+    message: "must be a Google Cloud project id (lowercase letters, digits, hyphens)",
+  }).optional().describe("vertex: Google Cloud project id"),
+  credentials: envRef.optional().describe(
+    "vertex: env:NAME of a variable holding a service account key file's JSON",
+  ),
   accessKeyId: envRef.optional().describe("bedrock: env:AWS_ACCESS_KEY_ID"),
   secretAccessKey: envRef.optional().describe("bedrock: env:AWS_SECRET_ACCESS_KEY"),
   sessionToken: envRef.optional().describe("bedrock: env:AWS_SESSION_TOKEN (optional)"),
@@ -246,7 +262,13 @@ export interface ProviderTimeouts extends AttemptTimeouts {
 export interface ProviderConfig extends
   Omit<
     Parsed["providers"][string],
-    "keys" | "baseUrl" | "accessKeyId" | "secretAccessKey" | "sessionToken" | "timeouts"
+    | "keys"
+    | "baseUrl"
+    | "accessKeyId"
+    | "secretAccessKey"
+    | "sessionToken"
+    | "timeouts"
+    | "credentials"
   > {
   id: string;
   timeouts: ProviderTimeouts;
@@ -254,6 +276,10 @@ export interface ProviderConfig extends
   keys: { id: string; weight: number; secret: string; env: string }[];
   /** Resolved AWS credentials (bedrock only). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** The service account key file, read from `credentials` (vertex only). */
+  serviceAccount?: ServiceAccount;
+  /** The variable `credentials` named, for messages (vertex only). */
+  serviceAccountEnv?: string;
 }
 
 export interface Config {
@@ -342,7 +368,14 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     return { name, secret: secret ?? "" };
   };
   for (const [id, raw] of Object.entries(c.providers)) {
-    const { accessKeyId, secretAccessKey, sessionToken, timeouts: own, ...p } = raw;
+    const {
+      accessKeyId,
+      secretAccessKey,
+      sessionToken,
+      timeouts: own,
+      credentials: keyFile,
+      ...p
+    } = raw;
     const { models: perModel, ...providerOwn } = own ?? {};
     const base = resolveTimeouts(providerOwn, c.timeouts);
     const timeouts: ProviderTimeouts = {
@@ -357,9 +390,12 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     });
     const info = providerTypeInfo(p.type);
     // Bedrock's endpoint is regional; every other type has one documented URL or needs baseUrl.
-    const baseUrl = p.baseUrl ?? info?.baseUrl ??
+    const vertex = p.type === "vertex" ? vertexSettings(id, p, keyFile, resolve, missing) : {};
+    const baseUrl = vertex.baseUrl ?? p.baseUrl ?? info?.baseUrl ??
       (p.region ? `https://bedrock-runtime.${p.region}.amazonaws.com` : undefined);
-    if (!baseUrl) missing.push(`  - providers.${id}.baseUrl: required for type "${p.type}"`);
+    if (!baseUrl && p.type !== "vertex") {
+      missing.push(`  - providers.${id}.baseUrl: required for type "${p.type}"`);
+    }
     let credentials: ProviderConfig["credentials"];
     if (accessKeyId && secretAccessKey) {
       credentials = {
@@ -379,6 +415,9 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
       keys,
       credentials,
       timeouts,
+      ...(vertex.serviceAccount
+        ? { serviceAccount: vertex.serviceAccount, serviceAccountEnv: vertex.serviceAccountEnv }
+        : {}),
     };
   }
   for (const [alias, route] of Object.entries(c.routes)) {
@@ -444,6 +483,37 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     metricsToken: env("METRICS_TOKEN") || undefined,
     source,
   });
+}
+
+/**
+ * A vertex provider's endpoint (project and region are required; `baseUrl` replaces the host) and
+ * its service account key file, read and checked here so a bad one stops start-up naming the field.
+ */
+function vertexSettings(
+  id: string,
+  p: { project?: string; region?: string; baseUrl?: string },
+  keyFile: string | undefined,
+  resolve: (ref: string, field: string) => { name: string; secret: string },
+  missing: string[],
+): { baseUrl?: string; serviceAccount?: ServiceAccount; serviceAccountEnv?: string } {
+  if (!p.project) missing.push(`  - providers.${id}.project: required for type "vertex"`);
+  if (!p.region) {
+    missing.push(
+      `  - providers.${id}.region: required for type "vertex" (e.g. "us-central1" or "global")`,
+    );
+  }
+  const baseUrl = p.project && p.region ? vertexBaseUrl(p.project, p.region, p.baseUrl) : undefined;
+  if (!keyFile) return { baseUrl };
+  const field = `providers.${id}.credentials`;
+  const { name, secret } = resolve(keyFile, field);
+  if (secret === "") return { baseUrl };
+  try {
+    return { baseUrl, serviceAccount: parseServiceAccount(secret), serviceAccountEnv: name };
+  } catch (e) {
+    if (!(e instanceof ServiceAccountError)) throw e;
+    missing.push(`  - ${field}: the service account key file in ${name} ${e.message}`);
+    return { baseUrl };
+  }
 }
 
 /** The dashboard page's own NATS login (browsers speak user+password or a token). */

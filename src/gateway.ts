@@ -16,6 +16,7 @@ import { adapterFor } from "./providers/mod.ts";
 import { providerTypeInfo, servesResponsesApi } from "./providers/provider_types.ts";
 import type { ProviderTarget } from "./providers/execute.ts";
 import { timeoutsLookup } from "./providers/timeouts.ts";
+import { createTokenSource } from "./providers/vertex/mod.ts";
 import { type AttemptPipeline, createAttemptPipeline } from "./http/attempt_pipeline.ts";
 import {
   createGovernor,
@@ -151,6 +152,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
         deployments: p.deployments,
         region: p.region,
         credentials: p.credentials,
+        accessToken: p.serviceAccount
+          ? createTokenSource({
+            provider: p.id,
+            account: p.serviceAccount,
+            source: p.serviceAccountEnv,
+            http: deps.http,
+            clock,
+          })
+          : undefined,
         headers: p.headers,
       },
     });

@@ -24,6 +24,11 @@ export interface ProviderSettings {
    * POST /v1/responses are passed through to it (src/providers/openai/responses_api.ts).
    */
   responsesApi?: boolean;
+  /**
+   * Google Vertex AI: the provider's OAuth access token (a service account's, cached and
+   * refreshed). Throws an UpstreamStreamError (401: auth) when the token cannot be had.
+   */
+  accessToken?: () => Promise<string>;
   /** Static extra headers sent upstream (e.g. OpenRouter's HTTP-Referer / X-Title). */
   headers?: Readonly<Record<string, string>>;
 }

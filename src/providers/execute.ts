@@ -195,6 +195,8 @@ async function send(
   try {
     up = await build(ctx);
   } catch (e) {
+    // The adapter could not authenticate (Vertex AI's token exchange): classified like the answer.
+    if (e instanceof UpstreamStreamError) return classifyStreamError(e, clock.now());
     // The adapter cannot express this request in its provider's format: the caller must change it.
     return { kind: "caller_fault", status: 400, message: (e as Error).message };
   }

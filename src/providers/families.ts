@@ -6,6 +6,7 @@ import { bedrockAdapter } from "./bedrock/mod.ts";
 import { cohereAdapter } from "./cohere/adapter.ts";
 import { geminiAdapter } from "./gemini/adapter.ts";
 import { openaiAdapter } from "./openai/adapter.ts";
+import { vertexAdapter } from "./vertex/mod.ts";
 
 const ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map(
   [
@@ -15,6 +16,7 @@ const ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map(
     azureAdapter,
     cohereAdapter,
     bedrockAdapter,
+    vertexAdapter,
   ].map((a) => [a.family, a]),
 );
 

@@ -245,6 +245,14 @@ export const PROVIDER_CATALOGUE = {
     // ConverseResponse carries one output message: no way to ask for several choices.
     unsupported: ["n"],
   },
+  // Google Vertex AI (cloud.google.com/vertex-ai/docs/reference/rest): regional endpoint
+  // https://<region>-aiplatform.googleapis.com/v1/projects/<project>/locations/<region>, derived
+  // from `project` and `region` in config.ts; auth by a service account's OAuth token.
+  vertex: {
+    family: "vertex",
+    notes:
+      "Google Vertex AI (project, region, service-account credentials): Gemini via generateContent, Claude via rawPredict, text embeddings",
+  },
 } as const satisfies Record<string, ProviderTypeInfo>;
 
 export type ProviderType = keyof typeof PROVIDER_CATALOGUE;

@@ -12,7 +12,7 @@ import {
 } from "../../src/providers/execute.ts";
 import { fetchHttp } from "../../src/providers/fetch_http.ts";
 import { sourceOf } from "../../src/providers/upstream_json.ts";
-import { anthropicAdapter, openaiAdapter } from "../../src/providers/mod.ts";
+import { anthropicAdapter, openaiAdapter, UpstreamStreamError } from "../../src/providers/mod.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import {
   chunk,
@@ -221,6 +221,34 @@ Deno.test("a request the adapter cannot build is a 400 caller fault, never sent"
     }
     assert.equal(mock.hits("claude"), 0);
   });
+});
+
+Deno.test("an adapter that cannot authenticate (Vertex's token exchange) fails as auth, provider-wide, sending nothing", async () => {
+  let sent = 0;
+  const refused = new UpstreamStreamError(
+    { message: 'vertex provider "vx": the token endpoint refused the service account' },
+    401,
+  );
+  const t0: ProviderTarget = {
+    ...target("http://upstream.invalid/v1"),
+    adapter: { ...openaiAdapter, buildChatRequest: () => Promise.reject(refused) },
+  };
+  const http = {
+    fetch: () => {
+      sent++;
+      return Promise.resolve(new Response("{}"));
+    },
+  };
+  for (const run of [executeJson, executeStream]) {
+    const r = await run({ http, clock: systemClock }, t0, hello, spec());
+    assert.equal(r.type, "failure");
+    if (r.type !== "failure") return;
+    assert.equal(r.failure.kind, "auth");
+    assert.equal(r.failure.scope, "provider");
+    assert.equal(r.failure.status, 401);
+    assert.match(r.failure.message, /vertex provider "vx"/);
+  }
+  assert.equal(sent, 0);
 });
 
 Deno.test("executeStream: commits on the first content, then relays the rest with usage", async () => {

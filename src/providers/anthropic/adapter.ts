@@ -93,7 +93,8 @@ function toolChoice(choice: ToolChoice | undefined, parallel: unknown): Json | u
   return out;
 }
 
-function buildBody(request: ChatRequest, ctx: AdapterContext): Json {
+/** The Messages API body for a request (Vertex AI's rawPredict takes it without `model`). */
+export function buildBody(request: ChatRequest, ctx: AdapterContext): Json {
   const system = instructionTexts(request.messages);
   const turns = request.messages.filter((m) => !isInstruction(m));
   const body: Json = {

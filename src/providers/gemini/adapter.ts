@@ -165,7 +165,8 @@ function generationConfig(r: ChatRequest): Json {
   return g;
 }
 
-function buildBody(request: ChatRequest): Json {
+/** The generateContent body for a request (also what Vertex AI's Gemini models take). */
+export function buildBody(request: ChatRequest): Json {
   const system = instructionTexts(request.messages);
   const contents = toContents(request.messages);
   if (contents.length === 0) throw new Error("gemini: at least one user message is required");
