@@ -2,7 +2,9 @@
 // `deno run --cpu-prof`), drives closed-loop load at it, stops it so the profile is written, and
 // prints the hottest functions by self time and the share of each file.
 // `deno run -A bench/profile.ts [--stream] [--nats] [--seconds 5] [--concurrency 32] [--top 30]
-//   [--gateway-dir DIR] [--keep DIR]` (--keep saves the .cpuprofile for Chrome DevTools)
+//   [--gateway-dir DIR] [--keep DIR] [--workers N] [--gateway-cpus LIST]` (--keep saves the
+//   .cpuprofile for Chrome DevTools; with --workers N each worker's isolate writes its own profile,
+//   and each is reported, the main thread's first)
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { closedLoop } from "./load.ts";
@@ -20,6 +22,8 @@ const { values: opt } = parseArgs({
     top: { type: "string", default: "30" },
     "gateway-dir": { type: "string" },
     keep: { type: "string" },
+    workers: { type: "string", default: "1" },
+    "gateway-cpus": { type: "string" },
   },
 });
 const deno = Deno.execPath();
@@ -58,10 +62,10 @@ try {
     `--cpu-prof-dir=${tmp}/prof`,
     "src/main.ts",
   ], {
-    cpu,
+    cpu: opt["gateway-cpus"] ?? cpu,
     log: `${tmp}/gateway.log`,
     cwd: gatewayDir,
-    env: { GATEWAY_CONFIG: config, PORT: String(port), NATS_URL: natsUrl },
+    env: { GATEWAY_CONFIG: config, PORT: String(port), NATS_URL: natsUrl, WORKERS: opt.workers! },
   });
   servers.push(gw);
   await waitUp(gw, `http://127.0.0.1:${port}/readyz`, (r) => r.status === 200);
@@ -79,15 +83,24 @@ try {
       `gateway CPU ${cpuUs.toFixed(0)} µs/request, ${r.errors} errors`,
   );
   await gw.stop(10_000);
-  const files = [...Deno.readDirSync(`${tmp}/prof`)].map((e) => e.name);
+  // One file per isolate (the main thread and each worker); the smallest-named first.
+  const files = [...Deno.readDirSync(`${tmp}/prof`)].map((e) => e.name).sort();
   if (!files.length) throw new Error("no .cpuprofile written");
-  const path = `${tmp}/prof/${files[0]}`;
-  if (opt.keep) {
-    await Deno.mkdir(opt.keep, { recursive: true });
-    await Deno.copyFile(path, `${opt.keep}/${files[0]}`);
-    console.log(`profile kept: ${opt.keep}/${files[0]}`);
+  for (const file of files) {
+    const path = `${tmp}/prof/${file}`;
+    if (opt.keep) {
+      await Deno.mkdir(opt.keep, { recursive: true });
+      await Deno.copyFile(path, `${opt.keep}/${file}`);
+      console.log(`profile kept: ${opt.keep}/${file}`);
+    }
+    console.log(`\n=== ${file}`);
+    try {
+      report(JSON.parse(await Deno.readTextFile(path)), Number(opt.top));
+    } catch (e) {
+      // A worker ended while its profile was being written.
+      console.log(`unreadable (${e instanceof Error ? e.message : e})`);
+    }
   }
-  report(JSON.parse(await Deno.readTextFile(path)), Number(opt.top));
 } finally {
   await rig.close();
 }
@@ -132,6 +145,11 @@ function report(p: Profile, top: number) {
     // A function on the stack twice (recursion) would count twice; rare in this code base.
     ours.set(key, (ours.get(key) ?? 0) + (inclusive.get(n.id) ?? 0));
   }
+  const idle = p.nodes.filter((n) => n.callFrame.functionName === "(idle)")
+    .reduce((sum, n) => sum + (self.get(n.id) ?? 0), 0);
+  console.log(
+    `busy ${((total - idle) / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms sampled`,
+  );
   const pct = (t: number) => `${((100 * t) / total).toFixed(1).padStart(5)} %`;
   console.log(`\ninclusive time of this repository's functions (top ${top}):`);
   for (const [k, t] of [...ours].sort((a, b) => b[1] - a[1]).slice(0, top)) {

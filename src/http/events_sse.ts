@@ -15,7 +15,7 @@ import type { Context } from "hono";
 import type { GatewayEvent } from "../events/catalogue.ts";
 import { type CloudEvent, toCloudEvent } from "../events/envelope.ts";
 import { concernsProvider, FilterError, typeMatcher } from "../events/filter.ts";
-import type { Gateway } from "../gateway.ts";
+import type { EventFeed, Gateway } from "../gateway.ts";
 import { errorResponse } from "./errors.ts";
 import { callSignal } from "./signal.ts";
 
@@ -43,6 +43,21 @@ interface Client {
   end(): void;
 }
 
+type Stamped = [GatewayEvent, { id: string; instance: string }];
+
+/**
+ * A feed whose log is kept elsewhere (the main thread, under workers: src/workers/), read on
+ * demand: `subscribe` follows it (live events only while subscribed, so the relay subscribes only
+ * while a client is connected) and `recent` reads its newest entries for replays and resumes.
+ */
+export interface SharedEventLog extends EventFeed {
+  /** The newest `n` entries, oldest first (entries also delivered live may be among them). */
+  recent(n: number): Promise<Stamped[]>;
+}
+
+const isShared = (f: EventFeed | undefined): f is SharedEventLog =>
+  typeof (f as Partial<SharedEventLog> | undefined)?.recent === "function";
+
 const encoder = new TextEncoder();
 const frame = (ce: CloudEvent) => encoder.encode(`id: ${ce.id}\ndata: ${JSON.stringify(ce)}\n\n`);
 const comment = (text: string) => encoder.encode(`: ${text}\n\n`);
@@ -55,8 +70,8 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
   const { ids, config } = gw.deps;
   // Events are kept raw and wrapped only when a client needs them: with nobody watching, the
   // relay costs one array push per event instead of an envelope and an id on the hot path.
-  // Under workers (src/workers/) the feed brings every worker's events, each with its id and
-  // source already given by the main thread, so all workers relay the same ids.
+  // Under workers (src/workers/) the log is the main thread's (a SharedEventLog): every worker's
+  // events, each with its id and source already given there, so all workers relay the same ids.
   type Stamp = { id: string; instance: string };
   const raw: [GatewayEvent, Stamp | undefined][] = [];
   const ring: CloudEvent[] = [];
@@ -86,7 +101,23 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
     if (ring.length > backlog) ring.shift();
     for (const c of clients) c.offer(ce);
   };
-  const unsubscribe = gw.deps.feed
+  // A shared log is followed only while someone watches, and each event is wrapped once.
+  const shared = isShared(gw.deps.feed) ? gw.deps.feed : undefined;
+  let following: (() => void) | undefined;
+  const takeShared = (event: GatewayEvent, stamp: Stamp) => {
+    const ce = wrap(event, stamp);
+    for (const c of clients) c.offer(ce);
+  };
+  const follow = (on: boolean) => {
+    if (on && !following) following = shared!.subscribe(takeShared);
+    else if (!on && following && clients.size === 0) {
+      following();
+      following = undefined;
+    }
+  };
+  const unsubscribe = shared
+    ? () => follow(false)
+    : gw.deps.feed
     ? gw.deps.feed.subscribe(take)
     : gw.deps.bus.subscribe((event) => take(event));
 
@@ -132,17 +163,25 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
     wrapPending();
     // An EventSource reconnecting says where it stopped; ids are time-ordered strings.
     const lastId = c.req.header("last-event-id");
-    const history = lastId
-      ? ring.filter((ce) => ce.id > lastId && wanted(ce))
-      : replay > 0
-      ? ring.filter(wanted).slice(-replay)
-      : [];
+    const pick = (all: CloudEvent[]) =>
+      lastId
+        ? all.filter((ce) => ce.id > lastId && wanted(ce))
+        : replay > 0
+        ? all.filter(wanted).slice(-replay)
+        : [];
+    const history = shared ? [] : pick(ring);
+    // From a shared log the history comes by call: live events wait behind it, and those it
+    // already holds (ids up to its newest) are not sent twice.
+    const fetched = shared && (lastId || replay > 0)
+      ? shared.recent(backlog).then((items) => items.map(([e, s]) => wrap(e, s)))
+      : undefined;
 
     const signal = callSignal(c);
     let client: Client | undefined;
     let heartbeat: ReturnType<typeof setInterval> | undefined;
     const cleanup = () => {
       if (client) clients.delete(client);
+      if (shared) follow(false);
       clearInterval(heartbeat);
       signal.removeEventListener("abort", onAbort);
     };
@@ -153,6 +192,7 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
         let dropped = 0;
         let sentSince = false; // anything sent since the last heartbeat tick
         let open = true;
+        let waiting: CloudEvent[] | undefined = fetched ? [] : undefined;
         const push = (chunk: Uint8Array) => {
           controller.enqueue(chunk);
           sentSince = true;
@@ -160,6 +200,7 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
         client = {
           offer(ce) {
             if (!open || !wanted(ce)) return;
+            if (waiting) return void waiting.push(ce);
             if ((controller.desiredSize ?? 0) <= -maxQueued) {
               dropped++;
               return;
@@ -182,6 +223,18 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
         push(encoder.encode(`retry: ${retryMs}\n: gateway ${config.instance} events\n\n`));
         for (const ce of history) push(frame(ce));
         clients.add(client);
+        if (shared) follow(true);
+        fetched?.then(
+          (all) => {
+            if (!open) return;
+            for (const ce of pick(all)) push(frame(ce));
+            const newest = all.at(-1)?.id;
+            const live = waiting!;
+            waiting = undefined;
+            for (const ce of live) if (newest === undefined || ce.id > newest) client!.offer(ce);
+          },
+          () => client?.end(),
+        );
         heartbeat = setInterval(() => {
           if (!sentSince && (controller.desiredSize ?? 0) > 0) push(comment("heartbeat"));
           sentSince = false;

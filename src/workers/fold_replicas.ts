@@ -1,7 +1,7 @@
 // Without NATS, the workers of one process are replicas of one another exactly as gateways on
 // one NATS are (src/events/follow_replicas.ts): each hands the provider state events of the
-// *other* workers, as the main thread's feed brings them, to its provider actors, which fold
-// them without publishing. Its own events are skipped: they were folded when decided.
+// *other* workers, as the main thread brings them (only those, never its own: they were folded
+// when decided), to its provider actors, which fold them without publishing.
 import type { ProviderActor } from "../../actors/provider/mod.ts";
 import type { Registry } from "../../actors/runtime/mod.ts";
 import { stateEventProvider } from "../events/replay.ts";
@@ -9,9 +9,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { WorkerLink } from "./link.ts";
 
 export interface FoldOptions {
-  link: Pick<WorkerLink, "onFeed">;
-  /** This worker's instance id. */
-  instance: string;
+  link: Pick<WorkerLink, "onState">;
   actors: Registry<ProviderActor>;
   logger: Logger;
 }
@@ -19,8 +17,7 @@ export interface FoldOptions {
 /** Starts folding; returns the function that stops it, with the count folded so far. */
 export function foldOtherWorkers(o: FoldOptions): { stop(): void; readonly folded: number } {
   let folded = 0;
-  const stop = o.link.onFeed(({ event, instance }) => {
-    if (instance === o.instance) return;
+  const stop = o.link.onState((event) => {
     const provider = stateEventProvider(event);
     if (provider === undefined) return;
     const actor = o.actors.get(provider);

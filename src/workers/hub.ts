@@ -1,6 +1,8 @@
 // The main thread's side of the workers (src/workers/worker.ts): one process, one set of numbers.
-// It puts each worker's events in one order (the single event log every worker's
-// /v1/gateway/events relays, and what the workers fold as replicas without NATS), and it holds
+// It puts each worker's events in one order and keeps that single log (./event_log.ts), which a
+// worker reads on demand for the /v1/gateway/events client it answers: the recent entries by
+// call, live entries only while it follows the log. Without NATS it hands each worker the
+// *other* workers' provider state events, the only ones a replica folds. It holds
 // the stores the workers share without NATS — virtual keys, usage and spend, the response cache,
 // stored responses, probe leases — answering their calls. It gathers every worker's metrics for
 // a scrape, summed by prom-client's AggregatorRegistry.
@@ -9,8 +11,10 @@ import type { Config } from "../config.ts";
 import { createMemoryKeyStore, type KeyStore } from "../governance/mod.ts";
 import type { CacheEntry, CacheStore } from "../plugins/cache.ts";
 import { memoryCacheStore } from "../plugins/mod.ts";
+import { stateEventProvider } from "../events/replay.ts";
 import type { Clock, IdGen } from "../ports.ts";
 import { createMemoryResponseStore, type StoredResponse } from "../responses/mod.ts";
+import { createEventLog } from "./event_log.ts";
 import { createLeaseTable } from "./lease_table.ts";
 import {
   answer,
@@ -27,12 +31,21 @@ export interface HubOptions {
   post(index: number, message: ToWorker): void;
   ids: IdGen;
   clock: Clock;
+  /**
+   * Hand the other workers the provider state events they fold (without NATS; with it they
+   * follow the stream). Default true.
+   */
+  fold?: boolean;
+  /** Log entries kept for replay and resumes (default 500, the relay's backlog). */
+  backlog?: number;
 }
 
 export interface Hub {
   handle(index: number, message: ToMain): void;
   /** Events put in order so far. */
   readonly events: number;
+  /** Workers following the log now (a /v1/gateway/events client connected to each). */
+  readonly followers: number;
   /** A worker went away: its calls fail instead of waiting. */
   gone(index: number): void;
   close(): Promise<void>;
@@ -49,6 +62,9 @@ export function createHub(o: HubOptions): Hub {
     (_, i) => createCaller((m) => o.post(i, m)),
   );
   let events = 0;
+  const log = createEventLog(o.backlog ?? 500);
+  const followers = new Set<number>();
+  const fold = o.fold ?? true;
 
   const cacheFor = (name: string, maxEntries: number, ttlMs: number) => {
     let c = caches.get(name);
@@ -88,6 +104,12 @@ export function createHub(o: HubOptions): Hub {
     "responses.put": (_i, r: StoredResponse) => responses.put(r),
     "responses.delete": (_i, id: string) => responses.delete(id),
     "lease": (_i, holder: string, key: string, ttlMs: number) => leases.acquire(holder, key, ttlMs),
+    // The log, on demand: the newest n entries; following (live entries) starts with the call
+    // and lasts until "events.unfollow". Entries appended between a follow and a later
+    // "events.recent" come both ways; the reader keeps the ids past its snapshot.
+    "events.recent": (_i, n: number) => log.last(n),
+    "events.follow": (i) => void followers.add(i),
+    "events.unfollow": (i) => void followers.delete(i),
     "metrics": async () => {
       const all = await Promise.all(callers.map((c) => c.call("metrics.json")));
       // deno-lint-ignore no-explicit-any
@@ -99,16 +121,29 @@ export function createHub(o: HubOptions): Hub {
     get events() {
       return events;
     },
+    get followers() {
+      return followers.size;
+    },
     handle(index, m) {
       switch (m.t) {
         case "events": {
-          const batch: FeedItem[] = m.batch.map((event) => ({
-            event,
-            id: o.ids.next(),
-            instance: m.instance,
-          }));
-          events += batch.length;
-          for (let i = 0; i < o.count; i++) o.post(i, { t: "feed", batch });
+          const n = m.batch.length;
+          const batch: FeedItem[] = new Array(n);
+          let state: typeof m.batch | undefined;
+          for (let k = 0; k < n; k++) {
+            const event = m.batch[k];
+            const item = { event, id: o.ids.next(), instance: m.instance };
+            batch[k] = item;
+            log.append(item);
+            if (fold && stateEventProvider(event) !== undefined) (state ??= []).push(event);
+          }
+          events += n;
+          for (const i of followers) o.post(i, { t: "feed", batch });
+          if (state) {
+            for (let i = 0; i < o.count; i++) {
+              if (i !== index) o.post(i, { t: "state", batch: state });
+            }
+          }
           break;
         }
         case "call": {
@@ -125,6 +160,7 @@ export function createHub(o: HubOptions): Hub {
       }
     },
     gone(index) {
+      followers.delete(index);
       callers[index]?.failAll(`worker ${index} stopped`);
     },
     async close() {

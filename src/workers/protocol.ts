@@ -1,5 +1,11 @@
 // The messages between the main thread and its gateway workers, and the request/answer pairing
 // both sides use. Everything crosses as structured clones over the Worker's own message port.
+//
+// What crosses is kept to what must be shared: each worker's events go to the main thread once
+// (one batch per turn of the event loop); the main thread keeps the one ordered log and sends a
+// worker log entries only on demand (a call for the recent ones, `feed` while it follows the
+// log for a connected /v1/gateway/events client), and sends the others only the provider state
+// events they fold (`state`, without NATS), never back to the worker that decided them.
 import type { GatewayEvent } from "../events/catalogue.ts";
 
 /** One event in the main thread's order, with the id and the instance every worker shows. */
@@ -27,7 +33,10 @@ export type ToWorker =
     port: number;
     nats: boolean;
   }
+  /** Log entries, in order, while the worker follows the log ("events.follow"). */
   | { t: "feed"; batch: FeedItem[] }
+  /** Other workers' provider state events, to fold as a replica does (no NATS only). */
+  | { t: "state"; batch: GatewayEvent[] }
   | { t: "call"; id: number; op: string; args: unknown[] }
   | { t: "answer"; id: number; ok: boolean; value?: unknown; error?: string }
   | { t: "watch"; wid: number; key: string; entry: unknown }

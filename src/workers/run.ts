@@ -22,7 +22,15 @@ export async function runWorkers(config: Config, count: number): Promise<Running
   const drained = new Map<number, () => void>();
   const waiting = new Map<number, { resolve(m: ToMain): void }>();
   const post = (i: number, m: ToWorker) => workers[i]?.postMessage(m);
-  const hub = createHub({ count, config, post, ids: createIdGen(), clock: systemClock });
+  const hub = createHub({
+    count,
+    config,
+    post,
+    ids: createIdGen(),
+    clock: systemClock,
+    // With NATS each worker follows the stream as a replica: nothing to hand over.
+    fold: !config.nats.url,
+  });
 
   const spawn = (index: number, port: number) => {
     const w = new Worker(new URL("./worker.ts", import.meta.url), {

@@ -5,11 +5,12 @@
 /// <reference lib="deno.worker" />
 import { loadConfig } from "../config.ts";
 import { createMemoryBus } from "../events/mod.ts";
+import type { SharedEventLog } from "../http/events_sse.ts";
 import { createLogger } from "../lib/logger.ts";
 import { createBus, type RunningGateway, startGateway, startupLines } from "../server.ts";
 import { foldOtherWorkers } from "./fold_replicas.ts";
 import { createWorkerLink } from "./link.ts";
-import type { ToMain, ToWorker } from "./protocol.ts";
+import type { FeedItem, ToMain, ToWorker } from "./protocol.ts";
 import { createSharedBus } from "./shared_bus.ts";
 import {
   sharedCacheStore,
@@ -43,14 +44,9 @@ async function start(init: Extract<ToWorker, { t: "init" }>) {
         leases: sharedLeases(link, config.instance),
         responseStore: sharedResponseStore(link),
         cacheStore: (name, max, ttl) => sharedCacheStore(link, name, max, ttl),
-        attach: (gateway) =>
-          foldOtherWorkers({ link, instance: config.instance, actors: gateway.actors, logger })
-            .stop,
+        attach: (gateway) => foldOtherWorkers({ link, actors: gateway.actors, logger }).stop,
       }),
-      feed: {
-        subscribe: (listener) =>
-          link.onFeed((item) => listener(item.event, { id: item.id, instance: item.instance })),
-      },
+      feed: sharedLog(),
       scrape: () => link.call("metrics") as Promise<string>,
     },
   });
@@ -63,6 +59,34 @@ async function start(init: Extract<ToWorker, { t: "init" }>) {
     // The process's lines, under its own instance id (each worker's is that plus -w<index>).
     lines: index === 0 ? startupLines({ ...config, instance: init.instance }, running) : [],
   });
+}
+
+/**
+ * The main thread's events log, read on demand: entries flow here only while a listener is
+ * subscribed (a /v1/gateway/events client of this worker), and recent ones by call.
+ */
+function sharedLog(): SharedEventLog {
+  const listeners = new Set<(item: FeedItem) => void>();
+  link.onFeed((item) => {
+    for (const l of listeners) l(item);
+  });
+  return {
+    subscribe(listener) {
+      const entry = (item: FeedItem) =>
+        listener(item.event, { id: item.id, instance: item.instance });
+      listeners.add(entry);
+      if (listeners.size === 1) link.call("events.follow").catch(() => {});
+      return () => {
+        if (!listeners.delete(entry) || listeners.size > 0) return;
+        link.call("events.unfollow").catch(() => {});
+      };
+    },
+    recent: async (n) =>
+      ((await link.call("events.recent", n)) as FeedItem[]).map((item) => [
+        item.event,
+        { id: item.id, instance: item.instance },
+      ]),
+  };
 }
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {

@@ -1,7 +1,13 @@
 // The main thread's hub and N worker links wired together in one thread, every message passed as
 // a structured clone on a later turn of the event loop — as a Worker's port does — so the shared
 // bus and store proxies are tested through the same hops as under real workers.
-import { createHub, createWorkerLink, type Hub, type WorkerLink } from "../../src/workers/mod.ts";
+import {
+  createHub,
+  createWorkerLink,
+  type Hub,
+  type HubOptions,
+  type WorkerLink,
+} from "../../src/workers/mod.ts";
 import { createIdGen } from "../../src/lib/ids.ts";
 import type { Clock } from "../../src/ports.ts";
 
@@ -12,7 +18,11 @@ export interface Wiring {
   readonly messages: number;
 }
 
-export function wireWorkers(count: number, clock: Clock = { now: () => Date.now() }): Wiring {
+export function wireWorkers(
+  count: number,
+  clock: Clock = { now: () => Date.now() },
+  extra: Pick<HubOptions, "fold" | "backlog"> = {},
+): Wiring {
   let messages = 0;
   const later = (f: () => void) => setTimeout(f, 0);
   const links: WorkerLink[] = [];
@@ -26,6 +36,7 @@ export function wireWorkers(count: number, clock: Clock = { now: () => Date.now(
     },
     ids: createIdGen(),
     clock,
+    ...extra,
   });
   for (let i = 0; i < count; i++) {
     links.push(createWorkerLink((m) => {

@@ -6,11 +6,10 @@ import { buildConfig } from "../../src/config.ts";
 import type { GatewayEvent } from "../../src/events/mod.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { createWorkerLink, foldOtherWorkers } from "../../src/workers/mod.ts";
-import type { FeedItem } from "../../src/workers/protocol.ts";
 
 const T = 1_700_000_000_000;
 
-Deno.test("fold: another worker's breaker.opened opens ours; our own and other kinds are skipped", () => {
+Deno.test("fold: another worker's breaker.opened opens ours; other kinds are skipped", () => {
   const config = buildConfig(
     { providers: { openai: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" } } },
     () => undefined,
@@ -27,7 +26,6 @@ Deno.test("fold: another worker's breaker.opened opens ours; our own and other k
   const link = createWorkerLink(() => {});
   const folding = foldOtherWorkers({
     link,
-    instance: "gw-w0",
     actors,
     logger: createLogger("error"),
   });
@@ -44,24 +42,18 @@ Deno.test("fold: another worker's breaker.opened opens ours; our own and other k
       samples: 5,
       reopenCount: 0,
     }) as GatewayEvent;
-  const feed = (batch: FeedItem[]) => link.receive({ t: "feed", batch });
-  feed([
-    { event: opened("mine"), id: "1", instance: "gw-w0" },
-    { event: opened("theirs"), id: "2", instance: "gw-w1" },
-    {
-      event: { type: "request.started", at: T } as unknown as GatewayEvent,
-      id: "3",
-      instance: "gw-w1",
-    },
-  ]);
+  const state = (batch: GatewayEvent[]) => link.receive({ t: "state", batch });
+  // The log's entries are not the fold's: only what the main thread hands over as state.
+  link.receive({ t: "feed", batch: [{ event: opened("logged"), id: "1", instance: "gw-w1" }] });
+  state([opened("theirs"), { type: "request.started", at: T } as unknown as GatewayEvent]);
   const models = actors.get("openai")!.snapshot(T + 1).models;
-  const state = (m: string) => models.find((x) => x.model === m)?.breaker.state ?? "closed";
-  assert.equal(state("theirs"), "open", "folded from the other worker");
-  assert.equal(state("mine"), "closed", "own events were folded when decided, not again");
+  const breaker = (m: string) => models.find((x) => x.model === m)?.breaker.state ?? "closed";
+  assert.equal(breaker("theirs"), "open", "folded from the other worker");
+  assert.equal(breaker("logged"), "closed", "log entries are for the relay, not folded");
   assert.equal(folding.folded, 1);
   assert.deepEqual(published, [], "folding publishes nothing");
   folding.stop();
-  feed([{ event: opened("later"), id: "4", instance: "gw-w1" }]);
+  state([opened("later")]);
   assert.equal(folding.folded, 1, "nothing after stop");
   actors.stopAll();
 });

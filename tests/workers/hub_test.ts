@@ -16,7 +16,24 @@ const completed = (requestId: string): GatewayEvent =>
     latencyMs: 1,
   }) as unknown as GatewayEvent;
 
-Deno.test("hub: every worker's events reach every worker once, in one order, with one id each", async () => {
+const opened = (model: string): GatewayEvent =>
+  ({
+    type: "breaker.opened",
+    at: 1,
+    provider: "openai",
+    model,
+    reason: "failure_rate",
+    openMs: 60_000,
+    until: 60_001,
+    failureRate: 1,
+    samples: 5,
+    reopenCount: 0,
+  }) as GatewayEvent;
+
+const view = (items: FeedItem[]) =>
+  items.map((x) => `${x.instance}:${(x.event as { requestId: string }).requestId}:${x.id}`);
+
+Deno.test("hub: every worker's events in one log, in one order, one id each, read on demand", async () => {
   const { links } = wireWorkers(3);
   const seen: FeedItem[][] = links.map(() => []);
   links.forEach((l, i) => l.onFeed((item) => seen[i].push(item)));
@@ -24,17 +41,64 @@ Deno.test("hub: every worker's events reach every worker once, in one order, wit
   links[2].sendEvents("gw-w2", [completed("c")]);
   links[1].sendEvents("gw-w1", [completed("d")]);
   await settle();
-  const view = (items: FeedItem[]) =>
-    items.map((x) => `${x.instance}:${(x.event as { requestId: string }).requestId}:${x.id}`);
-  assert.equal(seen[0].length, 4);
-  assert.deepEqual(view(seen[1]), view(seen[0]), "worker 1 sees what worker 0 sees");
-  assert.deepEqual(view(seen[2]), view(seen[0]), "worker 2 sees what worker 0 sees");
-  assert.equal(new Set(seen[0].map((x) => x.id)).size, 4, "one id per event");
+  assert.deepEqual(seen, [[], [], []], "no worker is sent the log unasked");
+  const log = await links[1].call("events.recent", 10) as FeedItem[];
   assert.deepEqual(
-    seen[0].map((x) => x.instance),
-    ["gw-w0", "gw-w0", "gw-w2", "gw-w1"],
+    log.map((x) => `${x.instance}:${(x.event as { requestId: string }).requestId}`),
+    ["gw-w0:a", "gw-w0:b", "gw-w2:c", "gw-w1:d"],
     "each keeps the source of the worker that decided it",
   );
+  assert.equal(new Set(log.map((x) => x.id)).size, 4, "one id per event");
+  assert.deepEqual(view(await links[2].call("events.recent", 10) as FeedItem[]), view(log));
+  assert.deepEqual(view(await links[0].call("events.recent", 2) as FeedItem[]), view(log.slice(2)));
+});
+
+Deno.test("hub: a worker following the log gets live entries until it stops; the others get none", async () => {
+  const { hub, links } = wireWorkers(2);
+  const seen: FeedItem[][] = links.map(() => []);
+  links.forEach((l, i) => l.onFeed((item) => seen[i].push(item)));
+  await links[1].call("events.follow");
+  assert.equal(hub.followers, 1);
+  links[0].sendEvents("gw-w0", [completed("a")]);
+  links[1].sendEvents("gw-w1", [completed("b")]);
+  await settle();
+  assert.deepEqual(seen[0], [], "worker 0 follows nothing");
+  assert.deepEqual(
+    view(seen[1]),
+    view(await links[1].call("events.recent", 10) as FeedItem[]),
+    "the follower sees every worker's entries, its own included, with the log's ids",
+  );
+  await links[1].call("events.unfollow");
+  links[0].sendEvents("gw-w0", [completed("c")]);
+  await settle();
+  assert.equal(seen[1].length, 2, "nothing after unfollow");
+  assert.equal(hub.followers, 0);
+});
+
+Deno.test("hub: provider state events go to the other workers only; nothing else is handed over", async () => {
+  const { links } = wireWorkers(3);
+  const state: string[][] = links.map(() => []);
+  links.forEach((l, i) =>
+    l.onState((e) => state[i].push(`${e.type}:${(e as { model?: string }).model}`))
+  );
+  links[0].sendEvents("gw-w0", [completed("a"), opened("m0")]);
+  links[2].sendEvents("gw-w2", [opened("m2")]);
+  await settle();
+  assert.deepEqual(state, [
+    ["breaker.opened:m2"],
+    ["breaker.opened:m0", "breaker.opened:m2"],
+    ["breaker.opened:m0"],
+  ]);
+});
+
+Deno.test("hub: with NATS (fold off) no state events are handed over", async () => {
+  const { links } = wireWorkers(2, undefined, { fold: false });
+  const got: unknown[] = [];
+  links[1].onState((e) => got.push(e));
+  links[0].sendEvents("gw-w0", [opened("m0")]);
+  await settle();
+  assert.deepEqual(got, []);
+  assert.equal((await links[1].call("events.recent", 5) as FeedItem[]).length, 1, "still logged");
 });
 
 Deno.test("hub: /metrics on any worker sums every worker's registry; state gauges are not summed", async () => {
