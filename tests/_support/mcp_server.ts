@@ -1,6 +1,6 @@
 // Real MCP servers for tests, built with the official SDK: Streamable HTTP on 127.0.0.1, either
 // stateless (a fresh server per request, no session) or session-based (Mcp-Session-Id). Tools:
-// echo {text} → text, add {a, b} → a+b, slow {ms} (sleeps), broken → isError, and `extra` more
+// weather {city} → "Sunny in <city>", echo {text} → text, add {a, b} → a+b, slow {ms} (sleeps), broken → isError, and `extra` more
 // (t0, t1, …) so tools/list spans pages of `pageSize`. `setExtra(n)` changes the list and sends
 // notifications/tools/list_changed to session clients; `down()` makes every request fail 503.
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -26,6 +26,15 @@ export interface McpTestServer {
 }
 
 const BASE: Tool[] = [
+  {
+    name: "weather",
+    description: "The weather in a city",
+    inputSchema: {
+      type: "object",
+      properties: { city: { type: "string" } },
+      required: ["city"],
+    },
+  },
   {
     name: "echo",
     description: "Echoes text",
@@ -92,6 +101,8 @@ export function startMcpTestServer(
       calls.push({ name, args });
       const a = args as Record<string, unknown>;
       switch (name) {
+        case "weather":
+          return { content: [{ type: "text", text: `Sunny in ${a.city}` }] };
         case "echo":
           return { content: [{ type: "text", text: String(a.text) }] };
         case "add":

@@ -41,16 +41,17 @@ Deno.test("mcp hub: tools/list follows every page; names are <server>__<tool>; a
         "alpha__t2",
         "alpha__t3",
         "alpha__t4",
+        "alpha__weather",
         "beta__echo",
         "beta__slow",
       ]);
-      assert.deepEqual(a.lists, [undefined, "3", "6"]);
+      assert.deepEqual(a.lists, [undefined, "3", "6", "9"]);
       const listed = events.filter((e) => e.type === "mcp.tools_listed");
       assert.deepEqual(
         listed.map((e) =>
           e.type === "mcp.tools_listed" && [e.server, e.tools, e.listed, e.pages, e.reason]
         ).sort(),
-        [["alpha", 9, 9, 3, "connected"], ["beta", 2, 4, 2, "connected"]],
+        [["alpha", 10, 10, 4, "connected"], ["beta", 2, 5, 2, "connected"]],
       );
       // A denied tool is not served, even by its exact name.
       const denied = await gw.mcp.execute("beta__add", { a: 1, b: 2 });
@@ -68,9 +69,9 @@ Deno.test("mcp hub: notifications/tools/list_changed refreshes a session server'
   const s = startMcpTestServer({ stateful: true });
   try {
     await withHub({ servers: { live: { url: s.url, pingMs: 0 } } }, async (gw, events) => {
-      assert.equal(gw.mcp.tools().length, 4);
+      assert.equal(gw.mcp.tools().length, 5);
       await s.setExtra(2);
-      await eventually(() => gw.mcp.tools().length === 6, 5_000, "the refreshed list");
+      await eventually(() => gw.mcp.tools().length === 7, 5_000, "the refreshed list");
       assert.ok(events.some((e) => e.type === "mcp.tools_listed" && e.reason === "list_changed"));
     });
   } finally {
