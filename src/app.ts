@@ -26,7 +26,7 @@ import { mountOperatorGate } from "./http/operator_gate.ts";
 import { dashboard } from "./http/dashboard.ts";
 import { eventsSse } from "./http/events_sse.ts";
 import { mountTelemetry } from "./telemetry/mod.ts";
-import { executeMcpTool, listMcpTools } from "./http/mcp_tools.ts";
+import { executeMcpTool, listMcpTools, mcpState } from "./http/mcp_tools.ts";
 
 /** The routes that run a model (their aliases re-enter the app under these paths). */
 const MODEL_ROUTES = [
@@ -63,6 +63,7 @@ export function createApp(gw: Gateway): Hono {
   app.get("/v1/mcp/tools", listMcpTools(gw));
   app.post("/v1/mcp/tool/execute", executeMcpTool(gw));
   app.get("/v1/gateway/providers", providerState(gw));
+  app.get("/v1/gateway/mcp", mcpState(gw));
   app.get("/v1/gateway/events", eventsSse(gw));
   app.get("/dashboard", dashboard(gw));
   app.get("/healthz", healthz());

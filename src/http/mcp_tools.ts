@@ -95,3 +95,8 @@ export function executeMcpTool(gw: Gateway) {
     });
   };
 }
+
+/** GET /v1/gateway/mcp: every MCP server's connection, tools and breaker (operator endpoint). */
+export function mcpState(gw: Gateway) {
+  return (c: Context) => c.json({ servers: gw.mcp.snapshot() });
+}

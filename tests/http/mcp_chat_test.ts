@@ -78,6 +78,11 @@ Deno.test("mcp chat: tools reach the upstream as function tools; the client runs
     const names = (sent.tools as { function: { name: string } }[]).map((t) => t.function.name);
     assert.deepEqual(names, ["wx__weather", "wx__echo", "wx__add", "wx__slow", "wx__broken"]);
     assert.equal(wx.calls.length, 0, "client mode never runs a tool");
+    const state = await (await fetch(`${url}/v1/gateway/mcp`)).json();
+    assert.deepEqual(
+      state.servers.map((s: Json) => [s.server, s.connected, (s.breaker as Json).state]),
+      [["wx", true, "closed"], ["other", true, "closed"]],
+    );
 
     const res = await post(`${url}/v1/mcp/tool/execute`, {
       name: call.function.name,
