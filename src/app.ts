@@ -26,6 +26,7 @@ import { mountOperatorGate } from "./http/operator_gate.ts";
 import { dashboard } from "./http/dashboard.ts";
 import { eventsSse } from "./http/events_sse.ts";
 import { mountTelemetry } from "./telemetry/mod.ts";
+import { executeMcpTool, listMcpTools, mcpState } from "./http/mcp_tools.ts";
 
 /** The routes that run a model (their aliases re-enter the app under these paths). */
 const MODEL_ROUTES = [
@@ -59,7 +60,10 @@ export function createApp(gw: Gateway): Hono {
   app.delete("/v1/responses/:id", deleteResponse(gw));
   app.get("/v1/responses/:id/input_items", listInputItems(gw));
   mountModels(app, gw);
+  app.get("/v1/mcp/tools", listMcpTools(gw));
+  app.post("/v1/mcp/tool/execute", executeMcpTool(gw));
   app.get("/v1/gateway/providers", providerState(gw));
+  app.get("/v1/gateway/mcp", mcpState(gw));
   app.get("/v1/gateway/events", eventsSse(gw));
   app.get("/dashboard", dashboard(gw));
   app.get("/healthz", healthz());

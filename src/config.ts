@@ -34,6 +34,7 @@ import {
   type NatsAuth,
   parseServers,
 } from "./lib/nats_connect.ts";
+import { type McpConfig, McpSchema, resolveMcp } from "./mcp/config.ts";
 
 const envRef = z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, {
   message:
@@ -248,6 +249,9 @@ export const ConfigSchema = z.strictObject({
   ).default({}).describe('"provider/model" → USD per million input and output tokens'),
   virtualKeys: z.array(configKeySchema(envRef)).default([])
     .describe("virtual keys clients must present (see also POST /admin/keys)"),
+  mcp: McpSchema.default({ allowStdio: false, servers: {} }).describe(
+    "MCP servers whose tools the gateway serves (docs/mcp.md)",
+  ),
 });
 
 export type ConfigFile = z.input<typeof ConfigSchema>;
@@ -315,6 +319,8 @@ export interface Config {
   pricing: Readonly<Parsed["pricing"]>;
   /** Virtual keys declared in gateway.json, secrets resolved from the environment. */
   virtualKeys: readonly VirtualKeyConfig[];
+  /** MCP servers (src/mcp/), env references resolved. */
+  mcp: McpConfig;
   /**
    * GATEWAY_ADMIN_KEY: enables /admin/keys and puts the operator endpoints (/v1/gateway/*,
    * /dashboard) behind it; absent = the admin API is off and the operator endpoints are open.
@@ -435,6 +441,7 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     throw new ConfigError(`invalid configuration in ${source}:\n${missing.join("\n")}`);
   }
   const virtualKeys = resolveConfigKeys(c.virtualKeys, providers, resolve, missing);
+  const mcp = resolveMcp(c.mcp, env, missing);
   if (missing.length) {
     throw new ConfigError(`invalid configuration in ${source}:\n${missing.join("\n")}`);
   }
@@ -479,6 +486,7 @@ export function buildConfig(raw: unknown, env: Env, source: string): Config {
     },
     pricing: c.pricing,
     virtualKeys,
+    mcp,
     adminKey: env("GATEWAY_ADMIN_KEY") || undefined,
     metricsToken: env("METRICS_TOKEN") || undefined,
     source,

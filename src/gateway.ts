@@ -34,6 +34,7 @@ import {
   type Planner,
 } from "./routing/mod.ts";
 import type { GatewayEvent } from "./events/catalogue.ts";
+import { createMcpHub, type McpHub, observeMcpMetrics } from "./mcp/mod.ts";
 import {
   buildPlugins,
   type BuiltPlugins,
@@ -96,6 +97,8 @@ export interface Gateway {
   plugins: PluginChain & Pick<BuiltPlugins, "describe" | "close">;
   /** Stored Responses API answers (previous_response_id, GET /v1/responses/{id}); closed on shutdown. */
   responses: ResponseStore;
+  /** MCP servers (src/mcp/): their tools for /v1/mcp/*, /mcp and chat calls. */
+  mcp: McpHub;
   /** Set on SIGTERM: readiness fails and new requests are refused while in-flight ones finish. */
   draining: boolean;
   inFlight: number;
@@ -179,6 +182,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     healthy: actorHealth((id) => actors.get(id)),
   });
   const unobserve = bus.subscribe((e) => balancer.observe(e));
+  const mcp = createMcpHub(config.mcp, {
+    clock,
+    ids: deps.ids,
+    random: deps.random,
+    publish: (e) => bus.publish(e),
+    logger,
+  });
+  const unobserveMcp = observeMcpMetrics(metrics.registry, bus, Object.keys(config.mcp.servers));
   const built = buildPlugins(config.plugins, {
     nats: config.nats.url ? config.nats : undefined,
     logger,
@@ -224,10 +235,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
       close: built.close,
     },
     responses: deps.responseStore ?? responseStoreFor(config, { logger, clock }),
+    mcp,
     draining: false,
     inFlight: 0,
     stop: () => {
       unobserve();
+      unobserveMcp();
+      void mcp.stop();
       actors.stopAll();
       metrics.close();
     },

@@ -120,6 +120,7 @@ export function startGateway(
   });
   if (opts.worker) gateway.metrics = { ...gateway.metrics, scrape: opts.worker.scrape };
   const detach = opts.worker?.attach?.(gateway);
+  void gateway.mcp.start(); // MCP servers connect in the background; a call waits for its own
   const app = createApp(gateway);
   let replaying = sync !== undefined;
   const replayed = sync
@@ -199,6 +200,7 @@ export function startGateway(
         await server.shutdown();
         await sync?.close();
         detach?.();
+        await gateway.mcp.stop();
         gateway.stop();
         await gateway.governor.close();
         await gateway.plugins.close();

@@ -267,7 +267,7 @@ export async function runScenario(
     return stored.map(fromCloudEvent);
   };
   const mine = (e: GatewayEvent) =>
-    e.at >= started && (!("requestId" in e) || e.requestId.startsWith(prefix));
+    e.at >= started && (!("requestId" in e) || (e.requestId ?? "").startsWith(prefix));
   const ctx: SuiteContext = {
     config,
     long: opts.long === true,

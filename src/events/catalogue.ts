@@ -34,6 +34,7 @@ interface Attempt {
 }
 
 export type GatewayEvent =
+  | McpEvent
   | {
     type: "request.started";
     at: number;
@@ -245,6 +246,82 @@ export type GatewayEvent =
     budgetUsd?: number;
   };
 
+/** An MCP server's tool call: `callId` ties called → succeeded/failed; never the arguments. */
+interface McpCall {
+  at: number;
+  /** The MCP server (gateway.json mcp.servers); the subject's last token. */
+  server: string;
+  /** The tool's name on its server (clients see it as <server>__<tool>). */
+  tool: string;
+  callId: string;
+  /** Taken as a half-open probe of the server's breaker. */
+  probe: boolean;
+  /** The chat request whose loop called it, when the gateway ran the tool itself. */
+  requestId?: string;
+}
+
+/** Why an MCP tool call failed: the server's fault (counted by its breaker) or not. */
+export type McpFailureKind =
+  | "timeout"
+  | "unreachable"
+  | "protocol"
+  | "circuit_open"
+  | "invalid_arguments"
+  | "aborted";
+
+/** MCP servers (src/mcp/): tool calls, health pings, tool lists and each server's breaker. */
+export type McpEvent =
+  | (McpCall & { type: "mcp.tool_called" })
+  | (McpCall & {
+    type: "mcp.tool_succeeded";
+    latencyMs: number;
+    /** The tool answered with `isError: true` (its own failure; the server is healthy). */
+    isError: boolean;
+  })
+  | (McpCall & {
+    type: "mcp.tool_failed";
+    latencyMs: number;
+    errorType: McpFailureKind;
+    message: string;
+    /** Whether it counts against the server's breaker. */
+    counted: boolean;
+    retryAfterMs?: number;
+  })
+  | {
+    type: "mcp.pinged";
+    at: number;
+    server: string;
+    callId: string;
+    ok: boolean;
+    latencyMs: number;
+    probe: boolean;
+    message?: string;
+  }
+  | {
+    type: "mcp.tools_listed";
+    at: number;
+    server: string;
+    /** Tools served after allow/deny. */
+    tools: number;
+    /** Tools the server listed (over every page). */
+    listed: number;
+    pages: number;
+    reason: "connected" | "list_changed" | "reconnected";
+  }
+  | {
+    type: "mcp.breaker_opened";
+    at: number;
+    server: string;
+    reason: string;
+    openMs: number;
+    until: number;
+    failureRate: number;
+    samples: number;
+    reopenCount: number;
+  }
+  | { type: "mcp.breaker_half_opened"; at: number; server: string; probes: number }
+  | { type: "mcp.breaker_closed"; at: number; server: string };
+
 export type EventType = GatewayEvent["type"];
 export type EventOf<T extends EventType> = Extract<GatewayEvent, { type: T }>;
 
@@ -271,6 +348,14 @@ export const EVENT_TYPES: readonly EventType[] = [
   "plugin.stopped",
   "key.denied",
   "key.spend",
+  "mcp.tool_called",
+  "mcp.tool_succeeded",
+  "mcp.tool_failed",
+  "mcp.pinged",
+  "mcp.tools_listed",
+  "mcp.breaker_opened",
+  "mcp.breaker_half_opened",
+  "mcp.breaker_closed",
 ];
 
 /** The provider an event is about, or undefined for request-level events. */
@@ -278,7 +363,12 @@ export function eventProvider(event: GatewayEvent): string | undefined {
   return "provider" in event ? event.provider : undefined;
 }
 
-/** NATS subject: gateway.<category>.<event>.<provider or _>. */
+/** The MCP server an event is about (mcp.* events), else undefined. */
+export function eventServer(event: GatewayEvent): string | undefined {
+  return "server" in event ? event.server : undefined;
+}
+
+/** NATS subject: gateway.<category>.<event>.<provider, MCP server or _>. */
 export function subjectOf(event: GatewayEvent): string {
-  return `gateway.${event.type}.${eventProvider(event) ?? "_"}`;
+  return `gateway.${event.type}.${eventProvider(event) ?? eventServer(event) ?? "_"}`;
 }

@@ -2,7 +2,7 @@
 // format, run the shared pipeline, and encode the answer, the stream or the error in the format.
 import type { Context } from "hono";
 import type { Gateway } from "../gateway.ts";
-import { runChat } from "../http/pipeline.ts";
+import { runChatWithMcp } from "../http/mcp_chat.ts";
 import { beginCall, readRequest } from "../http/request.ts";
 import { callSignal } from "../http/signal.ts";
 import { relayStream } from "../http/stream.ts";
@@ -26,7 +26,8 @@ export function formatRoute<P>(gw: Gateway, format: WireFormat<P>) {
       (json) => format.decode(json, { params, headers, caller: start.virtualKey?.id }),
     );
     if (!req.ok) return format.encodeError(req);
-    const out = await runChat(gw, start, req.value, callSignal(c), req.length);
+    // Through the MCP layer: it adds MCP tools (and runs the tool loop) when the body asks.
+    const out = await runChatWithMcp(gw, start, req.value, callSignal(c), req.length);
     if (!out.ok) return format.encodeError(out);
     const call: FormatCall<P> = {
       start,

@@ -25,9 +25,16 @@ export const BudgetSchema = z.strictObject({
   period: z.enum(PERIODS).describe("calendar period in UTC: day, week (from Monday) or month"),
 });
 
+/** The MCP servers and tools a key may see and call (absent: all; src/mcp/access.ts). */
+export const KeyMcpSchema = z.strictObject({
+  servers: z.array(z.string().min(1)).optional().describe("MCP server names"),
+  tools: z.array(z.string().min(1)).optional().describe("public tool names, <server>__<tool>"),
+});
+
 export const KeyFieldsSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
   providers: z.array(KeyTargetSchema).min(1),
+  mcp: KeyMcpSchema.optional(),
   limits: LimitsSchema.optional(),
   budget: BudgetSchema.optional(),
 });
@@ -36,6 +43,7 @@ export const KeyFieldsSchema = z.strictObject({
 export const KeyPatchSchema = z.strictObject({
   name: z.string().trim().min(1).max(100).optional(),
   providers: z.array(KeyTargetSchema).min(1).optional(),
+  mcp: KeyMcpSchema.nullable().optional(),
   limits: LimitsSchema.nullable().optional(),
   budget: BudgetSchema.nullable().optional(),
 });
@@ -51,6 +59,8 @@ export interface KeyPolicy {
   providers: readonly KeyTarget[];
   limits?: Limits;
   budget?: Budget;
+  /** MCP servers and tools this key may use; absent = all. */
+  mcp?: z.output<typeof KeyMcpSchema>;
 }
 
 /** A key as the store holds it (admin-created keys only; config keys never reach the store). */
@@ -99,6 +109,8 @@ export function applyPatch(r: KeyRecord, patch: KeyPatch, now: number): KeyRecor
   const next: KeyRecord = { ...r, updatedAt: now };
   if (patch.name !== undefined) next.name = patch.name;
   if (patch.providers !== undefined) next.providers = patch.providers;
+  if (patch.mcp === null) delete next.mcp;
+  else if (patch.mcp !== undefined) next.mcp = patch.mcp;
   if (patch.limits === null) delete next.limits;
   else if (patch.limits !== undefined) next.limits = patch.limits;
   if (patch.budget === null) delete next.budget;

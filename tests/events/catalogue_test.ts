@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EVENT_TYPES, eventProvider, subjectOf } from "../../src/events/catalogue.ts";
+import { EVENT_TYPES, eventProvider, eventServer, subjectOf } from "../../src/events/catalogue.ts";
 import { SAMPLES } from "./_samples.ts";
 
 Deno.test("every catalogue type is category.event in snake_case, listed once", () => {
@@ -24,6 +24,11 @@ Deno.test("every subject has exactly four tokens, so gateway.*.*.<provider> filt
   for (const event of Object.values(SAMPLES)) {
     const tokens = subjectOf(event).split(".");
     assert.equal(tokens.length, 4, subjectOf(event));
-    assert.equal(tokens[3], eventProvider(event) ?? "_");
+    assert.equal(tokens[3], eventProvider(event) ?? eventServer(event) ?? "_");
   }
+});
+
+Deno.test("MCP events end their subject with the MCP server", () => {
+  assert.equal(subjectOf(SAMPLES["mcp.tool_failed"]), "gateway.mcp.tool_failed.files");
+  assert.equal(subjectOf(SAMPLES["mcp.breaker_opened"]), "gateway.mcp.breaker_opened.files");
 });

@@ -1,0 +1,30 @@
+// The name a gateway client sees for an MCP tool: `<server>__<tool>`, within OpenAI's function
+// name pattern ^[a-zA-Z0-9_-]{1,64}$ so it works as a function tool for every provider. Other
+// characters become "_"; a name too long keeps its start and gets a short hash of the whole, so
+// two long names stay apart.
+
+export const SEPARATOR = "__";
+const MAX = 64;
+
+/** FNV-1a, 32 bits, as 8 hex digits. */
+function hash(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
+/** The public name of `tool` on `server` (server names are already [a-z0-9_-]). */
+export function publicToolName(server: string, tool: string): string {
+  const full = `${server}${SEPARATOR}${tool.replace(/[^a-zA-Z0-9_-]/g, "_")}`;
+  if (full.length <= MAX) return full;
+  return `${full.slice(0, MAX - 9)}_${hash(`${server}/${tool}`)}`;
+}
+
+/** The server a public name names (its prefix), or undefined. */
+export function serverOf(name: string): string | undefined {
+  const at = name.indexOf(SEPARATOR);
+  return at > 0 ? name.slice(0, at) : undefined;
+}
