@@ -168,7 +168,9 @@ export const ConfigSchema = z.strictObject({
     ),
   instance: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
   workers: z.number().int().min(1).max(256).optional()
-    .describe("gateway workers on one port (WORKERS overrides); default one per core"),
+    .describe(
+      "gateway workers on one port (WORKERS overrides); default 1 (WORKERS=auto: one per core)",
+    ),
   providers: z.record(
     z.string().regex(/^[a-z0-9_-]+$/, { message: "provider ids are lowercase [a-z0-9_-]" }),
     ProviderSchema,
@@ -291,7 +293,7 @@ export interface Config {
   /** The address to listen on (HOST, else `host`, else 0.0.0.0: every IPv4 interface). */
   host: string;
   instance: string;
-  /** Workers asked for in gateway.json (WORKERS overrides; default: one per core). */
+  /** Workers asked for in gateway.json (WORKERS overrides; default 1; WORKERS=auto: one per core). */
   workers?: number;
   providers: Readonly<Record<string, ProviderConfig>>;
   /** Every target of each route alias, in declared order (groups flattened). */

@@ -36,7 +36,7 @@ try {
   throw e;
 }
 
-// One worker per core on one port (WORKERS=1: one process, no worker, as before).
+// Workers on one port when asked for (WORKERS=auto: one per core); by default one process.
 let plan;
 try {
   const env = Deno.env.get("WORKERS");
@@ -44,7 +44,7 @@ try {
     env,
     configured: config.workers,
     cores: navigator.hardwareConcurrency,
-    noReusePort: (env === "1" || (!env && config.workers === 1))
+    noReusePort: (env === "1" || (!env && (config.workers ?? 1) === 1))
       ? undefined
       : reusePortUnavailable(),
   });

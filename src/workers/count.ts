@@ -1,7 +1,10 @@
-// How many gateway workers to run, and the reason, for the start-up line: WORKERS, else
-// gateway.json `workers`, else one per core. More than one needs SO_REUSEPORT (Linux, and Deno's
-// `--unstable-net`, which deno.json turns on): without it the gateway runs as one process, as
-// WORKERS=1 always does.
+// How many gateway workers to run, and the reason, for the start-up line: WORKERS (a number, or
+// `auto` for one per core), else gateway.json `workers`, else one process. One process stays the
+// default while workers still weaken failover: breaker state reaches the other workers a moment
+// late (a dead model gets a call per worker before it is skipped) and recovery under flapping and
+// NATS restarts is not yet as exact as one process's (docs/operations.md#workers).
+// More than one needs SO_REUSEPORT (Linux, and Deno's `--unstable-net`, which deno.json turns
+// on): without it the gateway runs as one process, as WORKERS=1 always does.
 
 export interface WorkerPlan {
   count: number;
@@ -12,7 +15,7 @@ export interface WorkerPlan {
 }
 
 export interface PlanInput {
-  /** The WORKERS variable, as set (undefined or "" when not). */
+  /** The WORKERS variable, as set (undefined or "" when not): a number, or `auto`. */
   env: string | undefined;
   /** gateway.json `workers`. */
   configured: number | undefined;
@@ -25,7 +28,9 @@ export interface PlanInput {
 /** WORKERS is not a whole number ≥ 1. */
 export class WorkersError extends Error {
   constructor(value: string) {
-    super(`WORKERS must be a whole number of workers (1 or more), got "${value}"`);
+    super(
+      `WORKERS must be a whole number of workers (1 or more) or "auto" (one per core), got "${value}"`,
+    );
     this.name = "WorkersError";
   }
 }
@@ -33,7 +38,10 @@ export class WorkersError extends Error {
 export function planWorkers(i: PlanInput): WorkerPlan {
   let count: number;
   let why: string;
-  if (i.env !== undefined && i.env !== "") {
+  if (i.env === "auto") {
+    count = Math.max(1, Math.floor(i.cores) || 1);
+    why = "WORKERS=auto: one per core";
+  } else if (i.env !== undefined && i.env !== "") {
     count = Number(i.env);
     if (!Number.isInteger(count) || count < 1 || count > 256) throw new WorkersError(i.env);
     why = `WORKERS=${i.env}`;
@@ -41,8 +49,8 @@ export function planWorkers(i: PlanInput): WorkerPlan {
     count = i.configured;
     why = `gateway.json workers: ${count}`;
   } else {
-    count = Math.max(1, Math.floor(i.cores) || 1);
-    why = "one per core; WORKERS=1 for one";
+    count = 1;
+    why = "one process; WORKERS=auto for one per core";
   }
   if (count > 1 && i.noReusePort) {
     return { count: 1, why: `${count} asked for, but ${i.noReusePort}`, fellBack: true };

@@ -4,15 +4,19 @@ import type { PlanInput } from "../../src/workers/count.ts";
 
 const base: PlanInput = { env: undefined, configured: undefined, cores: 4, noReusePort: undefined };
 
-Deno.test("planWorkers: WORKERS, else gateway.json workers, else one per core, with the reason", () => {
+Deno.test("planWorkers: WORKERS (a number or auto), else gateway.json workers, else one process, with the reason", () => {
   const cases: [Partial<PlanInput>, string][] = [
-    [{}, "workers: 4 (one per core; WORKERS=1 for one)"],
-    [{ env: "" }, "workers: 4 (one per core; WORKERS=1 for one)"],
+    [{}, "workers: 1 (one process; WORKERS=auto for one per core)"],
+    [{ env: "" }, "workers: 1 (one process; WORKERS=auto for one per core)"],
+    [{ env: "auto" }, "workers: 4 (WORKERS=auto: one per core)"],
+    [{ env: "auto", cores: 0 }, "workers: 1 (WORKERS=auto: one per core)"],
     [{ env: "2", configured: 3 }, "workers: 2 (WORKERS=2)"],
     [{ configured: 3 }, "workers: 3 (gateway.json workers: 3)"],
     [{ env: "1" }, "workers: 1 (WORKERS=1)"],
-    [{ cores: 0 }, "workers: 1 (one per core; WORKERS=1 for one)"],
-    [{ noReusePort: "no SO_REUSEPORT" }, "workers: 1 (4 asked for, but no SO_REUSEPORT)"],
+    [
+      { env: "auto", noReusePort: "no SO_REUSEPORT" },
+      "workers: 1 (4 asked for, but no SO_REUSEPORT)",
+    ],
   ];
   for (const [input, line] of cases) {
     assert.equal(workersLine(planWorkers({ ...base, ...input })), line, JSON.stringify(input));

@@ -146,20 +146,31 @@ Deno.test("WORKERS=2: /v1/gateway/events live, resumed and replayed shows each r
     // A breaker opened by failures on either worker is open on both: the dead upstream sees
     // minimumRequests calls in all, then both workers refuse at once.
     for (let i = 0; i < 8; i++) await (await chat(url, "dead/m", `dead-${i}`)).body?.cancel();
-    assert.equal(mock.hits("dead"), breaker.minimumRequests);
+    // The other worker folds the opening a moment after it is decided: a call that lands there
+    // in that moment is the one extra call workers may cost (docs/operations.md#workers).
+    const deadHits = mock.hits("dead");
+    assert.ok(
+      deadHits >= breaker.minimumRequests && deadHits <= breaker.minimumRequests + 1,
+      `dead upstream called ${deadHits} times`,
+    );
     const refusedIds = Array.from({ length: 12 }, (_, i) => `refused-${i}`);
     for (const id of refusedIds) {
       const res = await chat(url, "dead/m", id);
       assert.equal(res.status, 503);
       await res.body?.cancel();
     }
-    assert.equal(mock.hits("dead"), breaker.minimumRequests, "no call after the breaker opened");
-    const failed = watch(url, "?replay=12&types=request.failed");
+    assert.equal(mock.hits("dead"), deadHits, "no call after the breaker opened");
+    // Workers' batches reach the main thread in their own rhythm, so the log orders events of
+    // different workers by arrival: compare the refusals as a set, each exactly once.
+    const failed = watch(url, "?replay=30&types=request.failed");
     clients.push(failed);
-    await failed.until((e) => e.length >= 12, "the refusals");
+    const isRefusal = (e: { data: { requestId?: string } }) =>
+      e.data.requestId?.startsWith("refused-") === true;
+    await failed.until((e) => e.filter(isRefusal).length >= 12, "the refusals");
     await failed.close();
-    assert.deepEqual(failed.got.map((e) => e.data.requestId), refusedIds);
-    assert.equal(new Set(failed.got.map((e) => e.source)).size, 2, "both workers refused");
+    const refusals = failed.got.filter(isRefusal);
+    assert.deepEqual(refusals.map((e) => e.data.requestId).sort(), [...refusedIds].sort());
+    assert.equal(new Set(refusals.map((e) => e.source)).size, 2, "both workers refused");
   } finally {
     for (const c of clients) await c.close().catch(() => {});
     await gw.stop("SIGKILL", 1_000);

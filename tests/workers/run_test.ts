@@ -134,10 +134,10 @@ Deno.test("WORKERS=2: both workers serve one port and share breakers, events, me
     assert.ok(opened.length >= 1, "the breaker opened");
     const deadCalls = mock.hits("dead");
     // One failure window for the process: the breaker opens after minimumRequests failures in
-    // all, not minimumRequests on each worker.
-    assert.equal(
-      deadCalls,
-      breaker.minimumRequests,
+    // all, not minimumRequests on each worker (plus at most the one call the other worker may
+    // take while it folds the opening).
+    assert.ok(
+      deadCalls >= breaker.minimumRequests && deadCalls <= breaker.minimumRequests + 1,
       `${deadCalls} calls before the breaker opened`,
     );
     const refusedIds = Array.from({ length: 12 }, (_, i) => `refused-${i}`);
