@@ -227,6 +227,11 @@ export type GatewayEvent =
     virtualKey?: string;
     model?: string;
     retryAfterMs?: number;
+    /** For rate_limited and over_budget: the level whose limit or budget refused. */
+    level?: "key" | "team" | "customer";
+    /** The key's team and that team's customer (ids), when it has them. */
+    team?: string;
+    customer?: string;
   }
   | {
     /** What a served request cost its virtual key (from the served attempt's usage). */
@@ -244,6 +249,9 @@ export type GatewayEvent =
     /** The key's spend in its current budget period (calendar month without a budget). */
     periodSpentUsd: number;
     budgetUsd?: number;
+    /** The key's team and that team's customer (ids): the charge counted toward both. */
+    team?: string;
+    customer?: string;
   };
 
 /** An MCP server's tool call: `callId` ties called → succeeded/failed; never the arguments. */

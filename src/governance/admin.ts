@@ -19,29 +19,18 @@ import {
   parseRecord,
   unknownProviders,
 } from "./keys.ts";
-import { periodEnd, periodStart, WINDOW_MS } from "./periods.ts";
-import { toUsd } from "./pricing.ts";
+import { levelKey, parseLevel } from "./levels.ts";
 import { casUpdate, type KeyStore } from "./store.ts";
-import { currentSpend, currentWindow, parseUsage, usageKey } from "./usage.ts";
+import { usageKey } from "./usage.ts";
+import { type KeyUsageView, usageView } from "./usage_view.ts";
 
-/** What the admin API shows for a key: its view plus its current usage. */
-export interface KeyUsageView {
-  minute: { requests: number; tokens: number; resets_at: string };
-  spend: {
-    period: string;
-    period_start: string;
-    resets_at: string;
-    spent_usd: number;
-    budget_usd: number | null;
-    remaining_usd: number | null;
-  };
-}
+export type { KeyUsageView } from "./usage_view.ts";
 
 /** An admin answer, or the gateway's one error (`invalid_request_error`, no param). */
 export type AdminResult<T> = Result<T>;
 
 /** A refusal of an admin request: the status, a code the client can branch on, and why. */
-const refused = (status: number, code: string, message: string): GatewayError => ({
+export const refused = (status: number, code: string, message: string): GatewayError => ({
   ok: false,
   status,
   type: "invalid_request_error",
@@ -57,8 +46,6 @@ export interface KeyAdmin {
   updateKey(id: string, patch: KeyPatch): Promise<AdminResult<KeyView>>;
   revokeKey(id: string): Promise<AdminResult<KeyView>>;
 }
-
-const isoOf = (ms: number) => new Date(ms).toISOString();
 
 const notFound = (id: string) => refused(404, "key_not_found", `No virtual key with id "${id}".`);
 const fromConfig = (id: string) =>
@@ -79,32 +66,18 @@ export function createKeyAdmin(deps: {
   const { cache, store, clock, logger } = deps;
   const { declared } = cache;
 
-  async function usageOf(key: KeyPolicy): Promise<KeyUsageView | null> {
-    let state;
-    try {
-      state = parseUsage((await store.get(usageKey(key.id)))?.value);
-    } catch {
-      return null;
-    }
-    const now = clock.now();
-    const period = key.budget?.period ?? "1M";
-    const start = periodStart(now, period);
-    const w = currentWindow(state, now);
-    const spent = toUsd(currentSpend(state, now, period));
+  const usageOf = (key: KeyPolicy) => usageView(store, clock, usageKey(key.id), key.budget);
+
+  /** A 400 naming `team` when the key names a team that does not exist. */
+  async function unknownTeam(team: string | null | undefined): Promise<GatewayError | undefined> {
+    if (!team || parseLevel((await store.get(levelKey("team", team)))?.value, "team")) return;
     return {
-      minute: {
-        requests: w.requests,
-        tokens: w.tokens,
-        resets_at: isoOf(Math.floor(now / WINDOW_MS) * WINDOW_MS + WINDOW_MS),
-      },
-      spend: {
-        period,
-        period_start: isoOf(start),
-        resets_at: isoOf(periodEnd(start, period)),
-        spent_usd: spent,
-        budget_usd: key.budget?.usd ?? null,
-        remaining_usd: key.budget ? Math.max(0, key.budget.usd - spent) : null,
-      },
+      ...refused(
+        400,
+        "unknown_team",
+        `team: no team with id "${team}"; create it with POST /admin/teams.`,
+      ),
+      param: "team",
     };
   }
 
@@ -112,6 +85,8 @@ export function createKeyAdmin(deps: {
     async createKey(fields) {
       const problems = unknownProviders(fields.providers, deps.providers);
       if (problems.length) return badProviders(problems);
+      const noTeam = await unknownTeam(fields.team);
+      if (noTeam) return noTeam;
       const { id, secret, salt } = newVirtualKey();
       const now = clock.now();
       const record: KeyRecord = {
@@ -151,6 +126,8 @@ export function createKeyAdmin(deps: {
         const problems = unknownProviders(patch.providers, deps.providers);
         if (problems.length) return badProviders(problems);
       }
+      const noTeam = await unknownTeam(patch.team);
+      if (noTeam) return noTeam;
       const out = await casUpdate<AdminResult<KeyRecord>>(store, recordKey(id), (current) => {
         const r = parseRecord(current);
         if (!r) return { result: notFound(id) };

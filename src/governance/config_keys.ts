@@ -5,7 +5,8 @@ import { z } from "zod";
 import { KeyFieldsSchema, type KeyPolicy, unknownProviders } from "./keys.ts";
 
 export function configKeySchema(envRef: z.ZodString) {
-  return KeyFieldsSchema.extend({
+  // Teams live in the store, so a declared key cannot name one (yet).
+  return KeyFieldsSchema.omit({ team: true }).extend({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, {
       message: "names of keys in gateway.json are 1-64 of [A-Za-z0-9_.-] (the id is cfg-<name>)",
     }),

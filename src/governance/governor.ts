@@ -17,6 +17,7 @@ import { describeKeys } from "./describe.ts";
 import { createKeyCache } from "./key_cache.ts";
 import type { KeyPolicy } from "./keys.ts";
 import { createDeny, type Refusal } from "./refusal.ts";
+import { createLevelAdmin, type LevelAdmin } from "./levels_admin.ts";
 import { createSpend } from "./spend.ts";
 import type { KeyStore } from "./store.ts";
 import { createStoreHealth } from "./store_health.ts";
@@ -37,8 +38,10 @@ export interface GovernorDeps {
   resyncMs?: number;
 }
 
-/** The admin operations (createKey, listKeys, getKey, updateKey, revokeKey) come from KeyAdmin. */
-export interface Governor extends KeyAdmin {
+/**
+ * The admin operations on keys come from KeyAdmin, those on customers and teams from LevelAdmin.
+ */
+export interface Governor extends KeyAdmin, LevelAdmin {
   /** Whether callers must present a key: some key is declared or stored (revoked ones count). */
   required(): boolean;
   /**
@@ -98,6 +101,7 @@ export function createGovernor(deps: GovernorDeps): Governor {
     charge: spend.charge,
     loaded: cache.loaded,
     ...createKeyAdmin({ providers: config.providers, cache, store, clock, logger }),
+    ...createLevelAdmin({ cache, store, clock, logger }),
     describe: () => describeKeys({ adminKey: config.adminKey, cache, store }),
     async close() {
       cache.stop();

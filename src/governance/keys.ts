@@ -37,6 +37,9 @@ export const KeyFieldsSchema = z.strictObject({
   mcp: KeyMcpSchema.optional(),
   limits: LimitsSchema.optional(),
   budget: BudgetSchema.optional(),
+  team: z.string().trim().min(1).max(100).optional().describe(
+    "the id of the team whose (and whose customer's) budget and limits also apply",
+  ),
 });
 
 /** PATCH /admin/keys/{id}: any field; `null` removes limits or budget. */
@@ -46,6 +49,7 @@ export const KeyPatchSchema = z.strictObject({
   mcp: KeyMcpSchema.nullable().optional(),
   limits: LimitsSchema.nullable().optional(),
   budget: BudgetSchema.nullable().optional(),
+  team: z.string().trim().min(1).max(100).nullable().optional(),
 });
 
 export type KeyTarget = z.output<typeof KeyTargetSchema>;
@@ -61,6 +65,8 @@ export interface KeyPolicy {
   budget?: Budget;
   /** MCP servers and tools this key may use; absent = all. */
   mcp?: z.output<typeof KeyMcpSchema>;
+  /** The team (id) this key belongs to; its and its customer's budget and limits apply too. */
+  team?: string;
 }
 
 /** A key as the store holds it (admin-created keys only; config keys never reach the store). */
@@ -81,6 +87,7 @@ export interface KeyView {
   providers: KeyTarget[];
   limits: Limits | null;
   budget: Budget | null;
+  team: string | null;
   created_at: string | null;
   updated_at: string | null;
   revoked: boolean;
@@ -97,6 +104,7 @@ export function keyView(k: KeyPolicy & Partial<KeyRecord>, source: KeyView["sour
     providers: k.providers.map((t) => ({ ...t })),
     limits: k.limits ?? null,
     budget: k.budget ?? null,
+    team: k.team ?? null,
     created_at: iso(k.createdAt),
     updated_at: iso(k.updatedAt),
     revoked: k.revokedAt !== undefined,
@@ -115,6 +123,8 @@ export function applyPatch(r: KeyRecord, patch: KeyPatch, now: number): KeyRecor
   else if (patch.limits !== undefined) next.limits = patch.limits;
   if (patch.budget === null) delete next.budget;
   else if (patch.budget !== undefined) next.budget = patch.budget;
+  if (patch.team === null) delete next.team;
+  else if (patch.team !== undefined) next.team = patch.team;
   return next;
 }
 

@@ -2,6 +2,15 @@
 // surface for the rest of the gateway (the HTTP admission hooks are src/http/admission.ts).
 export { createGovernor, type Governor, type GovernorDeps } from "./governor.ts";
 export { type AdminResult, type KeyUsageView } from "./admin.ts";
+export {
+  CustomerFieldsSchema,
+  CustomerPatchSchema,
+  type LevelKind,
+  type LevelView,
+  TeamFieldsSchema,
+  TeamPatchSchema,
+} from "./levels.ts";
+export { type LevelWithUsage } from "./levels_admin.ts";
 export { type DenyReason, type Refusal } from "./refusal.ts";
 export {
   type KeyFields,

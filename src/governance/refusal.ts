@@ -22,7 +22,14 @@ export type Deny = (
   requestId: string,
   reason: DenyReason,
   refusal: Omit<Refusal, "ok">,
-  extra?: { virtualKey?: string; model?: string },
+  extra?: {
+    virtualKey?: string;
+    model?: string;
+    /** Which level refused (key, team or customer), and the key's team and customer ids. */
+    level?: "key" | "team" | "customer";
+    team?: string;
+    customer?: string;
+  },
 ) => Refusal;
 
 export function createDeny(deps: { clock: Clock; publish(event: GatewayEvent): void }): Deny {

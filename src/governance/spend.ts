@@ -1,6 +1,7 @@
 // Charging a served attempt to its key: the cost from the pricing table (a model without a price
 // counts as $0, logged once per model), added to the key's usage and period spend in the shared
-// store, and published as a `key.spend` event. Charging never fails a request; `drain` lets close
+// store — and to the key's team and that team's customer, each level's usage entry updated the
+// same way (levels.ts) — and published as a `key.spend` event naming the team and customer. Charging never fails a request; `drain` lets close
 // wait (bounded) for charges still being written.
 // One replica writes one key's charges one after another: concurrent compare-and-sets on one
 // entry only fight each other (and a lost fight past the retries loses the charge), and on a
@@ -13,10 +14,11 @@ import type { Logger } from "../lib/logger.ts";
 import type { Clock } from "../ports.ts";
 import type { KeyCache } from "./key_cache.ts";
 import type { KeyPolicy } from "./keys.ts";
+import { type Level, levelsOf, levelUsageKey } from "./levels.ts";
 import { costNanoUsd, priceOf, toUsd } from "./pricing.ts";
 import { casUpdate, type KeyStore, StoreUnavailable } from "./store.ts";
 import type { StoreHealth } from "./store_health.ts";
-import { parseUsage, usageDecider, usageKey } from "./usage.ts";
+import { parseUsage, usageDecider } from "./usage.ts";
 
 export interface Spend {
   /** Charges a served attempt's usage to the key (usage and spend in the shared store). */
@@ -43,11 +45,22 @@ export function createSpend(deps: {
   // The last charge queued per key: the next one starts when it is done.
   const tails = new Map<string, Promise<void>>();
 
-  async function update(key: KeyPolicy, step: Parameters<typeof casUpdate<number>>[2]) {
+  // The last update queued per usage entry: keys of one team (and teams of one customer) share
+  // the upper entries, so their updates on this replica also go one after another.
+  const entryTails = new Map<string, Promise<unknown>>();
+  function serially<R>(entry: string, op: () => Promise<R>): Promise<R> {
+    const p = (entryTails.get(entry) ?? Promise.resolve()).catch(() => {}).then(op);
+    entryTails.set(entry, p);
+    return p.finally(() => {
+      if (entryTails.get(entry) === p) entryTails.delete(entry);
+    });
+  }
+
+  async function retrying<R>(op: () => Promise<R>): Promise<R> {
     let waited = 0;
     for (let wait = 100;; wait = Math.min(wait * 2, 1_000)) {
       try {
-        return await casUpdate(store, usageKey(key.id), step);
+        return await op();
       } catch (err) {
         if (!(err instanceof StoreUnavailable) || waited + wait > UNAVAILABLE_RETRY_MS) throw err;
         await new Promise((r) => setTimeout(r, wait));
@@ -68,26 +81,42 @@ export function createSpend(deps: {
       });
     }
     const cost = price ? costNanoUsd(price, { promptTokens, completionTokens }) : 0;
-    const period = cache.latest(key).budget?.period ?? "1M";
     const now = clock.now();
+    const tokens = promptTokens + completionTokens;
+    /** Adds the charge to one level's usage; resolves to that level's spend this period. */
+    const add = (level: Level) =>
+      serially(
+        levelUsageKey(level),
+        () =>
+          retrying(() =>
+            casUpdate(store, levelUsageKey(level), (current) => {
+              const state = parseUsage(current);
+              const next = usageDecider.decide(state, {
+                kind: "record",
+                now,
+                tokens,
+                costNanoUsd: cost,
+                period: level.budget?.period ?? "1M",
+              }).reduce(usageDecider.evolve, state);
+              return { write: next, result: next.spentNanoUsd };
+            })
+          ),
+      );
     let spent: number;
+    let levels: Level[];
     try {
-      spent = await update(key, (current) => {
-        const state = parseUsage(current);
-        const next = usageDecider.decide(state, {
-          kind: "record",
-          now,
-          tokens: promptTokens + completionTokens,
-          costNanoUsd: cost,
-          period,
-        }).reduce(usageDecider.evolve, state);
-        return { write: next, result: next.spentNanoUsd };
-      });
+      levels = await retrying(() => levelsOf(store, cache.latest(key)));
+      // The key first (its spend is in the event), then its team and customer.
+      spent = await add(levels[0]);
+      for (const level of levels.slice(1)) await add(level);
       health.recovered();
     } catch (err) {
       health.failed("spend recording", err);
       return;
     }
+    const ids = Object.fromEntries(
+      levels.filter((l) => l.kind !== "key").map((l) => [l.kind, l.id]),
+    );
     const budget = cache.latest(key).budget;
     deps.publish({
       type: "key.spend",
@@ -102,6 +131,7 @@ export function createSpend(deps: {
       priced: price !== undefined,
       periodSpentUsd: toUsd(spent),
       ...(budget ? { budgetUsd: budget.usd } : {}),
+      ...ids,
     });
   }
 

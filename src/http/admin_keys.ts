@@ -6,13 +6,23 @@
 //   GET    /admin/keys/{id}   one key with its usage this minute and spend this period
 //   PATCH  /admin/keys/{id}   change name, providers, limits, budget (null removes the last two)
 //   DELETE /admin/keys/{id}   revoke (the key answers 401 from then on, on every replica)
+//   /admin/customers, /admin/teams  the same five for the levels above keys (a key's "team",
+//                                   a team's "customer"); DELETE of one still named is a 409
 //
 // Without GATEWAY_ADMIN_KEY the whole API answers 404 saying how to turn it on. Answers and
 // errors are OpenAI-shaped; no answer ever carries a secret's digest, and only creation its secret.
 import type { Context, Hono } from "hono";
 import type { z } from "zod";
 import type { Gateway } from "../gateway.ts";
-import { type AdminResult, KeyFieldsSchema, KeyPatchSchema } from "../governance/mod.ts";
+import {
+  type AdminResult,
+  CustomerFieldsSchema,
+  CustomerPatchSchema,
+  KeyFieldsSchema,
+  KeyPatchSchema,
+  TeamFieldsSchema,
+  TeamPatchSchema,
+} from "../governance/mod.ts";
 import { type GatewayError, invalidRequest, type Result } from "../lib/errors.ts";
 import { readBody } from "./body.ts";
 import { errorResponse } from "./errors.ts";
@@ -103,13 +113,40 @@ export function mountAdminKeys(app: Hono, gw: Gateway): void {
     "/admin/keys/:id",
     guarded(async (c) => answer(c, await g.revokeKey(idOf(c)))),
   );
+  const levels = [
+    ["customer", "/admin/customers", CustomerFieldsSchema, CustomerPatchSchema],
+    ["team", "/admin/teams", TeamFieldsSchema, TeamPatchSchema],
+  ] as const;
+  for (const [kind, path, fields, patch] of levels) {
+    app.post(
+      path,
+      guarded(async (c) => {
+        const input = await parse(gw, c, fields);
+        if (!input.ok) return refuse(input);
+        const created = await g.createLevel(kind, input.value);
+        if (created.ok) c.header("location", `${path}/${created.value.id}`);
+        return answer(c, created, 201);
+      }),
+    );
+    app.get(path, guarded(async (c) => c.json({ object: "list", data: await g.listLevels(kind) })));
+    app.get(`${path}/:id`, guarded(async (c) => answer(c, await g.getLevel(kind, idOf(c)))));
+    app.patch(
+      `${path}/:id`,
+      guarded(async (c) => {
+        const input = await parse(gw, c, patch);
+        if (!input.ok) return refuse(input);
+        return answer(c, await g.updateLevel(kind, idOf(c), input.value));
+      }),
+    );
+    app.delete(`${path}/:id`, guarded(async (c) => answer(c, await g.deleteLevel(kind, idOf(c)))));
+  }
   app.all(
     "/admin/*",
     guarded((c) =>
       Promise.resolve(fail(
         404,
         `No admin route for ${c.req.method} ${new URL(c.req.url).pathname}. ` +
-          "The admin API serves /admin/keys and /admin/keys/{id}.",
+          "The admin API serves /admin/keys, /admin/teams and /admin/customers (and /{id} of each).",
         "not_found",
       ))
     ),
