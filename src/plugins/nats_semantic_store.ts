@@ -115,9 +115,10 @@ export function natsSemanticStore(opts: NatsSemanticStoreOptions): NatsSemanticS
       const loaded = new Promise<void>((r) => caughtUp = r);
       if (pending === 0) caughtUp();
       (async () => {
+        let seen = 0;
         for await (const e of watch) {
           apply(e);
-          if (!e.isUpdate && e.delta === 0) caughtUp();
+          if (++seen >= pending || e.isUpdate || e.delta === 0) caughtUp();
         }
       })().catch((err) => {
         if (!closed) opts.logger.warn("semantic cache: watch ended", { error: String(err) });
@@ -166,7 +167,7 @@ export function natsSemanticStore(opts: NatsSemanticStoreOptions): NatsSemanticS
     },
     async close() {
       closed = true;
-      await opening?.catch(() => {});
+      if (opening) await within(opening).catch(() => {});
       stopWatch?.();
       await nc?.close().catch(() => {});
     },
