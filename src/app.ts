@@ -18,6 +18,7 @@ import {
 import { mountAdminKeys } from "./http/admin_keys.ts";
 import { mountAliases } from "./http/aliases.ts";
 import { embeddings } from "./http/embeddings.ts";
+import { inProcessEmbedder } from "./http/embed_in_process.ts";
 import { errorResponse } from "./http/errors.ts";
 import { modelDoor } from "./http/front.ts";
 import { healthz, providerState, readyz } from "./http/health.ts";
@@ -42,6 +43,8 @@ const MODEL_ROUTES = [
 
 export function createApp(gw: Gateway): Hono {
   const app = new Hono();
+  // Plugins that need vectors (the semantic cache) embed through this gateway's own pipeline.
+  gw.embed ??= inProcessEmbedder(gw);
   mountTelemetry(app, gw); // first: its middleware sees every route; also GET /metrics
   // Draining, overload and virtual keys, and the in-flight count, for every model route.
   const door = modelDoor(gw);

@@ -40,6 +40,7 @@ import {
   type BuiltPlugins,
   type CacheStore,
   createPluginChain,
+  type Embed,
   type Plugin,
   type PluginChain,
 } from "./plugins/mod.ts";
@@ -85,6 +86,8 @@ export interface Gateway {
   supervisor: SupervisorDeps;
   /** Prometheus metrics, fed from the bus from the moment the gateway exists. */
   metrics: GatewayMetrics;
+  /** The embeddings pipeline in-process, for plugins (the semantic cache); bound by createApp. */
+  embed?: Embed;
   /** Virtual keys: authentication, limits, budgets, spend, and the admin API's operations. */
   governor: Governor;
   /** Per-request order of route groups (weighted, latency), sticky sessions. */
@@ -194,6 +197,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     nats: config.nats.url ? config.nats : undefined,
     logger,
     memoryStore: deps.cacheStore,
+    // Late-bound: the embeddings pipeline needs the gateway (createApp binds gateway.embed).
+    embed: (input, o) =>
+      gateway.embed
+        ? gateway.embed(input, o)
+        : Promise.reject(new Error("no embeddings pipeline bound (createApp binds it)")),
   });
   const chain = createPluginChain([...built.plugins, ...(deps.plugins ?? [])], {
     clock,

@@ -199,9 +199,11 @@ export type GatewayEvent =
     requestId: string;
     provider: string;
     model: string;
-    /** First 16 hex digits of the request's cache key. */
+    /** First 16 hex digits of the request's cache key (the semantic cache: of its scope). */
     key: string;
     ageMs: number;
+    /** Semantic cache only: cosine similarity of the question to the stored one (4 decimals). */
+    similarity?: number;
   }
   | {
     /** A plugin ended the chain: no further fallback; the client got `reason` in the error. */

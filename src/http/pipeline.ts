@@ -30,6 +30,7 @@ import { answeredState, type CanonicalRequest } from "../plugins/mod.ts";
 import { admitCall } from "./admission.ts";
 import type { AttemptCall } from "./attempt_pipeline.ts";
 import { type CallError, type CallStart, type ChatOutcome, invalid } from "./call.ts";
+import { completionChunks } from "./answer_stream.ts";
 import { SentAnswer } from "./continuation.ts";
 import { type Continuing, relay, streamAttempt } from "./stream_relay.ts";
 import { extraFields, gatewayHeaders, type Served } from "./gateway_headers.ts";
@@ -77,6 +78,8 @@ type Ran<T> =
     served: Served & { candidate: Candidate };
     /** Headers the plugins add to the answer (e.g. x-gateway-cache). */
     extraHeaders: Readonly<Record<string, string>>;
+    /** Answered by a plugin: `result.value` is its stored answer (a completion even for a stream). */
+    answered?: true;
   };
 
 /** Plans the candidate chain and runs it through a supervisor; errors come back as data. */
@@ -127,6 +130,7 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
       },
       served: { requestId, requested: run.model, candidate, state, overheadMs: clock.now() - t0 },
       extraHeaders: plugins.responseHeaders,
+      answered: true,
     };
   }
   const precheck = run.precheck;
@@ -245,6 +249,20 @@ export async function runChat(
   });
   if (!ran.ok) return ran;
   const { result, served } = ran;
+  if (stream && ran.answered) {
+    // A plugin's answer (a semantic cache hit) to a stream request: the completion as chunks.
+    return {
+      ok: true,
+      kind: "stream",
+      provider: served.candidate.provider,
+      headers: { ...gatewayHeaders(served), ...ran.extraHeaders },
+      ...completionChunks(
+        result.value as ChatCompletion,
+        req.stream_options?.include_usage === true,
+      ),
+      finished: streamed(start),
+    };
+  }
   if (!stream) {
     const upstream = served.state.attempts[served.state.attempts.length - 1]?.latency_ms ?? 0;
     return {

@@ -191,8 +191,11 @@ export function createPluginChain(plugins: readonly Plugin[], deps: PluginChainD
               return { type: "stop", stopped };
             }
             if (v && "answer" in v) {
-              // Only a JSON request can be answered this way: a stream has no stored form.
-              if (req.stream) {
+              // A stream request only by an answer that says it may (a chat completion, sent as
+              // chunks by the pipeline).
+              if (
+                req.stream && !(v.answer.stream && v.answer.response.object === "chat.completion")
+              ) {
                 logger.warn("plugin answered a stream request; ignored", { plugin: p.name });
                 continue;
               }

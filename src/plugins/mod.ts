@@ -1,5 +1,5 @@
 // Plugins: the interface, the runner the pipeline wraps around every attempt, the built-in
-// plugins (response cache, guardrail, header/metadata forwarding) and their config.
+// plugins (response cache, semantic cache, guardrail, header/metadata forwarding) and their config.
 export type {
   Answer,
   AttemptContext,
@@ -18,6 +18,13 @@ export {
 } from "./chain.ts";
 export { cachePlugin, type CacheStore, memoryCacheStore } from "./cache.ts";
 export { natsCacheStore } from "./nats_cache_store.ts";
+export {
+  type Embed,
+  memorySemanticStore,
+  semanticCachePlugin,
+  type SemanticStore,
+} from "./semantic_cache.ts";
+export { natsSemanticStore } from "./nats_semantic_store.ts";
 export { guardrailPlugin } from "./guardrail.ts";
 export { headersPlugin } from "./headers.ts";
 export {

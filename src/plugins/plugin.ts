@@ -44,9 +44,12 @@ export interface Stop {
   stop: StopSpec;
 }
 
-/** Answer the request without calling any upstream. `provider`/`model` say who produced it. */
+/**
+ * Answer the request without calling any upstream. `provider`/`model` say who produced it.
+ * `stream: true` lets a chat completion answer a stream request too: it is sent as chunks.
+ */
 export interface Answer {
-  answer: { response: JsonResponse; provider: string; model: string };
+  answer: { response: JsonResponse; provider: string; model: string; stream?: boolean };
 }
 
 export interface RequestContext {

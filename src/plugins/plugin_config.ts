@@ -8,6 +8,8 @@ import { guardrailPlugin } from "./guardrail.ts";
 import { headersPlugin, UNFORWARDABLE } from "./headers.ts";
 import { natsCacheStore } from "./nats_cache_store.ts";
 import type { Plugin } from "./plugin.ts";
+import { type Embed, memorySemanticStore, semanticCachePlugin } from "./semantic_cache.ts";
+import { natsSemanticStore } from "./nats_semantic_store.ts";
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, {
   message: "must be 1-64 characters of [A-Za-z0-9_.-]",
@@ -27,6 +29,31 @@ const CachePlugin = z.strictObject({
     "auto: NATS JetStream KV when NATS is configured, else in memory",
   ),
   bucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default("GATEWAY_CACHE").describe(
+    "NATS KV bucket",
+  ),
+});
+
+const SemanticCachePlugin = z.strictObject({
+  type: z.literal("semantic-cache"),
+  name,
+  embedding: z.string().min(1).describe(
+    'embeddings model ("provider/model" or a route alias) the last user turn is embedded with',
+  ),
+  embeddingFallbacks: z.array(z.string().min(1)).default([]),
+  threshold: z.number().gt(0).max(1).default(0.95).describe(
+    "least cosine similarity of the last user turn to a stored one that answers from it",
+  ),
+  ttlMs: z.number().int().positive().default(300_000),
+  maxEntries: z.number().int().positive().default(1_000).describe(
+    "bound of each replica's in-memory index (LRU)",
+  ),
+  vary: z.array(header).default([...DEFAULT_VARY]).describe(
+    "without virtual keys: request headers whose values scope entries, so callers never share answers",
+  ),
+  store: z.enum(["auto", "memory", "nats"]).default("auto").describe(
+    "auto: NATS JetStream KV when NATS is configured, else in memory",
+  ),
+  bucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default("GATEWAY_SEMANTIC_CACHE").describe(
     "NATS KV bucket",
   ),
 });
@@ -66,7 +93,7 @@ const HeadersPlugin = z.strictObject({
 });
 
 export const PluginsSchema = z.array(
-  z.discriminatedUnion("type", [CachePlugin, GuardrailPlugin, HeadersPlugin]),
+  z.discriminatedUnion("type", [CachePlugin, SemanticCachePlugin, GuardrailPlugin, HeadersPlugin]),
 ).default([]).superRefine((list, ctx) => {
   const seen = new Set<string>();
   list.forEach((p, i) => {
@@ -90,6 +117,8 @@ export interface PluginBuildDeps {
   logger: Logger;
   /** A cache's in-memory store (under workers without NATS: one in the main thread). */
   memoryStore?: (name: string, maxEntries: number, ttlMs: number) => CacheStore;
+  /** The gateway's embeddings pipeline, in-process (the semantic cache); absent = every lookup misses. */
+  embed?: Embed;
 }
 
 export interface BuiltPlugins {
@@ -130,6 +159,40 @@ export function buildPlugins(
         }
         plugins.push(cachePlugin({ name: c.name, store, vary: c.vary }));
         describe.push(`${c.name ?? "cache"}: response cache, ${store.describe}`);
+        break;
+      }
+      case "semantic-cache": {
+        const useNats = c.store === "nats" || (c.store === "auto" && !!deps.nats?.servers.length);
+        if (useNats && !deps.nats?.servers.length) {
+          throw new Error(`plugins: semantic-cache store "nats" needs NATS (nats.url or NATS_URL)`);
+        }
+        const store = useNats
+          ? natsSemanticStore({
+            access: deps.nats!,
+            replicas: deps.nats!.replicas,
+            bucket: c.bucket,
+            ttlMs: c.ttlMs,
+            maxEntries: c.maxEntries,
+            logger: deps.logger,
+          })
+          : memorySemanticStore(c.maxEntries, c.ttlMs);
+        if (store.close) closers.push(() => store.close!());
+        const embed = deps.embed ??
+          (() => Promise.reject(new Error("no embeddings pipeline in this gateway")));
+        plugins.push(semanticCachePlugin({
+          name: c.name,
+          embedding: c.embedding,
+          embeddingFallbacks: c.embeddingFallbacks,
+          threshold: c.threshold,
+          store,
+          embed,
+          vary: c.vary,
+        }));
+        describe.push(
+          `${
+            c.name ?? "semantic-cache"
+          }: semantic cache (${c.embedding}, similarity ≥ ${c.threshold}), ${store.describe}`,
+        );
         break;
       }
       case "guardrail":
