@@ -28,6 +28,7 @@ import { dashboard } from "./http/dashboard.ts";
 import { eventsSse } from "./http/events_sse.ts";
 import { mountTelemetry } from "./telemetry/mod.ts";
 import { executeMcpTool, listMcpTools, mcpState } from "./http/mcp_tools.ts";
+import { mountMcpEndpoint } from "./http/mcp_endpoint.ts";
 
 /** The routes that run a model (their aliases re-enter the app under these paths). */
 const MODEL_ROUTES = [
@@ -65,6 +66,7 @@ export function createApp(gw: Gateway): Hono {
   mountModels(app, gw);
   app.get("/v1/mcp/tools", listMcpTools(gw));
   app.post("/v1/mcp/tool/execute", executeMcpTool(gw));
+  mountMcpEndpoint(app, gw); // POST /mcp: the gateway as one stateless MCP server
   app.get("/v1/gateway/providers", providerState(gw));
   app.get("/v1/gateway/mcp", mcpState(gw));
   app.get("/v1/gateway/events", eventsSse(gw));

@@ -1,5 +1,6 @@
 // The dashboard: one self-contained HTML page (inline CSS and JS, no build step, nothing loaded
-// from elsewhere). It polls GET /v1/gateway/providers for breaker and limiter state and follows
+// from elsewhere). It polls GET /v1/gateway/providers for breaker and limiter state (and
+// GET /v1/gateway/mcp for the MCP servers, a section shown only when some are configured) and follows
 // the event stream as it happens: through the gateway's SSE relay, or, when a NATS websocket URL
 // for browsers is configured, straight from NATS (every replica's events) with the small client
 // below, falling back to the relay if NATS cannot be reached.
@@ -184,6 +185,34 @@ function renderProviders() {
   }
 }
 
+// ---- MCP servers: polled from GET /v1/gateway/mcp; the section hides when none is configured ----
+async function refreshMcp() {
+  let servers;
+  try {
+    const r = await fetch(cfg.mcpUrl, { cache: "no-store" });
+    if (!r.ok) throw new Error("HTTP " + r.status);
+    servers = (await r.json()).servers || [];
+  } catch (e) {
+    $("mcp-updated").textContent = "cannot reach the gateway (" + e.message + ")";
+    return;
+  }
+  $("mcp").hidden = servers.length === 0;
+  $("mcp-updated").textContent = "updated " + clock(Date.now());
+  const body = $("mcp-body");
+  body.replaceChildren();
+  for (const s of servers) {
+    const b = s.breaker;
+    body.append(el("tr", { "data-mcp-server": s.server },
+      el("td", {}, s.server, el("div", { class: "type" }, s.transport)),
+      el("td", { class: "breaker", "data-state": b.state },
+        el("span", { class: "badge " + b.state }, b.state.replace("_", "-")),
+        b.openUntil && b.state === "open" ? el("div", { class: "dim" }, untilText(b.openUntil)) : null),
+      el("td", { class: "conn" }, s.connected ? "connected" : "not connected"),
+      el("td", { class: "tools" }, s.tools.length + " tools",
+        el("div", { class: "dim" }, s.tools.join(", ")))));
+  }
+}
+
 // ---- tiles: over the last WINDOW finished requests ----
 function percentile(sorted, q) {
   if (sorted.length === 0) return NaN;
@@ -335,6 +364,8 @@ function connectNats(url, subject, onFail) {
 renderTiles();
 refreshProviders();
 setInterval(refreshProviders, cfg.refreshMs);
+refreshMcp();
+setInterval(refreshMcp, cfg.refreshMs);
 setInterval(renderProviders, 1000); // countdowns
 if (cfg.natsWsUrl) connectNats(cfg.natsWsUrl, "gateway.>", () => { console.warn("NATS unreachable; using the SSE relay"); connectSse(); });
 else connectSse();
@@ -347,6 +378,7 @@ export function renderDashboardPage(opts: DashboardPageOptions): string {
     natsWsUrl: opts.natsWsUrl ?? null,
     natsAuth: opts.natsAuth ?? null,
     providersUrl: "v1/gateway/providers",
+    mcpUrl: "v1/gateway/mcp",
     eventsUrl: "v1/gateway/events",
     replay: 300,
     refreshMs: 2_000,
@@ -379,6 +411,13 @@ export function renderDashboardPage(opts: DashboardPageOptions): string {
     <table>
       <thead><tr><th>provider</th><th>breaker</th><th>failure rate</th><th></th><th>keys (limiter)</th></tr></thead>
       <tbody id="providers-body"></tbody>
+    </table>
+  </section>
+  <section id="mcp" hidden>
+    <h2>MCP servers <span class="dim" id="mcp-updated"></span></h2>
+    <table>
+      <thead><tr><th>server</th><th>breaker</th><th>connection</th><th>tools</th></tr></thead>
+      <tbody id="mcp-body"></tbody>
     </table>
   </section>
   <section>

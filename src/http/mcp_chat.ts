@@ -10,6 +10,7 @@ import type { Gateway } from "../gateway.ts";
 import type { ExecuteResult } from "../mcp/mod.ts";
 import type { ChatMessage, ChatRequest, ToolCall, ToolDefinition } from "../openai/types.ts";
 import { type CallStart, type ChatOutcome, invalid } from "./call.ts";
+import { type McpStep, streamMcpLoop } from "./mcp_stream.ts";
 import { runChat } from "./pipeline.ts";
 
 const DEFAULT_STEPS = 10;
@@ -103,24 +104,52 @@ export async function runChatWithMcp(
   }));
   const withTools: ChatRequest = { ...body, tools: [...(body.tools ?? []), ...added] };
   if (ask.execute === "client") return runChat(gw, start, withTools, signal, bodyLength);
-  if (withTools.stream === true) {
-    return invalid(
-      start,
-      400,
-      'mcp.execute: "auto" runs with "stream": false for now; stream the answer yourself with execute "client".',
-      "unsupported_value",
-      "mcp.execute",
-    );
-  }
   const ours = new Set(tools.map((t) => t.name));
   const messages: ChatMessage[] = [...withTools.messages];
-  const steps: { step: number; provider?: string; tool_calls: { name: string; ok: boolean }[] }[] =
-    [];
+  /** Each model call is its own supervised request (attempt numbers start again). */
+  const model = (step: number) =>
+    runChat(
+      gw,
+      step === 1 ? start : { ...start, requestId: `${start.requestId}-s${step}` },
+      { ...withTools, messages },
+      signal,
+      bodyLength,
+    );
+  if (withTools.stream === true) {
+    return streamMcpLoop({
+      maxSteps: ask.maxSteps,
+      ours: (name) => ours.has(name),
+      model,
+      async runTools(step, provider, calls, text) {
+        messages.push({
+          role: "assistant",
+          content: text || null,
+          tool_calls: calls.map((c) => ({
+            id: c.id,
+            type: "function",
+            function: { name: c.name, arguments: c.arguments },
+          })),
+        });
+        const results = await Promise.all(
+          calls.map((c) =>
+            gw.mcp.execute(c.name, c.arguments, { access, requestId: start.requestId, signal })
+          ),
+        );
+        calls.forEach((c, i) =>
+          messages.push({ role: "tool", tool_call_id: c.id, content: resultText(results[i]) })
+        );
+        return {
+          step,
+          provider,
+          tool_calls: calls.map((c, i) => ({ name: c.name, ok: results[i].ok })),
+        };
+      },
+    });
+  }
+  const steps: McpStep[] = [];
   let out: ChatOutcome | undefined;
   for (let step = 1; step <= ask.maxSteps; step++) {
-    // Each model call is its own supervised request (attempt numbers start again).
-    const stepStart = step === 1 ? start : { ...start, requestId: `${start.requestId}-s${step}` };
-    out = await runChat(gw, stepStart, { ...withTools, messages }, signal, bodyLength);
+    out = await model(step);
     if (!out.ok || out.kind !== "json") return out;
     const message = out.completion.choices[0]?.message;
     const calls: ToolCall[] = message?.tool_calls ?? [];

@@ -121,6 +121,10 @@ export function startMcpTestServer(
   const http = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
     if (isDown) return new Response("down", { status: 503 });
     if (!opts.stateful) {
+      // Stateless: no standalone SSE stream to open (it would keep close() waiting forever).
+      if (req.method === "GET") {
+        return new Response(null, { status: 405, headers: { allow: "POST" } });
+      }
       const server = build();
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,

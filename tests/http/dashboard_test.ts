@@ -10,6 +10,7 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { startMockUpstream } from "../../bench/mock/mod.ts";
 import type { ConfigFile } from "../../src/config.ts";
 import { mockProvider, startTestGateway } from "../_support/gateway.ts";
+import { startMcpTestServer } from "../_support/mcp_server.ts";
 import { shippedPermissions, startNatsServer } from "../_support/nats_server.ts";
 
 const INSTALL = "sudo apt-get update && sudo apt-get install -y chromium";
@@ -249,6 +250,56 @@ Deno.test("when the configured NATS websocket cannot be reached the page falls b
     mock.setFaults("primary", [{ kind: "status", status: 503 }]);
     await failover(gw.url);
     await waitText(s.page, "#feed li .what", /^primary\/gpt-4o-mini → backup\/b-model$/);
+  } finally {
+    await s.close();
+    await gw.shutdown(1_000);
+    await mock.close();
+  }
+});
+
+Deno.test("the dashboard lists the MCP servers: connection, tools and a dead one's breaker opening", async () => {
+  const mock = await startMockUpstream();
+  const docs = startMcpTestServer();
+  const dead = startMcpTestServer();
+  const gw = startTestGateway({
+    ...twoProviders(mock.url),
+    mcp: {
+      servers: {
+        docs: { url: docs.url, pingMs: 0, allow: ["echo", "add"] },
+        dead: { url: dead.url, pingMs: 0, breaker: { minimumRequests: 2, openMs: 60_000 } },
+      },
+    },
+  });
+  const s = await openBrowser();
+  try {
+    await gw.gateway.mcp.start();
+    await s.page.goto(`${gw.url}/dashboard`);
+    await waitText(s.page, 'tr[data-mcp-server="docs"] td.conn', /^connected$/);
+    await waitText(s.page, 'tr[data-mcp-server="docs"] td.tools', /^2 tools\s*echo, add$/);
+    await waitText(s.page, 'tr[data-mcp-server="dead"] td.breaker', /^closed$/);
+    dead.down();
+    for (let i = 0; i < 2; i++) await gw.gateway.mcp.execute("dead__echo", { text: "x" });
+    await waitText(s.page, 'tr[data-mcp-server="dead"] td.breaker', /^open/, 5_000);
+    await waitText(s.page, 'tr[data-mcp-server="docs"] td.breaker', /^closed$/);
+    assert.deepEqual(s.problems, []);
+  } finally {
+    await s.close();
+    await gw.shutdown(1_000);
+    await mock.close();
+    await docs.close();
+    await dead.close();
+  }
+});
+
+Deno.test("without MCP servers the dashboard shows no MCP section", async () => {
+  const mock = await startMockUpstream();
+  const gw = startTestGateway(twoProviders(mock.url));
+  const s = await openBrowser();
+  try {
+    await s.page.goto(`${gw.url}/dashboard`);
+    await waitText(s.page, "#mcp-updated", /^updated /);
+    assert.equal(await s.page.evaluate(`document.getElementById("mcp").hidden`), true);
+    await waitText(s.page, 'tr[data-provider="primary"] td.breaker', /^closed$/);
   } finally {
     await s.close();
     await gw.shutdown(1_000);

@@ -213,3 +213,79 @@ Deno.test("mcp: virtual keys restrict the servers and tools a key sees and calls
     assert.equal((await chat.json()).error.param, "mcp.servers");
   });
 });
+
+for (const [target, api] of [["oai", "chat"], ["anthro", "messages"]] as const) {
+  Deno.test(`mcp chat: execute auto streams with the OpenAI SDK through a ${api} upstream, failing over in every step`, async () => {
+    await withStack(false, async ({ url, up, wx, events }) => {
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const stream = await client.chat.completions.create({
+        model: "down/m1",
+        fallbacks: [`${target}/m1`],
+        messages: [{ role: "user", content: "Weather in Paris?" }],
+        stream: true,
+        mcp: { servers: ["wx"], execute: "auto" },
+      } as OpenAI.ChatCompletionCreateParamsStreaming); // fallbacks, mcp: the gateway's own
+      const chunks = [];
+      for await (const c of stream) chunks.push(c);
+      const text = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
+      assert.equal(text, answerText("Sunny in Paris"));
+      // The client never sees the tool calls the gateway ran, nor a finish before the last step.
+      assert.ok(chunks.every((c) => !c.choices[0]?.delta.tool_calls));
+      const finishes = chunks.flatMap((c) => c.choices.map((ch) => ch.finish_reason))
+        .filter((f) => f !== null);
+      assert.deepEqual(finishes, ["stop"]);
+      assert.equal(new Set(chunks.map((c) => c.id)).size, 1, "one completion id throughout");
+      const last = chunks.at(-1) as unknown as { extra_fields: { mcp: { steps: Json[] } } };
+      assert.deepEqual(last.extra_fields.mcp.steps, [{
+        step: 1,
+        provider: target,
+        tool_calls: [{ name: "wx__weather", ok: true }],
+      }]);
+      assert.deepEqual(wx.calls, [{ name: "weather", args: JSON.parse(TOOL_ARGS) }]);
+      // Both model calls streamed, each failing over from down to the target.
+      const served = up.callsOf(target);
+      assert.equal(served.length, 2);
+      assert.ok(served.every((c) => c.body.stream === true && !("mcp" in c.body)));
+      const resent = served[1].body.messages as Json[];
+      if (api === "chat") {
+        assert.deepEqual(resent.slice(-2), [
+          {
+            role: "assistant",
+            content: null,
+            tool_calls: [{
+              id: "call_up1",
+              type: "function",
+              function: { name: "wx__weather", arguments: TOOL_ARGS },
+            }],
+          },
+          { role: "tool", tool_call_id: "call_up1", content: "Sunny in Paris" },
+        ]);
+      } else {
+        const blocks = (resent.at(-1) as { content: Json[] }).content;
+        assert.equal(blocks.find((b) => b.type === "tool_result")?.tool_use_id, "toolu_up1");
+      }
+      assert.equal(up.callsOf("down").length, 2);
+      assert.equal(events.filter((e) => e.type === "fallback.taken").length, 2);
+      assert.ok(events.some((e) => e.type === "mcp.tool_succeeded"));
+    });
+  });
+}
+
+Deno.test("mcp chat: a streamed auto loop stops at maxSteps and streams the model's tool call back", async () => {
+  await withStack(false, async ({ url, wx }) => {
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const stream = await client.chat.completions.create({
+      model: "oai/m1",
+      messages: [{ role: "user", content: "Weather?" }],
+      stream: true,
+      mcp: { servers: ["wx"], execute: "auto", maxSteps: 1 },
+    } as OpenAI.ChatCompletionCreateParamsStreaming); // mcp: the gateway's own
+    const chunks = [];
+    for await (const c of stream) chunks.push(c);
+    const args = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
+      .map((t) => t.function?.arguments ?? "").join("");
+    assert.equal(args, TOOL_ARGS);
+    assert.equal(chunks.at(-1)?.choices[0]?.finish_reason, "tool_calls");
+    assert.equal(wx.calls.length, 0, "the last step's tool call goes to the client");
+  });
+});
