@@ -6,10 +6,12 @@
 // pipeline, run its tool calls against the MCP servers in parallel, append the results as tool
 // messages, and repeat until the model answers without tool calls or maxSteps (default 10)
 // model calls were made. The steps are summarized in extra_fields.mcp. `mcp` never goes upstream.
+// A Responses call's native passthrough body gets the same tools and loop items (mcp_native.ts).
 import type { Gateway } from "../gateway.ts";
 import type { ExecuteResult } from "../mcp/mod.ts";
 import type { ChatMessage, ChatRequest, ToolCall, ToolDefinition } from "../openai/types.ts";
 import { type CallStart, type ChatOutcome, invalid } from "./call.ts";
+import { nativeStep, nativeWithTools } from "./mcp_native.ts";
 import { type McpStep, streamMcpLoop } from "./mcp_stream.ts";
 import { runChat } from "./pipeline.ts";
 
@@ -102,7 +104,7 @@ export async function runChatWithMcp(
       parameters: t.inputSchema as Record<string, unknown>,
     },
   }));
-  const withTools: ChatRequest = { ...body, tools: [...(body.tools ?? []), ...added] };
+  const withTools = nativeWithTools({ ...body, tools: [...(body.tools ?? []), ...added] }, added);
   if (ask.execute === "client") return runChat(gw, start, withTools, signal, bodyLength);
   const ours = new Set(tools.map((t) => t.name));
   const messages: ChatMessage[] = [...withTools.messages];
@@ -111,7 +113,7 @@ export async function runChatWithMcp(
     runChat(
       gw,
       step === 1 ? start : { ...start, requestId: `${start.requestId}-s${step}` },
-      { ...withTools, messages },
+      nativeStep(withTools, [...messages]),
       signal,
       bodyLength,
     );

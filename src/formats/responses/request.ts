@@ -238,6 +238,8 @@ export function responsesToChat(
   if (body.temperature != null) req.temperature = body.temperature;
   if (body.top_p != null) req.top_p = body.top_p;
   if (body.user) req.user = body.user;
+  // Gateway extension, checked and taken off by the MCP layer (src/http/mcp_chat.ts).
+  if ("mcp" in body) req.mcp = body.mcp;
   const nativeOnly: string[] = [];
   if (body.tools?.length) {
     const t = tools(body.tools, nativeOnly);
@@ -282,7 +284,7 @@ export function responsesToChat(
 
 /**
  * What a native Responses API upstream is sent (src/providers/openai/responses_api.ts): the body
- * as the client sent it, less the gateway's own fields, with the whole conversation as `input`
+ * as the client sent it, less the gateway's own fields (`mcp` included), with the whole conversation as `input`
  * since the upstream does not know the gateway's response ids. Item ids are left out (they are
  * the gateway's, or those of an upstream that stored nothing), and so are reasoning items
  * without `encrypted_content`, which an upstream that stored nothing cannot resume.
@@ -298,6 +300,7 @@ function nativeBody(
     stream: _stream,
     store: _store,
     fallbacks: _fallbacks,
+    mcp: _mcp,
     previous_response_id: _previous,
     input: _input,
     ...rest

@@ -86,6 +86,8 @@ export const ResponsesRequestSchema = z.looseObject({
   user: nullish(z.string()),
   /** Gateway extension: more "provider/model" candidates, tried in order. */
   fallbacks: z.array(z.string().min(1)).max(10).optional(),
+  /** Gateway extension: MCP tools, {"servers", "execute"?, "maxSteps"?}; checked in mcp_chat.ts. */
+  mcp: z.unknown().optional(),
 });
 export type ResponsesRequest = z.infer<typeof ResponsesRequestSchema>;
 

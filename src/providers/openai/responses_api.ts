@@ -34,7 +34,7 @@ export const NATIVE_ITEM = "x_gateway_responses_item";
 export interface NativeResponses {
   /**
    * The body as the client sent it, less what only the gateway knows (`model`, `stream`,
-   * `store`, `fallbacks`, `previous_response_id`), with `input` holding the whole conversation.
+   * `store`, `fallbacks`, `previous_response_id`, `mcp`), with `input` holding the whole conversation.
    */
   body: Json;
   /** The canonical messages as decoded (JSON): if a plugin changed them, they are what is sent. */
