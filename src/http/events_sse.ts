@@ -170,11 +170,10 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
         ? all.filter(wanted).slice(-replay)
         : [];
     const history = shared ? [] : pick(ring);
-    // From a shared log the history comes by call: live events wait behind it, and those it
-    // already holds (ids up to its newest) are not sent twice.
-    const fetched = shared && (lastId || replay > 0)
-      ? shared.recent(backlog).then((items) => items.map(([e, s]) => wrap(e, s)))
-      : undefined;
+    // From a shared log the history comes by call, asked for only once this client follows the
+    // live events (so nothing can fall between the two): live events wait behind it, and those
+    // it already holds (ids up to its newest) are not sent twice.
+    const backfill = shared !== undefined && (Boolean(lastId) || replay > 0);
 
     const signal = callSignal(c);
     let client: Client | undefined;
@@ -192,7 +191,7 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
         let dropped = 0;
         let sentSince = false; // anything sent since the last heartbeat tick
         let open = true;
-        let waiting: CloudEvent[] | undefined = fetched ? [] : undefined;
+        let waiting: CloudEvent[] | undefined = backfill ? [] : undefined;
         const push = (chunk: Uint8Array) => {
           controller.enqueue(chunk);
           sentSince = true;
@@ -224,6 +223,9 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
         for (const ce of history) push(frame(ce));
         clients.add(client);
         if (shared) follow(true);
+        const fetched = backfill
+          ? shared!.recent(backlog).then((items) => items.map(([e, s]) => wrap(e, s)))
+          : undefined;
         fetched?.then(
           (all) => {
             if (!open) return;
