@@ -249,7 +249,9 @@ async function wave(url: string, model: string, n: number, mockUrl?: string) {
   let arrived = "";
   if (mockUrl) {
     const at: number[] = await (await fetch(mockUrl)).json();
-    arrived = ` · at the mock ${at.length} requests, ${spread(at.map((x) => x - t0))} after the start`;
+    arrived = ` · at the mock ${at.length} requests, ${
+      spread(at.map((x) => x - t0))
+    } after the start`;
   }
   console.error(
     `  headers ${spread(headersMs)} · first chunk ${spread(firstByteMs)}${arrived} · ` +
