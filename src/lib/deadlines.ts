@@ -8,9 +8,10 @@
 // runs it: time the loop could not turn (the gateway busy with other calls, a long collection,
 // the process not scheduled) is the gateway's stall, not the upstream's silence. A `patient`
 // deadline, and a `watch`, count only the time the gateway was responsive, so an upstream is never
-// timed out for time the gateway itself could not have read its answer in (a burst of 2,000
-// stream opens kept the loop busy for seconds, and first-token deadlines fired on answers that
-// had arrived but were not yet read). `after` stays plain wall-clock time, for hard limits.
+// timed out for time the gateway itself could not turn its loop in (a burst of 2,000 stream
+// opens kept the loop busy for seconds: the gateway's own connects, writes and reads waited, and
+// first-token deadlines fired on attempts whose requests had barely reached the upstream).
+// `after` stays plain wall-clock time, for hard limits.
 
 export interface Deadlines {
   /** Calls `fire` once, no earlier than `ms` from now; the returned function cancels it. */
