@@ -46,8 +46,16 @@ if (opt.mock) {
     (_, i) => frame(piece, i === chunks - 1 ? "stop" : null),
   );
   const done = encoder.encode("data: [DONE]\n\n");
+  // When each stream request reached the mock (wall clock ms), read and reset by GET /arrivals.
+  let arrivals: number[] = [];
   Deno.serve({ port: Number(opt.mock), hostname: "127.0.0.1", onListen() {} }, (req) => {
-    if (req.method === "GET") return new Response("ok");
+    if (req.method === "GET") {
+      if (!req.url.endsWith("/arrivals")) return new Response("ok");
+      const body = JSON.stringify(arrivals);
+      arrivals = [];
+      return new Response(body);
+    }
+    arrivals.push(Date.now());
     let i = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const body = new ReadableStream<Uint8Array>({
@@ -136,7 +144,8 @@ async function main() {
       });
     }
     // Warm-up: a few hundred short bursts through each (JIT), not measured.
-    for (const s of sides) await wave(s.url, s.model, Math.min(200, n));
+    const arrivals = `http://127.0.0.1:${mockPort}/arrivals`;
+    for (const s of sides) await wave(s.url, s.model, Math.min(200, n), arrivals);
     for (let round = 0; round < Number(opt.rounds); round++) {
       for (const s of round % 2 ? [...sides].reverse() : sides) {
         const rss0 = (await memoryOf(s.server.pid)).rssMb;
@@ -145,7 +154,7 @@ async function main() {
         const sampler = setInterval(async () => {
           plateau = Math.max(plateau, (await memoryOf(s.server.pid)).rssMb);
         }, 200);
-        const { ok, failed } = await wave(s.url, s.model, n);
+        const { ok, failed } = await wave(s.url, s.model, n, arrivals);
         clearInterval(sampler);
         const cpuUs = ((await cpuMsOf(s.server.pid)) - cpu0) * 1000 / Math.max(1, ok);
         const kb = Math.max(0, plateau - rss0) * 1024 / Math.max(1, ok);
@@ -187,7 +196,7 @@ async function main() {
 }
 
 /** Opens `n` streams at once and reads each to its end; counts the ones that completed. */
-async function wave(url: string, model: string, n: number) {
+async function wave(url: string, model: string, n: number, mockUrl?: string) {
   const body = JSON.stringify({
     model,
     messages: [{ role: "user", content: "Say hello" }],
@@ -196,18 +205,30 @@ async function wave(url: string, model: string, n: number) {
   let ok = 0;
   let failed = 0;
   let firstFailure: string | undefined;
+  // Per stream, ms from its scheduled send: response headers, first body bytes (the first chunk).
+  const headersMs: number[] = [];
+  const firstByteMs: number[] = [];
+  const overflows0 = await listenOverflows();
+  const t0 = Date.now();
   // Opened evenly over the ramp (shorter than a stream, so all n are open at once at its end):
   // n connections opened in the same instant measure a connection storm, not streams held.
   const rampMs = Number(opt["ramp-ms"]);
   await Promise.all(Array.from({ length: n }, async (_, i) => {
-    await new Promise((r) => setTimeout(r, (i * rampMs) / n));
+    const at = t0 + (i * rampMs) / n;
+    await new Promise((r) => setTimeout(r, at - Date.now()));
     try {
       const res = await fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body,
       });
-      const text = await res.text();
+      headersMs.push(Date.now() - at);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        if (text === "") firstByteMs.push(Date.now() - at);
+        text += r.value;
+      }
       if (res.status === 200 && text.includes("[DONE]")) ok++;
       else {
         failed++;
@@ -219,5 +240,32 @@ async function wave(url: string, model: string, n: number) {
     }
   }));
   if (firstFailure) console.error(`  first failure: ${firstFailure}`);
+  const overflows = (await listenOverflows()) - overflows0;
+  const spread = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const q = (p: number) => s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN;
+    return `p50 ${q(0.5)} p99 ${q(0.99)} max ${s[s.length - 1] ?? NaN} ms`;
+  };
+  let arrived = "";
+  if (mockUrl) {
+    const at: number[] = await (await fetch(mockUrl)).json();
+    arrived = ` · at the mock ${at.length} requests, ${
+      spread(at.map((x) => x - t0))
+    } after the start`;
+  }
+  console.error(
+    `  headers ${spread(headersMs)} · first chunk ${spread(firstByteMs)}${arrived} · ` +
+      `listen-queue overflows (kernel, all sockets) ${overflows}`,
+  );
   return { ok, failed };
+}
+
+/** The kernel's count of connections dropped because a listen queue was full (TcpExt). */
+async function listenOverflows(): Promise<number> {
+  const text = await Deno.readTextFile("/proc/net/netstat").catch(() => "");
+  const lines = text.split("\n").filter((l) => l.startsWith("TcpExt:"));
+  if (lines.length < 2) return NaN;
+  const names = lines[0].split(" ");
+  const values = lines[1].split(" ");
+  return Number(values[names.indexOf("ListenOverflows")]);
 }

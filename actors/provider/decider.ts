@@ -60,8 +60,12 @@ export interface FailureFacts {
   status?: number;
   message: string;
   retryAfterMs?: number;
-  /** "provider": it breaks every model (refused connection, DNS/TLS, a rejected key). */
-  scope?: "provider" | "model";
+  /**
+   * "provider": it breaks every model (refused connection, DNS/TLS, a rejected key). "gateway":
+   * the gateway itself caused it (overloaded, its own deadline ran out while it was stalled), so
+   * it says nothing about the provider's health and is never counted.
+   */
+  scope?: "provider" | "model" | "gateway";
   /** The upstream's error code, when it sent one. */
   code?: string;
 }
@@ -313,7 +317,7 @@ export function createProviderDecider(
       events.push({ type: "attempt.aborted", ...base });
     } else {
       const f = o.failure;
-      const counted = COUNTED.has(f.kind);
+      const counted = COUNTED.has(f.kind) && f.scope !== "gateway";
       const scope = f.scope === "provider" || f.kind === "auth" ? "provider" : "model";
       if (counted) verdict = { ...verdict, [scope]: "failure" };
       events.push({

@@ -14,9 +14,11 @@ export interface Failure {
   /**
    * "provider" when the failure breaks every model of the provider (connection refused, DNS,
    * TLS, unreachable host, a rejected key); absent for model-scoped failures (5xx, timeouts,
-   * resets after connecting, malformed bodies, a model gone, …).
+   * resets after connecting, malformed bodies, a model gone, …). "gateway" when the gateway
+   * itself caused it (a deadline that ran out while its own event loop was stalled): it says
+   * nothing about the provider and counts against no breaker.
    */
-  scope?: "provider" | "model";
+  scope?: "provider" | "model" | "gateway";
 }
 
 // ---------------------------------------------------------------------------------------------

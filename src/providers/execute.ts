@@ -114,17 +114,65 @@ export function usageFacts(u: Usage | undefined): UsageFacts | undefined {
 
 /**
  * Arms `ms` from now, clamped to `left` (what remains of the request's budget), to abort `ctl`
- * with a TimeoutError that says what did not happen in time, or that the budget ran out.
+ * with a TimeoutError that says what did not happen in time, or that the budget ran out. Wall-clock
+ * time: for the hard limits (the whole attempt).
  */
 function arm(ctl: AbortController, what: string, ms: number, left: number): () => void {
-  const message = left < ms
+  return deadlines.after(
+    Math.max(0, Math.min(ms, left)),
+    () => ctl.abort(new DOMException(budgetMessage(what, ms, left), "TimeoutError")),
+  );
+}
+
+function budgetMessage(what: string, ms: number, left: number): string {
+  return left < ms
     ? `the request's time budget (timeouts.requestMs) ran out: ${what} after ${
       Math.max(0, Math.round(left))
     } ms`
     : `${what} after ${ms} ms`;
-  return deadlines.after(
-    Math.max(0, Math.min(ms, left)),
-    () => ctl.abort(new DOMException(message, "TimeoutError")),
+}
+
+/**
+ * A deadline that ran out while the gateway itself was stalled for most of the wait (its event
+ * loop too busy to read the upstream's answer): the upstream did not get its time, so the failure
+ * says nothing about its health (scope "gateway", never counted against a breaker).
+ */
+export class GatewayStallTimeout extends Error {
+  override name = "TimeoutError";
+}
+
+/**
+ * Like `arm`, for what the upstream must do in time (send headers, send its first token): `ms` of
+ * time in which the gateway was responsive, so the gateway's own stalls are not the upstream's
+ * delay, still clamped to `left` in wall-clock time (the budget is the client's). When the budget
+ * cuts the wait short while the gateway was stalled for most of it, the timeout is the gateway's.
+ */
+function armPatient(ctl: AbortController, what: string, ms: number, left: number): () => void {
+  const budget = Math.max(0, left);
+  return deadlines.patient(ms, (active, elapsed) => {
+    ctl.abort(timeoutReason(what, ms, left, active, elapsed));
+  }, budget);
+}
+
+/**
+ * Why a patient deadline fired: `activeMs` of responsive time had passed when it did. Exported
+ * for tests.
+ */
+export function timeoutReason(
+  what: string,
+  ms: number,
+  left: number,
+  activeMs: number,
+  elapsedMs: number,
+): Error {
+  if (activeMs >= ms) return new DOMException(`${what} after ${ms} ms`, "TimeoutError");
+  const message = budgetMessage(what, ms, left);
+  const stalled = elapsedMs - activeMs;
+  if (stalled <= activeMs) return new DOMException(message, "TimeoutError");
+  return new GatewayStallTimeout(
+    `${message} (the gateway itself was stalled for ${
+      Math.round(stalled)
+    } ms of it: overloaded, not the upstream's delay)`,
   );
 }
 
@@ -161,6 +209,9 @@ const budgetSpent = (latencyMs: number): AttemptResult<never> => ({
 /** Failure from anything thrown while talking to the upstream. */
 export function failureOf(err: unknown, now: number): Failure {
   if (err instanceof StreamFailure) return err.failure;
+  if (err instanceof GatewayStallTimeout) {
+    return { kind: "timeout", scope: "gateway", message: err.message };
+  }
   if (err instanceof UpstreamStreamError) return classifyStreamError(err, now);
   return classifyNetworkError(err);
 }
@@ -256,7 +307,7 @@ async function executeJsonCall<T>(
   // Cancelled as soon as the attempt ends: an AbortSignal.timeout() would stay armed for the
   // whole totalMs after every answer, keeping its signal and everything hanging off it alive.
   const ctl = new AbortController();
-  const stopHeaders = arm(ctl, "no response headers", tm.headersMs, left);
+  const stopHeaders = armPatient(ctl, "no response headers", tm.headersMs, left);
   const stopTotal = arm(ctl, "no complete answer", tm.totalMs, left);
   const unfollow = follow(ctl, a.signal);
   const signal = ctl.signal;
@@ -389,8 +440,8 @@ export async function executeStream(
   const tm = attemptTimeouts(t, a.model);
   const ctl = new AbortController();
   const abortWith = (message: string) => () => ctl.abort(new DOMException(message, "TimeoutError"));
-  const stopHeaders = arm(ctl, "no response headers", tm.headersMs, left);
-  const stopFirst = arm(ctl, "no first token", tm.firstTokenMs, left);
+  const stopHeaders = armPatient(ctl, "no response headers", tm.headersMs, left);
+  const stopFirst = armPatient(ctl, "no first token", tm.firstTokenMs, left);
   // Not clamped to the budget: a committed stream runs on under its own limits.
   const stopTotal = deadlines.after(
     tm.totalMs,

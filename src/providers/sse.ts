@@ -3,6 +3,7 @@
 // event still pending when the body ends is flushed, not dropped. Several OpenAI-compatible
 // servers end with `data: [DONE]` and no blank line; dropping it would turn a complete answer
 // into a truncated stream.
+import { smallReader } from "../lib/small_reads.ts";
 
 export interface SseEvent {
   /** The `event:` field; absent for the default "message" type. */
@@ -81,7 +82,8 @@ export async function* parseSse(
   body: ReadableStream<Uint8Array>,
   signal?: AbortSignal,
 ): AsyncGenerator<SseEvent> {
-  const reader = body.getReader();
+  // Small reads into one reused buffer (../lib/small_reads.ts): each chunk is decoded at once.
+  const reader = smallReader(body);
   const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
   const decoder = new TextDecoder(); // strips a leading BOM; buffers split multibyte characters

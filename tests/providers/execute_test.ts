@@ -6,8 +6,11 @@ import {
   type AttemptSpec,
   executeJson,
   executeStream,
+  failureOf,
+  GatewayStallTimeout,
   type ProviderTarget,
   StreamFailure,
+  timeoutReason,
   withinBase,
 } from "../../src/providers/execute.ts";
 import { fetchHttp } from "../../src/providers/fetch_http.ts";
@@ -645,4 +648,27 @@ Deno.test("executeJson: an answer the adapter kept as it came carries the upstre
   const copied = await executeJson({ ...deps, http: answering(partial) }, t, hello, spec());
   assert.ok(copied.type === "success" && !copied.pending);
   assert.equal(sourceOf(copied.value), undefined, "changed by the adapter: serialised anew");
+});
+
+Deno.test("a first-token timeout is the upstream's after its full time, the gateway's when it stalled", () => {
+  const now = 1_700_000_000_000;
+  // The upstream had its 10 s of the gateway's attention: an ordinary timeout, model-scoped.
+  const upstream = failureOf(timeoutReason("no first token", 10_000, 180_000, 10_000, 16_000), now);
+  assert.equal(upstream.kind, "timeout");
+  assert.equal(upstream.scope, undefined);
+  assert.equal(upstream.message, "no first token after 10000 ms");
+  // The request's budget ran out first while the gateway was responsive: the budget's message,
+  // still counted (as before).
+  const budget = failureOf(timeoutReason("no first token", 10_000, 4_000, 3_990, 4_000), now);
+  assert.equal(budget.kind, "timeout");
+  assert.equal(budget.scope, undefined);
+  assert.match(budget.message, /time budget \(timeouts.requestMs\) ran out: no first token/);
+  // The budget ran out while the gateway was stalled for most of the wait: the gateway's.
+  const reason = timeoutReason("no first token", 10_000, 12_000, 3_000, 12_000);
+  assert.ok(reason instanceof GatewayStallTimeout);
+  assert.equal(reason.name, "TimeoutError");
+  const stalled = failureOf(reason, now);
+  assert.equal(stalled.kind, "timeout");
+  assert.equal(stalled.scope, "gateway");
+  assert.match(stalled.message, /stalled for 9000 ms/);
 });

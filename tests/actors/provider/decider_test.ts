@@ -550,6 +550,33 @@ Deno.test("caller faults and aborts never count, never open a breaker, however m
   }
 });
 
+Deno.test("a timeout the gateway's own stall caused never counts, however many; a real one does", () => {
+  // The gateway was too busy to read the answer in time (scope "gateway", src/providers/execute.ts):
+  // nothing about the provider. 2,000 of them in a burst must not open the model's breaker.
+  const stalled = failure("timeout", {
+    status: undefined,
+    message: "no first token (the gateway itself was stalled)",
+    scope: "gateway",
+  });
+  const w = world();
+  for (let n = 1; n <= 2_000; n++) {
+    w.admit(n, T + n);
+    const events = w.report(n, T + n + 1, stalled);
+    const failed = events.find((e) => e.type === "attempt.failed");
+    assert.ok(failed?.type === "attempt.failed" && failed.counted === false, `#${n} not counted`);
+    assert.ok(!("scope" in failed), "no breaker named");
+    assert.ok(!types(events).includes("breaker.opened"), `#${n}`);
+  }
+  assert.equal(w.state.breaker.window.length, 0);
+  assert.equal(w.state.models[M]?.breaker.window.length ?? 0, 0);
+  assert.equal(started(w.admit(5_000, T + 3_000))?.type, "attempt.started", "still admitted");
+  // The same timeout with the gateway responsive is the upstream's: counted against the model.
+  const real = failure("timeout", { status: undefined, message: "no first token after 10000 ms" });
+  w.admit(5_001, T + 3_001);
+  const failed = w.report(5_001, T + 3_002, real).find((e) => e.type === "attempt.failed");
+  assert.ok(failed?.type === "attempt.failed" && failed.counted && failed.scope === "model");
+});
+
 Deno.test("a 429 blocks only that (key, model) until now + Retry-After", () => {
   const w = world();
   w.admit(1, T, { rand: 0 }); // key a
