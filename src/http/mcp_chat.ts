@@ -156,6 +156,8 @@ export async function runChatWithMcp(
     const message = out.completion.choices[0]?.message;
     const calls: ToolCall[] = message?.tool_calls ?? [];
     if (calls.length === 0 || calls.some((c) => !ours.has(c.function.name))) break;
+    // Out of steps: the model's last tool calls go back to the client unrun, as in a stream.
+    if (step === ask.maxSteps) break;
     messages.push({ role: "assistant", content: message.content ?? null, tool_calls: calls });
     const results = await Promise.all(
       calls.map((c) =>
@@ -174,7 +176,6 @@ export async function runChatWithMcp(
       provider: out.extra.provider,
       tool_calls: calls.map((c, i) => ({ name: c.function.name, ok: results[i].ok })),
     });
-    if (step === ask.maxSteps) break;
   }
   if (!out || !out.ok || out.kind !== "json") return out!;
   return { ...out, extra: { ...out.extra, mcp: { steps } } as typeof out.extra };
