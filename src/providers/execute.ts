@@ -117,16 +117,19 @@ export function usageFacts(u: Usage | undefined): UsageFacts | undefined {
  * with a TimeoutError that says what did not happen in time, or that the budget ran out.
  */
 function arm(ctl: AbortController, what: string, ms: number, left: number): () => void {
-  const message = left < ms
+  // The message is written only if the deadline fires: nearly every one is cancelled.
+  return deadlines.after(
+    Math.max(0, Math.min(ms, left)),
+    () => ctl.abort(new DOMException(timeoutMessage(what, ms, left), "TimeoutError")),
+  );
+}
+
+const timeoutMessage = (what: string, ms: number, left: number) =>
+  left < ms
     ? `the request's time budget (timeouts.requestMs) ran out: ${what} after ${
       Math.max(0, Math.round(left))
     } ms`
     : `${what} after ${ms} ms`;
-  return deadlines.after(
-    Math.max(0, Math.min(ms, left)),
-    () => ctl.abort(new DOMException(message, "TimeoutError")),
-  );
-}
 
 const noop = () => {};
 
@@ -141,7 +144,9 @@ function follow(ctl: AbortController, outer: AbortSignal): () => void {
     return noop;
   }
   const onAbort = () => ctl.abort(outer.reason);
-  outer.addEventListener("abort", onAbort, { once: true });
+  // No `{ once: true }`: a signal aborts once, the returned function removes the listener, and
+  // an options dictionary would be converted (WebIDL) on every attempt.
+  outer.addEventListener("abort", onAbort);
   return () => outer.removeEventListener("abort", onAbort);
 }
 
