@@ -181,6 +181,17 @@ function record(cfg: BreakerConfig, s: BreakerState, at: number, ok: boolean): B
   // Outcomes from other replicas can arrive a little late: each counts in its own bucket, and
   // the window is measured from the newest one seen, so a late outcome never drops newer ones.
   const newest = s.window[s.window.length - 1];
+  if (newest && newest.start === start && s.window[0].start + size > at - cfg.windowMs) {
+    // The common case, folded without filtering and splicing: the outcome lands in the newest
+    // bucket and no bucket has left the window (they are ordered by start).
+    const window = s.window.slice();
+    window[window.length - 1] = {
+      start,
+      ok: newest.ok + (ok ? 1 : 0),
+      failed: newest.failed + (ok ? 0 : 1),
+    };
+    return { ...s, window };
+  }
   const horizon = newest && newest.start > start ? newest.start : at;
   const kept = s.window.filter((b) => b.start + size > horizon - cfg.windowMs);
   if (start + size <= horizon - cfg.windowMs) return { ...s, window: kept };

@@ -259,28 +259,37 @@ export function createProviderDecider(
     }
   };
 
+  // Written out rather than spread from a shared base: one admit per attempt, on the hot path.
+  const skip = (
+    c: Extract<ProviderCommand, { kind: "admit" }>,
+    reason: EventOf<"attempt.skipped">["reason"],
+    retryAfterMs: number,
+  ): EventOf<"attempt.skipped"> => ({
+    type: "attempt.skipped",
+    at: c.now,
+    requestId: c.requestId,
+    attempt: c.attempt,
+    provider,
+    model: c.model,
+    reason,
+    retryAfterMs,
+  });
+
   const admit = (s: ProviderState, c: Extract<ProviderCommand, { kind: "admit" }>) => {
-    const base = {
+    const g = admissionGates(cfg, s, c.model, c.now, c.estTokens);
+    if (g.refused) return [skip(c, g.refused.reason, g.refused.retryAfterMs)];
+    if (g.probe && c.probeLease === false) {
+      return [skip(c, "circuit_open", PROBE_ELSEWHERE_RETRY_MS)];
+    }
+    const events = g.transitions;
+    if (g.open.length === 0) return [...events, skip(c, "rate_limited", g.soonest)];
+    events.push({
+      type: "attempt.started",
       at: c.now,
       requestId: c.requestId,
       attempt: c.attempt,
       provider,
       model: c.model,
-    };
-    const skip = (reason: EventOf<"attempt.skipped">["reason"], retryAfterMs: number) => ({
-      type: "attempt.skipped" as const,
-      ...base,
-      reason,
-      retryAfterMs,
-    });
-    const g = admissionGates(cfg, s, c.model, c.now, c.estTokens);
-    if (g.refused) return [skip(g.refused.reason, g.refused.retryAfterMs)];
-    if (g.probe && c.probeLease === false) return [skip("circuit_open", PROBE_ELSEWHERE_RETRY_MS)];
-    const events = g.transitions;
-    if (g.open.length === 0) return [...events, skip("rate_limited", g.soonest)];
-    events.push({
-      type: "attempt.started",
-      ...base,
       key: pickWeighted(g.open, c.rand).id,
       probe: g.probe,
       reservedTokens: cfg.rateLimit.tpm > 0 || modelLimit(c.model).tpm > 0 ? c.estTokens : 0,
@@ -451,11 +460,13 @@ export function admissionGates(
   estTokens: number,
 ): Gates {
   const provider = cfg.id;
-  const none = { probe: false, transitions: [], open: [], soonest: Infinity };
   const h = s.models[model];
   if (h && h.unavailableUntil > now) {
     return {
-      ...none,
+      probe: false,
+      transitions: [],
+      open: [],
+      soonest: Infinity,
       refused: { reason: "model_unavailable", retryAfterMs: h.unavailableUntil - now },
     };
   }
@@ -463,7 +474,13 @@ export function admissionGates(
   const mg = h ? gate(cfg.breaker, h.breaker, { provider, model }, now) : CLOSED_GATE;
   if (!pg.ok || !mg.ok) {
     const retryAfterMs = Math.max(pg.ok ? 0 : pg.retryAfterMs, mg.ok ? 0 : mg.retryAfterMs);
-    return { ...none, refused: { reason: "circuit_open", retryAfterMs } };
+    return {
+      probe: false,
+      transitions: [],
+      open: [],
+      soonest: Infinity,
+      refused: { reason: "circuit_open", retryAfterMs },
+    };
   }
   const transitions: GatewayEvent[] = [];
   if (pg.transition) transitions.push(pg.transition);
@@ -472,14 +489,19 @@ export function admissionGates(
   const open: { id: string; weight: number }[] = [];
   let soonest = Infinity;
   for (const k of cfg.keys) {
-    const ids = { provider, key: k.id };
-    const kg = limiterGate(cfg.rateLimit, s.limiters[k.id], ids, now, estTokens);
-    transitions.push(...kg.transitions);
-    let wait = kg.ok ? 0 : kg.retryAfterMs;
+    const kl = s.limiters[k.id];
+    let wait = 0;
+    // An unlimited key that is not blocked passes with nothing to announce: no gate to build.
+    if (limited(cfg.rateLimit) || kl.blockedUntil !== 0) {
+      const kg = limiterGate(cfg.rateLimit, kl, { provider, key: k.id }, now, estTokens);
+      for (const t of kg.transitions) transitions.push(t);
+      if (!kg.ok) wait = kg.retryAfterMs;
+    }
     const ml = s.modelLimiters[k.id]?.[model];
     if (ml || limited(lc)) {
-      const g = limiterGate(lc, ml ?? initialLimiter(lc), { ...ids, model }, now, estTokens);
-      transitions.push(...g.transitions);
+      const ids = { provider, key: k.id, model };
+      const g = limiterGate(lc, ml ?? initialLimiter(lc), ids, now, estTokens);
+      for (const t of g.transitions) transitions.push(t);
       if (!g.ok) wait = Math.max(wait, g.retryAfterMs);
     }
     if (wait === 0) open.push(k);
@@ -510,12 +532,21 @@ export function nextWakeAt(s: ProviderState, after = -Infinity): number | undefi
     if (t > after && t < next) next = t;
   };
   if (s.breaker.status === "open") consider(s.breaker.until);
-  for (const h of Object.values(s.models)) {
+  // for…in over own records (plain objects): no arrays built, as it runs after every message.
+  for (const m in s.models) {
+    const h = s.models[m];
     if (h.breaker.status === "open") consider(h.breaker.until);
   }
-  for (const l of Object.values(s.limiters)) if (l.blockedUntil !== 0) consider(l.blockedUntil);
-  for (const byModel of Object.values(s.modelLimiters)) {
-    for (const l of Object.values(byModel)) if (l.blockedUntil !== 0) consider(l.blockedUntil);
+  for (const k in s.limiters) {
+    const l = s.limiters[k];
+    if (l.blockedUntil !== 0) consider(l.blockedUntil);
+  }
+  for (const k in s.modelLimiters) {
+    const byModel = s.modelLimiters[k];
+    for (const m in byModel) {
+      const l = byModel[m];
+      if (l.blockedUntil !== 0) consider(l.blockedUntil);
+    }
   }
   return next === Infinity ? undefined : next;
 }

@@ -82,12 +82,20 @@ export type Supervised<T> =
   }
   | { ok: false; failure: EventOf<"request.failed">; state: SupervisorState };
 
+// One decider per config, not per request: it is pure and reads its config by reference.
+const deciders = new WeakMap<SupervisorConfig, ReturnType<typeof createSupervisorDecider>>();
+const deciderFor = (cfg: SupervisorConfig) => {
+  let d = deciders.get(cfg);
+  if (!d) deciders.set(cfg, d = createSupervisorDecider(cfg));
+  return d;
+};
+
 export async function supervise<T>(
   deps: SupervisorDeps,
   input: RequestInput,
   run: (a: AttemptInput) => Promise<AttemptResult<T>>,
 ): Promise<Supervised<T>> {
-  const sup = spawn(input.requestId, createSupervisorDecider(deps.config), {
+  const sup = spawn(input.requestId, deciderFor(deps.config), {
     publish: deps.publish,
   });
   const { clock } = deps;

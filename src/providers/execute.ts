@@ -189,7 +189,9 @@ function follow(ctl: AbortController, outer: AbortSignal): () => void {
     return noop;
   }
   const onAbort = () => ctl.abort(outer.reason);
-  outer.addEventListener("abort", onAbort, { once: true });
+  // No `{ once: true }`: a signal aborts once, the returned function removes the listener, and
+  // an options dictionary would be converted (WebIDL) on every attempt.
+  outer.addEventListener("abort", onAbort);
   return () => outer.removeEventListener("abort", onAbort);
 }
 

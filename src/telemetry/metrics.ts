@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Config } from "../config.ts";
 import type { GatewayEvent } from "../events/catalogue.ts";
 import type { EventBus, ReplicaStats } from "../ports.ts";
+import { count, type TallyCell, tallyCounter } from "./tally.ts";
 
 export interface MetricsOptions {
   bus: EventBus;
@@ -58,12 +59,24 @@ const OVERHEAD_BUCKETS = [
 
 const seconds = (ms: number) => ms / 1000;
 
+/** A tally's id for a label set: its values in label order, unambiguous for any strings. */
+const idOf = (...values: (string | undefined)[]) => JSON.stringify(values);
+
+/** The cells a successful attempt on one (provider, model) counts into, made on first use. */
+interface ModelCells {
+  readonly price: Config["pricing"][string] | undefined;
+  succeeded?: TallyCell;
+  input?: TallyCell;
+  output?: TallyCell;
+  cost?: TallyCell;
+}
+
 export function createMetrics(opts: MetricsOptions): GatewayMetrics {
   const { bus, pricing } = opts;
   const registry = new Registry();
   const registers = [registry];
 
-  const httpRequests = new Counter({
+  const httpRequests = tallyCounter({
     name: "gateway_http_requests_total",
     help: "HTTP answers by method, route pattern and status (validation errors included).",
     labelNames: ["method", "route", "status"] as const,
@@ -76,13 +89,13 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
     buckets: OVERHEAD_BUCKETS,
     registers,
   });
-  const requestsStarted = new Counter({
+  const requestsStarted = tallyCounter({
     name: "gateway_requests_started_total",
     help: "Requests that entered the failover pipeline.",
     labelNames: ["stream"] as const,
     registers,
   });
-  const requestsServed = new Counter({
+  const requestsServed = tallyCounter({
     name: "gateway_requests_served_total",
     help:
       "Requests answered successfully, by the provider that served them and its fallback position (0 = primary).",
@@ -95,7 +108,7 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
     labelNames: ["status", "error_type"] as const,
     registers,
   });
-  const attempts = new Counter({
+  const attempts = tallyCounter({
     name: "gateway_attempts_total",
     help:
       "Upstream attempts by outcome (succeeded, failed, aborted, skipped); error_type is the failure kind, or the skip reason.",
@@ -171,13 +184,13 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
     buckets: TTFT_BUCKETS,
     registers,
   });
-  const tokens = new Counter({
+  const tokens = tallyCounter({
     name: "gateway_tokens_total",
     help: "Tokens reported by upstreams, type input (prompt) or output (completion).",
     labelNames: ["provider", "model", "type"] as const,
     registers,
   });
-  const cost = new Counter({
+  const cost = tallyCounter({
     name: "gateway_cost_usd_total",
     help: "Cost in USD of the tokens used, from the pricing table in config.",
     labelNames: ["provider", "model"] as const,
@@ -266,32 +279,69 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
     breakerTransitions.inc({ ...labels, from, to });
   };
 
+  // provider → model → the cells its successful attempts count into.
+  const modelCells = new Map<string, Map<string, ModelCells>>();
+  const cellsOf = (provider: string, model: string): ModelCells => {
+    let byModel = modelCells.get(provider);
+    if (!byModel) modelCells.set(provider, byModel = new Map());
+    let cells = byModel.get(model);
+    if (!cells) {
+      const ref = `${provider}/${model}`;
+      cells = { price: Object.hasOwn(pricing, ref) ? pricing[ref] : undefined };
+      byModel.set(model, cells);
+    }
+    return cells;
+  };
+
   const onEvent = (e: GatewayEvent) => {
     switch (e.type) {
-      case "request.started":
-        requestsStarted.inc({ stream: String(e.stream) });
+      case "request.started": {
+        const stream = String(e.stream);
+        requestsStarted.add(stream, () => ({ stream }));
         break;
-      case "request.completed":
-        requestsServed.inc({ provider: e.provider, fallback_index: String(e.fallbackIndex) });
+      }
+      case "request.completed": {
+        // A number, then the provider: unambiguous.
+        const fallback_index = String(e.fallbackIndex);
+        const provider = e.provider;
+        requestsServed.add(`${fallback_index}\n${provider}`, () => ({ provider, fallback_index }));
         break;
+      }
       case "request.failed":
         requestsFailed.inc({ status: String(e.status), error_type: e.errorType });
         break;
       case "attempt.succeeded": {
         const { provider, model } = e;
-        attempts.inc({ provider, model, outcome: "succeeded" });
+        const cells = cellsOf(provider, model);
+        count(
+          cells.succeeded ??= attempts.cell(
+            idOf(provider, model, "succeeded", undefined),
+            () => ({ provider, model, outcome: "succeeded" }),
+          ),
+        );
         upstreamLatency.observe({ provider, model, outcome: "succeeded" }, seconds(e.latencyMs));
         if (e.ttftMs !== undefined) ttft.observe({ provider, model }, seconds(e.ttftMs));
         if (e.skippedEvents) malformed.inc({ provider, model }, e.skippedEvents);
         if (e.usage) {
           const { promptTokens, completionTokens } = e.usage;
-          tokens.inc({ provider, model, type: "input" }, promptTokens);
-          tokens.inc({ provider, model, type: "output" }, completionTokens);
-          const ref = `${provider}/${model}`;
-          const price = Object.hasOwn(pricing, ref) ? pricing[ref] : undefined;
+          count(
+            cells.input ??= tokens.cell(
+              idOf(provider, model, "input"),
+              () => ({ provider, model, type: "input" }),
+            ),
+            promptTokens,
+          );
+          count(
+            cells.output ??= tokens.cell(
+              idOf(provider, model, "output"),
+              () => ({ provider, model, type: "output" }),
+            ),
+            completionTokens,
+          );
+          const price = cells.price;
           if (price) {
-            cost.inc(
-              { provider, model },
+            count(
+              cells.cost ??= cost.cell(idOf(provider, model), () => ({ provider, model })),
               (promptTokens * price.inputPerMTok + completionTokens * price.outputPerMTok) / 1e6,
             );
           }
@@ -300,21 +350,30 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
       }
       case "attempt.failed": {
         const { provider, model } = e;
-        attempts.inc({ provider, model, outcome: "failed", error_type: e.errorType });
+        const error_type = e.errorType;
+        attempts.add(
+          idOf(provider, model, "failed", error_type),
+          () => ({ provider, model, outcome: "failed", error_type }),
+        );
         upstreamLatency.observe({ provider, model, outcome: "failed" }, seconds(e.latencyMs));
         break;
       }
-      case "attempt.aborted":
-        attempts.inc({ provider: e.provider, model: e.model, outcome: "aborted" });
+      case "attempt.aborted": {
+        const { provider, model } = e;
+        attempts.add(
+          idOf(provider, model, "aborted", undefined),
+          () => ({ provider, model, outcome: "aborted" }),
+        );
         break;
-      case "attempt.skipped":
-        attempts.inc({
-          provider: e.provider,
-          model: e.model,
-          outcome: "skipped",
-          error_type: e.reason,
-        });
+      }
+      case "attempt.skipped": {
+        const { provider, model, reason: error_type } = e;
+        attempts.add(
+          idOf(provider, model, "skipped", error_type),
+          () => ({ provider, model, outcome: "skipped", error_type }),
+        );
         break;
+      }
       case "attempt.retrying":
         retries.inc({ provider: e.provider, model: e.model, error_type: e.errorType });
         break;
@@ -366,7 +425,11 @@ export function createMetrics(opts: MetricsOptions): GatewayMetrics {
     registry,
     contentType: registry.contentType,
     observeHttp(method, route, status, overheadMs) {
-      httpRequests.inc({ method, route, status: String(status) });
+      // A number, a method (an HTTP token: no spaces), then the route: unambiguous.
+      httpRequests.add(
+        `${status} ${method} ${route}`,
+        () => ({ method, route, status: String(status) }),
+      );
       if (overheadMs !== undefined && Number.isFinite(overheadMs) && overheadMs >= 0) {
         overhead.observe({ route }, seconds(overheadMs));
       }
