@@ -58,7 +58,7 @@ interface Run<T> {
   /** GenAI operation named in attempt spans (default "chat"). */
   operation?: GenAiOperation;
   /** Why a provider cannot serve this request at all; such candidates are skipped with it. */
-  precheck?(target: ProviderTarget, providerId: string): string | undefined;
+  precheck?(target: ProviderTarget, providerId: string, model: string): string | undefined;
   /** The request field the skipped candidates refused (the error's `param`), if one. */
   unsupportedParam?(): string | undefined;
   /** The canonical request; each attempt gets the copy its plugins prepared. */
@@ -156,7 +156,8 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
       stream: run.stream,
       estTokens: run.estTokens,
       signal: run.signal,
-      precheck: precheck && ((c) => precheck(gw.targets.get(c.provider)!, c.provider)),
+      precheck: precheck &&
+        ((c) => precheck(gw.targets.get(c.provider)!, c.provider, c.model)),
     },
     (a) => attempts(call, a),
   );
@@ -225,7 +226,7 @@ export async function runChat(
     stream,
     estTokens: estimateTokens(bodyLength, req),
     signal,
-    precheck: (target, id) => {
+    precheck: (target, id, model) => {
       // Built-in tools and the like (POST /v1/responses) run only on a native Responses API.
       if (!target.settings.responsesApi) {
         const only = nativeResponsesOf(req)?.nativeOnly ?? [];
@@ -233,7 +234,8 @@ export async function runChat(
           return `${id} does not serve the Responses API natively, which ${only.join(", ")} needs`;
         }
       }
-      const params = unsupportedParams(req, providerTypeInfo(gw.deps.config.providers[id].type));
+      const type = providerTypeInfo(gw.deps.config.providers[id].type);
+      const params = unsupportedParams(req, type, model);
       if (params.length === 0) return undefined;
       refused.push(params);
       return unsupportedReason(id, params);

@@ -16,6 +16,11 @@ export interface ProviderTypeInfo {
    * (src/providers/unsupported.ts): top-level names, or "messages[].name" for a per-message field.
    */
   unsupported?: readonly string[];
+  /**
+   * More fields rejected for some of its models, by model-name prefix (case-insensitive): a type
+   * that serves several vendors' models (Vertex's Claude models answer one choice only).
+   */
+  unsupportedByModel?: readonly { prefix: string; unsupported: readonly string[] }[];
   /** Environment variable holding the base URL for zero-config start-up (types without one). */
   envBaseUrl?: string;
   /**
@@ -252,6 +257,8 @@ export const PROVIDER_CATALOGUE = {
     family: "vertex",
     notes:
       "Google Vertex AI (project, region, service-account credentials): Gemini via generateContent, Claude via rawPredict, text embeddings",
+    // Gemini takes n as candidateCount; Claude's Messages answer is one message.
+    unsupportedByModel: [{ prefix: "claude-", unsupported: ["n"] }],
   },
 } as const satisfies Record<string, ProviderTypeInfo>;
 

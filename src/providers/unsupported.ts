@@ -22,16 +22,24 @@ function asksFor(field: string, value: unknown): boolean {
 }
 
 /**
- * The catalogue names of the fields in `request` that this provider type rejects, in catalogue
- * order; empty when it accepts the request (or has no such data). Names are top-level request
- * fields, or "messages[].<field>" for a field set on any message.
+ * The catalogue names of the fields in `request` that this provider type rejects (for `model`,
+ * when the type rejects more for some models), in catalogue order; empty when it accepts the
+ * request (or has no such data). Names are top-level request fields, or "messages[].<field>" for
+ * a field set on any message.
  */
 export function unsupportedParams(
   request: ChatRequest,
-  typeInfo: Pick<ProviderTypeInfo, "unsupported"> | undefined,
+  typeInfo: Pick<ProviderTypeInfo, "unsupported" | "unsupportedByModel"> | undefined,
+  model = "",
 ): string[] {
   const used: string[] = [];
-  for (const name of new Set(typeInfo?.unsupported ?? [])) {
+  const lower = model.toLowerCase();
+  const names = [
+    ...(typeInfo?.unsupported ?? []),
+    ...(typeInfo?.unsupportedByModel ?? []).filter((m) => lower.startsWith(m.prefix))
+      .flatMap((m) => m.unsupported),
+  ];
+  for (const name of new Set(names)) {
     let hit: boolean;
     if (name.startsWith(PER_MESSAGE)) {
       const field = name.slice(PER_MESSAGE.length);

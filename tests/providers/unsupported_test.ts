@@ -88,3 +88,13 @@ Deno.test("the skip reason names the provider and what it does not accept", () =
     "fast-groq does not accept n > 1, logit_bias",
   );
 });
+
+Deno.test("unsupportedParams: a type serving several vendors rejects n > 1 only for the models that cannot (Claude on Vertex)", () => {
+  const twoChoices: ChatRequest = { ...plain, n: 2 };
+  const vertex = providerTypeInfo("vertex");
+  assert.deepEqual(unsupportedParams(twoChoices, vertex, "claude-3-5-haiku@20241022"), ["n"]);
+  assert.deepEqual(unsupportedParams(twoChoices, vertex, "Claude-Sonnet-4"), ["n"]);
+  assert.deepEqual(unsupportedParams(twoChoices, vertex, "gemini-2.0-flash"), []);
+  assert.deepEqual(unsupportedParams(twoChoices, vertex), []);
+  assert.deepEqual(unsupportedParams({ ...twoChoices, n: 1 }, vertex, "claude-3-5-haiku"), []);
+});
