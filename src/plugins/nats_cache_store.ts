@@ -2,10 +2,9 @@
 // The bucket's TTL drops old entries on the server; reads also refuse entries past the TTL.
 // The cache must never slow or fail a request: every operation has a short deadline, a failed
 // connection is retried at most once per `retryMs`, and any error is a miss (or a skipped store).
-import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
-import { type KV, Kvm } from "@nats-io/kv";
+import { lazyKv } from "../lib/lazy_kv.ts";
 import type { Logger } from "../lib/logger.ts";
-import { connectOptions, type NatsAccess } from "../lib/nats_connect.ts";
+import type { NatsAccess } from "../lib/nats_connect.ts";
 import type { CacheEntry, CacheStore } from "./cache.ts";
 
 export interface NatsCacheStoreOptions {
@@ -27,58 +26,13 @@ export interface NatsCacheStore extends CacheStore {
 }
 
 export function natsCacheStore(opts: NatsCacheStoreOptions): NatsCacheStore {
-  const timeoutMs = opts.timeoutMs ?? 500;
-  const retryMs = opts.retryMs ?? 2_000;
-  let nc: NatsConnection | undefined;
-  let opening: Promise<KV> | undefined;
-  let failedAt = -Infinity;
-  let closed = false;
-
-  const open = (): Promise<KV> => {
-    if (opening) return opening;
-    if (closed) return Promise.reject(new Error("cache store closed"));
-    if (Date.now() - failedAt < retryMs) {
-      return Promise.reject(new Error("NATS cache unavailable (retrying later)"));
-    }
-    opening = (async () => {
-      const c = await wsconnect(connectOptions(opts.access, {
-        name: "gateway/cache",
-        reconnect: true,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: retryMs,
-        timeout: 5_000,
-      }));
-      if (closed) {
-        await c.close();
-        throw new Error("cache store closed");
-      }
-      nc = c;
-      return await new Kvm(c).create(opts.bucket, {
-        ttl: opts.ttlMs,
-        history: 1,
-        replicas: opts.replicas ?? 1,
-      });
-    })();
-    opening.catch((e) => {
-      opening = undefined;
-      failedAt = Date.now();
-      if (!closed) opts.logger.warn("response cache: NATS KV unavailable", { error: String(e) });
-    });
-    return opening;
-  };
-
-  /** `p` or a rejection after timeoutMs, whichever comes first (the timer never outlives it). */
-  const within = <T>(p: Promise<T>): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`NATS cache: no answer in ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-  };
-
+  const { open, within, close } = lazyKv({
+    ...opts,
+    name: "gateway/cache",
+    label: "response cache",
+    timeoutMs: opts.timeoutMs ?? 500,
+    connectTimeoutMs: 5_000,
+  });
   return {
     describe: `NATS KV bucket ${opts.bucket} (TTL ${opts.ttlMs} ms)`,
     async get(key, now) {
@@ -93,10 +47,6 @@ export function natsCacheStore(opts: NatsCacheStoreOptions): NatsCacheStore {
       const kv = await within(open());
       await within(kv.put(key, JSON.stringify(entry)));
     },
-    async close() {
-      closed = true;
-      await opening?.catch(() => {});
-      await nc?.close().catch(() => {});
-    },
+    close: () => close(),
   };
 }

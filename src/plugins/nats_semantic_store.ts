@@ -8,10 +8,10 @@
 // The cache must never slow or fail a request: opening (connection + catch-up) and every put have
 // a short deadline, a failed connection is retried at most once per `retryMs`, and any error is a
 // miss (or a skipped store).
-import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
-import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
+import type { KvEntry } from "@nats-io/kv";
+import { lazyKv } from "../lib/lazy_kv.ts";
 import type { Logger } from "../lib/logger.ts";
-import { connectOptions, type NatsAccess } from "../lib/nats_connect.ts";
+import type { NatsAccess } from "../lib/nats_connect.ts";
 import type { SemanticEntry, SemanticStore } from "./semantic_cache.ts";
 import { SemanticIndex } from "./semantic_index.ts";
 
@@ -55,14 +55,9 @@ export function decodeVector(s: string): Float32Array {
 }
 
 export function natsSemanticStore(opts: NatsSemanticStoreOptions): NatsSemanticStore {
-  const timeoutMs = opts.timeoutMs ?? 500;
-  const retryMs = opts.retryMs ?? 2_000;
   const index = new SemanticIndex<SemanticEntry>(opts.maxEntries, opts.ttlMs);
-  let nc: NatsConnection | undefined;
-  let opening: Promise<KV> | undefined;
-  let failedAt = -Infinity;
-  let closed = false;
   let stopWatch: (() => void) | undefined;
+  let closing = false;
 
   const apply = (e: KvEntry) => {
     if (e.operation !== "PUT") return index.remove(e.key);
@@ -83,31 +78,14 @@ export function natsSemanticStore(opts: NatsSemanticStoreOptions): NatsSemanticS
     }
   };
 
-  const open = (): Promise<KV> => {
-    if (opening) return opening;
-    if (closed) return Promise.reject(new Error("semantic cache store closed"));
-    if (Date.now() - failedAt < retryMs) {
-      return Promise.reject(new Error("NATS semantic cache unavailable (retrying later)"));
-    }
-    opening = (async () => {
-      const c = await wsconnect(connectOptions(opts.access, {
-        name: "gateway/semantic-cache",
-        reconnect: true,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: retryMs,
-        timeout: 5_000,
-      }));
-      if (closed) {
-        await c.close();
-        throw new Error("semantic cache store closed");
-      }
-      nc = c;
-      const kv = await new Kvm(c).create(opts.bucket, {
-        ttl: opts.ttlMs,
-        history: 1,
-        replicas: opts.replicas ?? 1,
-      });
-      // Load every entry, then follow: the open settles once the bucket's content is in the index.
+  const { open, within, close } = lazyKv({
+    ...opts,
+    name: "gateway/semantic-cache",
+    label: "semantic cache",
+    timeoutMs: opts.timeoutMs ?? 500,
+    connectTimeoutMs: 5_000,
+    // Load every entry, then follow: the open settles once the bucket's content is in the index.
+    async ready(kv) {
       const pending = (await kv.status()).values;
       const watch = await kv.watch();
       stopWatch = () => watch.stop();
@@ -121,30 +99,11 @@ export function natsSemanticStore(opts: NatsSemanticStoreOptions): NatsSemanticS
           if (++seen >= pending || e.isUpdate || e.delta === 0) caughtUp();
         }
       })().catch((err) => {
-        if (!closed) opts.logger.warn("semantic cache: watch ended", { error: String(err) });
+        if (!closing) opts.logger.warn("semantic cache: watch ended", { error: String(err) });
       });
       await loaded;
-      return kv;
-    })();
-    opening.catch((e) => {
-      opening = undefined;
-      failedAt = Date.now();
-      if (!closed) opts.logger.warn("semantic cache: NATS KV unavailable", { error: String(e) });
-    });
-    return opening;
-  };
-
-  /** `p` or a rejection after timeoutMs, whichever comes first (the timer never outlives it). */
-  const within = <T>(p: Promise<T>): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`NATS semantic cache: no answer in ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-  };
+    },
+  });
 
   return {
     describe:
@@ -166,10 +125,10 @@ export function natsSemanticStore(opts: NatsSemanticStoreOptions): NatsSemanticS
       await within(kv.put(key, JSON.stringify(stored)));
     },
     async close() {
-      closed = true;
-      if (opening) await within(opening).catch(() => {});
+      closing = true;
+      // Bounded: a catch-up that never ends must not hold the gateway's shutdown.
+      await close(true);
       stopWatch?.();
-      await nc?.close().catch(() => {});
     },
   };
 }

@@ -13,5 +13,12 @@ export function responseStoreFor(
 ): ResponseStore {
   const { ttlMs, bucket } = config.responses;
   if (!config.nats.url) return createMemoryResponseStore({ ttlMs, clock: deps.clock });
-  return createNatsResponseStore({ url: config.nats.url, bucket, ttlMs, logger: deps.logger });
+  // The gateway's own servers, credential and CA (config.nats.url is only the redacted display).
+  return createNatsResponseStore({
+    access: config.nats,
+    replicas: config.nats.replicas,
+    bucket,
+    ttlMs,
+    logger: deps.logger,
+  });
 }

@@ -19,7 +19,12 @@ const stored: StoredResponse = {
 
 Deno.test("NATS response store: another replica reads what one put; delete is seen", async () => {
   const nats = await startNatsServer();
-  const opts = { url: nats.wsUrl, bucket: "TEST_RESPONSES", ttlMs: 60_000, logger: silentLogger };
+  const opts = {
+    access: { servers: [nats.wsUrl] },
+    bucket: "TEST_RESPONSES",
+    ttlMs: 60_000,
+    logger: silentLogger,
+  };
   const a = createNatsResponseStore(opts);
   const b = createNatsResponseStore(opts);
   try {
@@ -38,7 +43,7 @@ Deno.test("NATS response store: another replica reads what one put; delete is se
 
 Deno.test("NATS response store: an unreachable server is ResponseStoreUnavailable, fast", async () => {
   const s = createNatsResponseStore({
-    url: "ws://127.0.0.1:1",
+    access: { servers: ["ws://127.0.0.1:1"] },
     bucket: "X",
     ttlMs: 1_000,
     logger: silentLogger,

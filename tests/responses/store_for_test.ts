@@ -14,7 +14,7 @@ const stored = (id: string): StoredResponse => ({
 });
 
 const configWith = (url: string | undefined): Pick<Config, "nats" | "responses"> => ({
-  nats: { url } as Config["nats"],
+  nats: { url, servers: url ? [url] : [] } as unknown as Config["nats"],
   responses: { ttlMs: 5_000, bucket: "TEST_RESPONSES" },
 });
 
