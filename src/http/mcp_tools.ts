@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import type { Gateway } from "../gateway.ts";
 import type { McpAccess } from "../mcp/mod.ts";
 import { authenticateCall } from "./admission.ts";
+import { openaiError } from "../formats/openai/errors.ts";
 import { type CallStart, startCall } from "./call.ts";
 import { errorResponse } from "./errors.ts";
 
@@ -18,16 +19,7 @@ export async function mcpCaller(
 ): Promise<{ ok: true; access?: McpAccess } | { ok: false; response: Response }> {
   if (gw.governor.open()) return { ok: true };
   const refused = await authenticateCall(gw.governor, start, req);
-  if (refused) {
-    return {
-      ok: false,
-      response: errorResponse(refused.status, refused.message, refused.type, refused.code, {
-        param: refused.param,
-        headers: refused.headers,
-        retryAfterMs: refused.retryAfterMs,
-      }),
-    };
-  }
+  if (refused) return { ok: false, response: openaiError(refused) };
   return { ok: true, access: start.virtualKey?.mcp };
 }
 
