@@ -91,13 +91,17 @@ export function createSpend(deps: {
           retrying(() =>
             casUpdate(store, levelUsageKey(level), (current) => {
               const state = parseUsage(current);
-              const next = usageDecider.decide(state, {
+              const events = usageDecider.decide(state, {
                 kind: "record",
                 now,
                 tokens,
                 costNanoUsd: cost,
                 period: level.budget?.period ?? "1M",
-              }).reduce(usageDecider.evolve, state);
+                chargeId: requestId,
+              });
+              // No event: a retry whose earlier write landed although its answer was lost.
+              if (events.length === 0) return { result: state.spentNanoUsd };
+              const next = events.reduce(usageDecider.evolve, state);
               return { write: next, result: next.spentNanoUsd };
             })
           ),

@@ -27,7 +27,14 @@ export interface UsageState {
   period: Period;
   periodStart: number;
   spentNanoUsd: number;
+  /** Ids of the latest charges folded in, so a charge retried after a lost acknowledgement (its
+   * write landed, the answer did not) is not counted twice. */
+  recentCharges?: readonly string[];
 }
+
+/** How many charge ids a usage record remembers: more than the charges other replicas can fold
+ * into one key while a write's outcome is unknown. */
+export const RECENT_CHARGES = 64;
 
 export type UsageCommand =
   | { kind: "admit"; now: number; limits?: Limits; budget?: Budget }
@@ -38,6 +45,8 @@ export type UsageCommand =
     costNanoUsd: number;
     /** The key's budget period (the calendar month when it has no budget). */
     period: Period;
+    /** Unique per charge (the request id); a charge already folded in is not recorded again. */
+    chargeId?: string;
   };
 
 export type UsageEvent =
@@ -63,6 +72,7 @@ export type UsageEvent =
     periodStart: number;
     tokens: number;
     costNanoUsd: number;
+    chargeId?: string;
   };
 
 export const initialUsage: UsageState = {
@@ -88,6 +98,7 @@ export function currentSpend(s: UsageState, now: number, period: Period): number
 
 function decide(s: UsageState, c: UsageCommand): UsageEvent[] {
   if (c.kind === "record") {
+    if (c.chargeId !== undefined && s.recentCharges?.includes(c.chargeId)) return [];
     return [{
       type: "recorded",
       windowStart: windowStart(c.now),
@@ -95,6 +106,7 @@ function decide(s: UsageState, c: UsageCommand): UsageEvent[] {
       periodStart: periodStart(c.now, c.period),
       tokens: Math.max(0, c.tokens),
       costNanoUsd: Math.max(0, c.costNanoUsd),
+      ...(c.chargeId !== undefined ? { chargeId: c.chargeId } : {}),
     }];
   }
   const { now, limits = {}, budget } = c;
@@ -154,6 +166,11 @@ function evolve(s: UsageState, e: UsageEvent): UsageState {
         period: e.period,
         periodStart: samePeriod ? s.periodStart : e.periodStart,
         spentNanoUsd: (samePeriod ? s.spentNanoUsd : 0) + e.costNanoUsd,
+        ...(e.chargeId !== undefined
+          ? { recentCharges: [...(s.recentCharges ?? []), e.chargeId].slice(-RECENT_CHARGES) }
+          : s.recentCharges
+          ? { recentCharges: s.recentCharges }
+          : {}),
       };
     }
     case "rate_limited":
@@ -183,5 +200,11 @@ export function parseUsage(value: unknown): UsageState {
     period: v.period === "1d" || v.period === "1w" || v.period === "1M" ? v.period : "1M",
     periodStart: num(v.periodStart),
     spentNanoUsd: num(v.spentNanoUsd),
+    ...(Array.isArray(v.recentCharges)
+      ? {
+        recentCharges: v.recentCharges.filter((id): id is string => typeof id === "string")
+          .slice(-RECENT_CHARGES),
+      }
+      : {}),
   };
 }

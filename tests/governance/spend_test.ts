@@ -1,5 +1,7 @@
 // Charging through the governor: cost from pricing, the budget it fills, and unpriced models.
 import assert from "node:assert/strict";
+import { createMemoryKeyStore } from "../../src/governance/memory_store.ts";
+import { type KeyStore, StoreUnavailable } from "../../src/governance/store.ts";
 import { created, ofType, plan, setup, T0 } from "./_governor.ts";
 
 Deno.test("spend: charged from usage and pricing; over budget is a 402 until the next day", async () => {
@@ -52,4 +54,36 @@ Deno.test("a model without a price counts as $0 and is logged once", async () =>
     [0, false],
   ]);
   assert.equal(logs.filter((l) => l.includes("no pricing")).length, 1);
+});
+
+Deno.test("a spend write that landed but whose acknowledgement was lost is counted once", async () => {
+  const inner = createMemoryKeyStore();
+  let lose = false;
+  const store: KeyStore = {
+    ...inner,
+    async put(key, value, revision) {
+      const out = await inner.put(key, value, revision);
+      // The write is applied, then the connection drops before its answer arrives.
+      if (lose && key.startsWith("usage.") && out !== undefined) {
+        lose = false;
+        throw new StoreUnavailable("connection lost before the acknowledgement");
+      }
+      return out;
+    },
+  };
+  const { g, events } = setup({ store });
+  const { view, secret } = await created(g);
+  const auth = await g.authenticate(secret, "r0");
+  assert.ok(auth.ok && auth.key);
+  const served = { provider: "openai", model: "gpt-4o-mini" };
+  lose = true;
+  await g.charge(auth.key, "r1", served, { promptTokens: 3, completionTokens: 2 });
+  await g.charge(auth.key, "r2", served, { promptTokens: 1, completionTokens: 0 });
+  assert.deepEqual(ofType(events, "key.spend").map((e) => [e.costUsd, e.periodSpentUsd]), [
+    [7, 7],
+    [1, 8],
+  ]);
+  const usage = await g.getKey(view.id);
+  assert.ok(usage.ok);
+  assert.equal(usage.value.usage?.spend.spent_usd, 8);
 });

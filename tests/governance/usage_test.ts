@@ -8,6 +8,7 @@ import {
   initialUsage,
   type Limits,
   parseUsage,
+  RECENT_CHARGES,
   usageDecider,
   type UsageEvent,
   usageKey,
@@ -202,6 +203,31 @@ Deno.test("refusals change nothing; negative usage is recorded as zero", () => {
     period: "1d",
   });
   assert.ok(e.type === "recorded" && e.tokens === 0 && e.costNanoUsd === 0);
+});
+
+Deno.test("a charge already folded in is not recorded again; the record remembers the latest ids", () => {
+  const charge = (chargeId: string) =>
+    ({ kind: "record", now: NOW, tokens: 10, costNanoUsd: 5, period: "1M", chargeId }) as const;
+  const once = usageDecider.decide(initialUsage, charge("req-1")).reduce(
+    usageDecider.evolve,
+    initialUsage,
+  );
+  assert.equal(once.spentNanoUsd, 5);
+  // The retry of a write that landed although its acknowledgement was lost: nothing to record.
+  assert.deepEqual(usageDecider.decide(once, charge("req-1")), []);
+  assert.equal(usageDecider.decide(once, charge("req-2")).length, 1);
+  // Only the latest ids are kept, and they survive a round trip through the store.
+  let s = once;
+  for (let i = 0; i < RECENT_CHARGES + 5; i++) {
+    s = usageDecider.decide(s, charge(`r${i}`)).reduce(usageDecider.evolve, s);
+  }
+  assert.equal(s.recentCharges?.length, RECENT_CHARGES);
+  assert.equal(usageDecider.decide(s, charge("req-1")).length, 1, "the oldest id was forgotten");
+  const stored = parseUsage(JSON.parse(JSON.stringify(s)));
+  assert.deepEqual(usageDecider.decide(stored, charge(`r${RECENT_CHARGES + 4}`)), []);
+  // Admissions keep the remembered ids.
+  const admittedState = usageDecider.evolve(s, admitted());
+  assert.deepEqual(admittedState.recentCharges, s.recentCharges);
 });
 
 Deno.test("parseUsage reads what was stored and treats anything else as no usage", () => {
