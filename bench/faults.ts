@@ -12,6 +12,7 @@
 //   deno task bench:faults --suite               # both configs, 60 s of flapping
 //   deno task bench:faults --suite --short       # 20 s of flapping (what CI runs as tests)
 //   deno task bench:faults --suite --config split --only stream_cut,prefill_rejected
+//   deno task bench:faults --suite --short --workers 2   # the gateway with WORKERS=2
 import { parseArgs } from "node:util";
 import {
   formatTable,
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     verbose: { type: "boolean", default: false },
     suite: { type: "boolean", default: false },
     config: { type: "string" },
+    workers: { type: "string" },
   },
 });
 
@@ -66,7 +68,10 @@ if (values.suite) {
       `in sequence on ONE gateway with default settings (+ mock upstream + nats-server)`,
   );
   for (const c of configs) console.log(`  ${c.name}: ${c.about}`);
-  const { runs, shutdown } = await runSuite(configs, scenarios, { long: !values.short }, (r) => {
+  const { runs, shutdown } = await runSuite(configs, scenarios, {
+    long: !values.short,
+    workers: values.workers,
+  }, (r) => {
     console.log(
       `  ${r.failures.length ? "FAIL" : "ok  "} ${r.config.padEnd(5)} ${r.scenario.padEnd(26)} ${
         (r.ms / 1000).toFixed(1).padStart(5)

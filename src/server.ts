@@ -37,6 +37,8 @@ export interface WorkerShare {
   scrape(): Promise<string>;
   /** Called with the gateway once built (folding the other workers' state); returns its undo. */
   attach?(gateway: Gateway): () => void;
+  /** The other workers' event sources: with NATS, not followed there (attach folds them). */
+  siblings?: (source: string) => boolean;
 }
 
 export interface RunningGateway {
@@ -100,7 +102,12 @@ export function startGateway(
   });
   // Replicas on NATS: replay on start, follow the others, share probe leases.
   const sync = config.nats.url && bus.kind === "nats"
-    ? createStateSync({ config, logger: opts.logger, clock: systemClock })
+    ? createStateSync({
+      config,
+      logger: opts.logger,
+      clock: systemClock,
+      siblings: opts.worker?.siblings,
+    })
     : undefined;
   const gateway = createGateway({
     config,

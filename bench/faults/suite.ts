@@ -50,8 +50,11 @@ export interface SuiteStack {
   dir: string;
 }
 
-/** Mock upstream, nats-server and one gateway with default settings (providers only). */
-export async function startSuiteStack(): Promise<SuiteStack> {
+/**
+ * Mock upstream, nats-server and one gateway with default settings (providers only); `workers`
+ * sets its WORKERS (absent: the gateway's own default).
+ */
+export async function startSuiteStack(workers?: string): Promise<SuiteStack> {
   const mockProc = await spawnMock([
     "--chunks",
     String(MOCK_CHUNKS),
@@ -77,6 +80,7 @@ export async function startSuiteStack(): Promise<SuiteStack> {
       NATS_URL: nats.wsUrl,
       GATEWAY_INSTANCE: instance,
       SUITE_API_KEY: "sk-suite",
+      ...(workers ? { WORKERS: workers } : {}),
     });
     await settleEvents(gateway.url, 10_000); // connected to NATS before the first request
     return { mock: mockControl(mockProc.url), mockProc, nats, gateway, instance, dir };
@@ -127,6 +131,8 @@ export interface ScenarioRun {
 export interface SuiteOptions {
   /** The long bench run: 60 s of flapping instead of 20 s. */
   long?: boolean;
+  /** The gateway's WORKERS (absent: its default). */
+  workers?: string;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
@@ -353,7 +359,7 @@ export async function runSuite(
   opts: SuiteOptions = {},
   onRun: (r: ScenarioRun) => void = () => {},
 ): Promise<{ runs: ScenarioRun[]; shutdown: string[] }> {
-  const stack = await startSuiteStack();
+  const stack = await startSuiteStack(opts.workers);
   const runs: ScenarioRun[] = [];
   let shutdown: string[] = [];
   try {

@@ -62,9 +62,10 @@ export function remoteStateEvent(
   ce: CloudEvent,
   instance: string,
   providers: ReadonlySet<string>,
+  siblings?: (source: string) => boolean,
 ): GatewayEvent | undefined {
   if (invalidEvent(ce) !== undefined) return undefined;
-  if (ce.source === sourceOf(instance)) return undefined;
+  if (ce.source === sourceOf(instance) || siblings?.(ce.source)) return undefined;
   const e = fromCloudEvent(ce);
   const provider = stateEventProvider(e);
   return provider !== undefined && providers.has(provider) ? e : undefined;
@@ -74,6 +75,11 @@ export interface FollowOptions {
   stream: string;
   instance: string;
   providers: ReadonlySet<string>;
+  /**
+   * Sources whose events reach this replica another way, skipped here so none is folded twice:
+   * this process's other workers, whose state events the main thread hands over at once.
+   */
+  siblings?: (source: string) => boolean;
   /** Stream sequence to start at (replay's last sequence + 1), or "new" for what comes next. */
   from: number | "new";
   onEvent(event: GatewayEvent): void;
@@ -149,7 +155,7 @@ export function followReplicas(nc: NatsConnection, o: FollowOptions): Follower {
             }
             continue;
           }
-          const e = remoteStateEvent(ce, o.instance, o.providers);
+          const e = remoteStateEvent(ce, o.instance, o.providers, o.siblings);
           if (!e) continue;
           folded++;
           try {

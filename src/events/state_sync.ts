@@ -29,6 +29,8 @@ export interface StateSyncOptions {
   maxEvents?: number;
   /** Pause between connection attempts after a failed start (default 1000). */
   retryMs?: number;
+  /** Sources not to follow: this process's other workers (src/workers/), folded another way. */
+  siblings?: (source: string) => boolean;
 }
 
 export interface StateSync {
@@ -94,6 +96,7 @@ export function createStateSync(o: StateSyncOptions): StateSync {
       stream,
       instance,
       providers: new Set(actors.ids()),
+      siblings: o.siblings,
       from,
       onEvent: (e: GatewayEvent) => actors.get((e as { provider: string }).provider)?.hydrate([e]),
       logger,

@@ -1,8 +1,9 @@
 // The main thread's side of the workers (src/workers/worker.ts): one process, one set of numbers.
 // It puts each worker's events in one order and keeps that single log (./event_log.ts), which a
 // worker reads on demand for the /v1/gateway/events client it answers: the recent entries by
-// call, live entries only while it follows the log. Without NATS it hands each worker the
-// *other* workers' provider state events, the only ones a replica folds. It holds
+// call, live entries only while it follows the log. It hands each worker the *other* workers'
+// provider state events, the only ones a replica folds — with NATS too, where the stream is
+// slower and may be down (the workers then do not follow each other through it). It holds
 // the stores the workers share without NATS — virtual keys, usage and spend, the response cache,
 // stored responses, probe leases — answering their calls. It gathers every worker's metrics for
 // a scrape, summed by prom-client's AggregatorRegistry.
@@ -31,10 +32,7 @@ export interface HubOptions {
   post(index: number, message: ToWorker): void;
   ids: IdGen;
   clock: Clock;
-  /**
-   * Hand the other workers the provider state events they fold (without NATS; with it they
-   * follow the stream). Default true.
-   */
+  /** Hand the other workers the provider state events they fold (default true). */
   fold?: boolean;
   /** Log entries kept for replay and resumes (default 500, the relay's backlog). */
   backlog?: number;

@@ -28,8 +28,6 @@ export async function runWorkers(config: Config, count: number): Promise<Running
     post,
     ids: createIdGen(),
     clock: systemClock,
-    // With NATS each worker follows the stream as a replica: nothing to hand over.
-    fold: !config.nats.url,
   });
 
   const spawn = (index: number, port: number) => {

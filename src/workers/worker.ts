@@ -5,6 +5,7 @@
 /// <reference lib="deno.worker" />
 import { loadConfig } from "../config.ts";
 import { createMemoryBus } from "../events/mod.ts";
+import { sourceOf } from "../events/follow_replicas.ts";
 import type { SharedEventLog } from "../http/events_sse.ts";
 import { createLogger } from "../lib/logger.ts";
 import { createBus, type RunningGateway, startGateway, startupLines } from "../server.ts";
@@ -30,6 +31,8 @@ async function start(init: Extract<ToWorker, { t: "init" }>) {
   const loaded = await loadConfig();
   const config = { ...loaded, instance: `${init.instance}-w${init.index}`, port: init.port };
   const nats = Boolean(config.nats.url);
+  const ownSource = sourceOf(config.instance);
+  const siblingPrefix = `${sourceOf(init.instance)}-w`;
   const bus = createSharedBus({
     inner: nats ? createBus(config, logger) : createMemoryBus({ logger }),
     link,
@@ -44,8 +47,13 @@ async function start(init: Extract<ToWorker, { t: "init" }>) {
         leases: sharedLeases(link, config.instance),
         responseStore: sharedResponseStore(link),
         cacheStore: (name, max, ttl) => sharedCacheStore(link, name, max, ttl),
-        attach: (gateway) => foldOtherWorkers({ link, actors: gateway.actors, logger }).stop,
       }),
+      // The other workers' breaker and limiter changes come through the main thread at once,
+      // with NATS too (its stream is slower and may be down); there they are not followed.
+      attach: (gateway) => foldOtherWorkers({ link, actors: gateway.actors, logger }).stop,
+      siblings: (source) =>
+        source !== ownSource && source.startsWith(siblingPrefix) &&
+        /^\d+$/.test(source.slice(siblingPrefix.length)),
       feed: sharedLog(),
       scrape: () => link.call("metrics") as Promise<string>,
     },

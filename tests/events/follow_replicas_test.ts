@@ -53,6 +53,19 @@ Deno.test("remoteStateEvent: another replica's state events about our providers,
   assert.equal(sourceOf("gw-1"), "/gateway/gw-1");
 });
 
+Deno.test("remoteStateEvent: a sibling worker's events are skipped (they come through the main thread)", () => {
+  const e = { ...SAMPLES["breaker.opened"], provider: "openai" } as GatewayEvent;
+  const siblings = (source: string) => source === "/gateway/gw-w1";
+  assert.equal(
+    remoteStateEvent(toCloudEvent(e, "i", "gw-w1"), "gw-w0", providers, siblings),
+    undefined,
+  );
+  assert.deepEqual(
+    remoteStateEvent(toCloudEvent(e, "i", "other"), "gw-w0", providers, siblings),
+    e,
+  );
+});
+
 async function publish(nc: NatsConnection, events: [GatewayEvent, string][]) {
   const js = jetstream(nc);
   let n = 0;
