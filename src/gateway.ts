@@ -11,7 +11,15 @@ import type { SupervisorDeps } from "../actors/supervisor/mod.ts";
 import type { Config, ProviderConfig } from "./config.ts";
 import type { Logger } from "./lib/logger.ts";
 import { sleep } from "./lib/sleep.ts";
-import type { Clock, EventBus, IdGen, ProviderHttp, Random, ReplicaStats } from "./ports.ts";
+import type {
+  Clock,
+  EventBus,
+  IdGen,
+  ProcessEventStats,
+  ProviderHttp,
+  Random,
+  ReplicaStats,
+} from "./ports.ts";
 import { adapterFor } from "./providers/mod.ts";
 import { providerTypeInfo, servesResponsesApi } from "./providers/provider_types.ts";
 import type { ProviderTarget } from "./providers/execute.ts";
@@ -68,6 +76,8 @@ export interface GatewayDeps {
    * each keeps everywhere, for /v1/gateway/events (default: this gateway's bus).
    */
   feed?: EventFeed;
+  /** Under workers: the whole process's event counts (every worker's), for /readyz. */
+  processEvents?: () => Promise<ProcessEventStats>;
   /** Under workers without NATS: the cache plugin's memory store, shared (default: its own). */
   cacheStore?: (name: string, maxEntries: number, ttlMs: number) => CacheStore;
 }

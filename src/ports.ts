@@ -30,6 +30,12 @@ export interface BusStats {
   connected: boolean;
 }
 
+/** What /readyz reports of the events: the bus's counts and, with NATS, the replicas'. */
+export interface ProcessEventStats {
+  bus: BusStats;
+  replicas?: ReplicaStats;
+}
+
 /**
  * Where every domain event goes. `publish` must never throw nor block the caller: implementations
  * buffer and flush asynchronously, counting whatever they had to drop.

@@ -9,7 +9,7 @@ import { createGateway, type Gateway } from "./gateway.ts";
 import { systemClock } from "./lib/clock.ts";
 import { createIdGen } from "./lib/ids.ts";
 import type { Logger } from "./lib/logger.ts";
-import type { EventBus, ProviderHttp, Random } from "./ports.ts";
+import type { EventBus, ProcessEventStats, ProviderHttp, Random } from "./ports.ts";
 import { fetchHttp } from "./providers/fetch_http.ts";
 import { keyStoreFor } from "./governance/mod.ts";
 import { describeTracing, setupTracing } from "./telemetry/mod.ts";
@@ -35,6 +35,8 @@ export interface WorkerShare {
   feed: EventFeed;
   /** GET /metrics: every worker's registry, summed. */
   scrape(): Promise<string>;
+  /** GET /readyz: every worker's event counts, summed. */
+  events?(): Promise<ProcessEventStats>;
   /** Called with the gateway once built (folding the other workers' state); returns its undo. */
   attach?(gateway: Gateway): () => void;
   /** The other workers' event sources: with NATS, not followed there (attach folds them). */
@@ -123,6 +125,7 @@ export function startGateway(
     plugins: opts.plugins,
     responseStore: opts.worker?.responseStore,
     feed: opts.worker?.feed,
+    processEvents: opts.worker?.events,
     cacheStore: opts.worker?.cacheStore,
   });
   if (opts.worker) gateway.metrics = { ...gateway.metrics, scrape: opts.worker.scrape };

@@ -6,9 +6,12 @@ export const healthz = () => (c: Context) => c.json({ status: "ok" });
 
 /** Ready when not draining and at least one provider is configured. */
 export function readyz(gw: Gateway) {
-  return (c: Context) => {
+  return async (c: Context) => {
     const providers = gw.actors.ids();
-    const bus = gw.deps.bus.stats();
+    // Under workers the whole process's counts; this worker's own if the others cannot answer.
+    const whole = await gw.deps.processEvents?.().catch(() => undefined);
+    const bus = whole?.bus ?? gw.deps.bus.stats();
+    const replicas = whole ? whole.replicas : gw.deps.replicas?.();
     const ready = !gw.draining && providers.length > 0;
     const reason = gw.draining
       ? "draining"
@@ -21,7 +24,7 @@ export function readyz(gw: Gateway) {
         reason,
         providers,
         events: { bus: gw.deps.bus.kind, ...bus },
-        ...(gw.deps.replicas && { replicas: gw.deps.replicas() }),
+        ...(replicas && { replicas }),
       },
       ready ? 200 : 503,
     );

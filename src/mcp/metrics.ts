@@ -32,6 +32,7 @@ export function observeMcpMetrics(registry: Registry, bus: EventBus, servers: re
     help: "MCP server breaker: 0 closed, 1 half-open, 2 open.",
     labelNames: ["server"] as const,
     registers,
+    aggregator: "max", // across workers: the worst any worker sees, never a sum of states
   });
   for (const s of servers) breaker.set({ server: s }, 0);
   return bus.subscribe((e) => {

@@ -13,7 +13,7 @@ import { createMemoryKeyStore, type KeyStore } from "../governance/mod.ts";
 import type { CacheEntry, CacheStore } from "../plugins/cache.ts";
 import { memoryCacheStore } from "../plugins/mod.ts";
 import { stateEventProvider } from "../events/replay.ts";
-import type { Clock, IdGen } from "../ports.ts";
+import type { Clock, IdGen, ProcessEventStats } from "../ports.ts";
 import { createMemoryResponseStore, type StoredResponse } from "../responses/mod.ts";
 import { createEventLog } from "./event_log.ts";
 import { createLeaseTable } from "./lease_table.ts";
@@ -47,6 +47,24 @@ export interface Hub {
   /** A worker went away: its calls fail instead of waiting. */
   gone(index: number): void;
   close(): Promise<void>;
+}
+
+/** One process's event counts from its workers': summed, connected only when every bus is. */
+export function sumEventStats(all: readonly ProcessEventStats[]): ProcessEventStats {
+  const bus = { published: 0, dropped: 0, buffered: 0, connected: all.length > 0 };
+  let replicas: ProcessEventStats["replicas"];
+  for (const s of all) {
+    bus.published += s.bus.published;
+    bus.dropped += s.bus.dropped;
+    bus.buffered += s.bus.buffered;
+    bus.connected &&= s.bus.connected;
+    if (s.replicas) {
+      replicas ??= { folded: 0, rejected: 0 };
+      replicas.folded += s.replicas.folded;
+      replicas.rejected += s.replicas.rejected;
+    }
+  }
+  return replicas ? { bus, replicas } : { bus };
 }
 
 export function createHub(o: HubOptions): Hub {
@@ -108,6 +126,10 @@ export function createHub(o: HubOptions): Hub {
     "events.recent": (_i, n: number) => log.last(n),
     "events.follow": (i) => void followers.add(i),
     "events.unfollow": (i) => void followers.delete(i),
+    "events.stats": async () =>
+      sumEventStats(
+        (await Promise.all(callers.map((c) => c.call("events.own")))) as ProcessEventStats[],
+      ),
     "metrics": async () => {
       const all = await Promise.all(callers.map((c) => c.call("metrics.json")));
       // deno-lint-ignore no-explicit-any

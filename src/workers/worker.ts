@@ -11,6 +11,7 @@ import { createLogger } from "../lib/logger.ts";
 import { createBus, type RunningGateway, startGateway, startupLines } from "../server.ts";
 import { foldOtherWorkers } from "./fold_replicas.ts";
 import { createWorkerLink } from "./link.ts";
+import type { ProcessEventStats } from "../ports.ts";
 import type { FeedItem, ToMain, ToWorker } from "./protocol.ts";
 import { createSharedBus } from "./shared_bus.ts";
 import {
@@ -56,10 +57,15 @@ async function start(init: Extract<ToWorker, { t: "init" }>) {
         /^\d+$/.test(source.slice(siblingPrefix.length)),
       feed: sharedLog(),
       scrape: () => link.call("metrics") as Promise<string>,
+      events: () => link.call("events.stats") as Promise<ProcessEventStats>,
     },
   });
   const gw = running.gateway;
   link.serve("metrics.json", () => gw.metrics.registry.getMetricsAsJSON());
+  link.serve("events.own", (): ProcessEventStats => ({
+    bus: running!.bus.stats(),
+    ...(gw.deps.replicas && { replicas: gw.deps.replicas() }),
+  }));
   post({
     t: "ready",
     index,

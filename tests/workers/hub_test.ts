@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Counter, Gauge, Registry } from "prom-client";
 import type { GatewayEvent } from "../../src/events/catalogue.ts";
 import type { FeedItem } from "../../src/workers/protocol.ts";
+import { sumEventStats } from "../../src/workers/hub.ts";
 import { settle, wireWorkers } from "../_support/worker_wiring.ts";
 
 const completed = (requestId: string): GatewayEvent =>
@@ -125,4 +126,25 @@ Deno.test("hub: /metrics on any worker sums every worker's registry; state gauge
 Deno.test("hub: a worker's call to an unknown operation fails instead of hanging", async () => {
   const { links } = wireWorkers(1);
   await assert.rejects(links[0].call("nope"), /unknown call nope/);
+});
+
+Deno.test("hub: /readyz on any worker counts every worker's events; connected only when every bus is", async () => {
+  const { links } = wireWorkers(2);
+  links[0].serve("events.own", () => ({
+    bus: { published: 5, dropped: 1, buffered: 0, connected: true },
+    replicas: { folded: 2, rejected: 0 },
+  }));
+  links[1].serve("events.own", () => ({
+    bus: { published: 7, dropped: 0, buffered: 3, connected: false },
+    replicas: { folded: 4, rejected: 1 },
+  }));
+  assert.deepEqual(await links[1].call("events.stats"), {
+    bus: { published: 12, dropped: 1, buffered: 3, connected: false },
+    replicas: { folded: 6, rejected: 1 },
+  });
+  assert.deepEqual(
+    sumEventStats([{ bus: { published: 1, dropped: 0, buffered: 0, connected: true } }]),
+    { bus: { published: 1, dropped: 0, buffered: 0, connected: true } },
+    "no replicas without NATS",
+  );
 });

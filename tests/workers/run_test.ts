@@ -124,6 +124,9 @@ Deno.test("WORKERS=2: both workers serve one port and share breakers, events, me
       scrape.find(name, labels).reduce((sum, s) => sum + s.value, 0);
     assert.equal(total("gateway_requests_served_total", { provider: "ok" }), 16);
     assert.equal(total("gateway_http_requests_total", { route: "/v1/chat/completions" }), 16);
+    // /readyz on either worker counts the whole process's events, not its own half.
+    const ready = await (await fetch(`${url}/readyz`, { client: fresh })).json();
+    assert.ok(ready.events.published >= seen.length, JSON.stringify(ready.events));
 
     // 2. A breaker opened by failures is open on both workers: no call reaches the dead upstream.
     for (let i = 0; i < 12; i++) {
