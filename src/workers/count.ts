@@ -1,8 +1,9 @@
 // How many gateway workers to run, and the reason, for the start-up line: WORKERS (a number, or
 // `auto` for one per core), else gateway.json `workers`, else one process. One process stays the
 // default while workers still weaken failover: breaker state reaches the other workers a moment
-// late (a dead model gets a call per worker before it is skipped) and recovery under flapping and
-// NATS restarts is not yet as exact as one process's (docs/operations.md#workers).
+// late (a dead model gets a call per worker before it is skipped), and under CI's load recovery
+// after flapping and events across a NATS restart are not yet as exact as one process's
+// (docs/operations.md#workers).
 // More than one needs SO_REUSEPORT (Linux, and Deno's `--unstable-net`, which deno.json turns
 // on): without it the gateway runs as one process, as WORKERS=1 always does.
 
