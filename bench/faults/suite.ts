@@ -29,7 +29,7 @@ import {
   spawnGateway,
   spawnMock,
 } from "./procs.ts";
-import { type Answer, type Ask, askJson, askStream, refName } from "./suite_client.ts";
+import { type Answer, type Ask, askJson, askStream, type Ref, refName } from "./suite_client.ts";
 import {
   type AskOptions,
   MOCK_BYTES,
@@ -332,7 +332,8 @@ export async function runScenario(
     const last = health.at(-1);
     run.failures.push(
       `traffic not back on ${refName(primary)} within ${PROMISES.recoveryMs / 1000} s ` +
-        `(${health.length} health requests; the last answered ${last ? who(last) : "-"})`,
+        `(${health.length} health requests; the last answered ${last ? who(last) : "-"}); ` +
+        `its breaker as the gateway shows it: ${await breakerViews(gateway.url, primary)}`,
     );
   }
   const ready = await fetch(`${gateway.url}/readyz`).then(async (
@@ -350,6 +351,30 @@ export async function runScenario(
     );
   }
   return run;
+}
+
+/**
+ * The primary model's breaker as GET /v1/gateway/providers shows it, asked on fresh connections
+ * (with workers, each may land on another worker), the distinct answers joined.
+ */
+async function breakerViews(url: string, ref: Ref): Promise<string> {
+  const views = new Set<string>();
+  for (let i = 0; i < 6; i++) {
+    const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+    try {
+      const res = await fetch(`${url}/v1/gateway/providers`, { client });
+      const body = await res.json() as {
+        data: { id: string; models?: { model: string; breaker: unknown }[] }[];
+      };
+      const p = body.data.find((d) => d.id === ref.provider);
+      views.add(JSON.stringify(p?.models?.find((m) => m.model === ref.model)?.breaker ?? null));
+    } catch (e) {
+      views.add(`unreadable (${e instanceof Error ? e.message : e})`);
+    } finally {
+      client.close();
+    }
+  }
+  return [...views].join(" | ");
 }
 
 /** Every scenario of each config, in order, on one gateway; `onRun` sees each result as it lands. */
