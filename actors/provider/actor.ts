@@ -20,7 +20,7 @@ import {
   type ProviderCommand,
   type ProviderState,
 } from "./decider.ts";
-import { createLeaseKeeper, type ProbeLeases } from "./probe_leases.ts";
+import { CLAIM_LEASE_MS, createLeaseKeeper, type ProbeLeases } from "./probe_leases.ts";
 
 export interface BreakerSnapshot {
   state: "closed" | "open" | "half_open";
@@ -96,6 +96,8 @@ export function spawnProviderActor(
   let wakeAt: number | undefined;
   let stopped = false;
   const keeper = deps.leases && createLeaseKeeper(cfg.id, deps.leases, cfg.breaker.probeLeaseMs);
+  // A lease taken with no request in hand is short: see CLAIM_LEASE_MS.
+  const claimMs = Math.min(CLAIM_LEASE_MS, cfg.breaker.probeLeaseMs);
   let lastAdmitAt = -Infinity;
 
   const ref: ActorRef<ProviderState, ProviderCommand, GatewayEvent> = spawn(cfg.id, decider, {
@@ -146,7 +148,7 @@ export function spawnProviderActor(
     );
     if (lastAdmitAt < openedAt - cfg.breaker.windowMs) return;
     for (const episode of due) {
-      keeper.request(episode, now).then((won) => {
+      keeper.request(episode, now, claimMs).then((won) => {
         if (!won || stopped) return;
         ref.tell({
           kind: "tick",
@@ -186,7 +188,7 @@ export function spawnProviderActor(
       const episodes = dueEpisodes(ref.state(), now);
       if (episodes.length === 0) return false;
       const won = await Promise.all(
-        episodes.map((e) => keeper.held(e, now) || keeper.request(e, now)),
+        episodes.map((e) => keeper.held(e, now) || keeper.request(e, now, claimMs)),
       );
       return won.some(Boolean);
     },

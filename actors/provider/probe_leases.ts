@@ -28,6 +28,14 @@ export function leaseKey(provider: string, episode: string): string {
   return `${provider}.${episode}`;
 }
 
+/**
+ * How long a lease taken ahead of any request lasts (as the open time ends, or after a replay):
+ * long enough for this replica's next request to be the probe, short enough that a replica whose
+ * traffic has gone elsewhere (another replica, another worker) does not keep the one with the
+ * traffic from probing for a whole attempt's length (the lease a request asks for).
+ */
+export const CLAIM_LEASE_MS = 2_000;
+
 /** One provider actor's view of its leases: one per opening (provider-wide or a model's). */
 export interface LeaseKeeper {
   /** Does this replica hold the lease of `episode` at `now`? */
@@ -37,8 +45,9 @@ export interface LeaseKeeper {
   /**
    * Asks for the lease of `episode` unless it is already held, being asked for, or known to be
    * another replica's until a time still to come. Resolves to whether this replica holds it.
+   * `ttlMs` shortens the lease (CLAIM_LEASE_MS when no request is in hand).
    */
-  request(episode: string, now: number): Promise<boolean>;
+  request(episode: string, now: number, ttlMs?: number): Promise<boolean>;
 }
 
 interface Lease {
@@ -68,7 +77,7 @@ export function createLeaseKeeper(
       }
       return out;
     },
-    request(episode, now) {
+    request(episode, now, ttl = ttlMs) {
       const known = current(episode, now);
       if (known) return known.answer;
       // Ended leases are forgotten, so the map holds only openings still in play.
@@ -76,8 +85,8 @@ export function createLeaseKeeper(
       const asked: Lease = {
         episode,
         state: "asking",
-        until: now + ttlMs,
-        answer: leases.acquire(leaseKey(provider, episode), ttlMs).then((grant) => {
+        until: now + ttl,
+        answer: leases.acquire(leaseKey(provider, episode), ttl).then((grant) => {
           asked.state = grant.won ? "held" : "theirs";
           asked.until = grant.until;
           return grant.won;

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import type { GatewayEvent } from "../../../src/events/catalogue.ts";
 import { replay } from "../../../actors/runtime/mod.ts";
 import {
+  CLAIM_LEASE_MS,
   createLeaseKeeper,
   type LeaseGrant,
   leaseKey,
@@ -746,5 +747,49 @@ Deno.test("a replica with traffic asks for the lease when the open time ends and
   } finally {
     actor.stop();
     idle.stop();
+  }
+});
+
+Deno.test("a lease taken with no request in hand is short: the replica with the traffic probes soon after", async () => {
+  clock.now = T;
+  const store = new Map();
+  const lv = manualLeases("v", store);
+  const lw = manualLeases("w", store);
+  const now = () => clock.now;
+  const published: GatewayEvent[] = [];
+  // v took part before the opening, then its traffic went elsewhere; w has all of it now.
+  const v = spawnProviderActor(config(), { clock: { now }, publish() {}, leases: lv.leases });
+  const w = spawnProviderActor(config(), {
+    clock: { now },
+    publish: (e) => published.push(e),
+    leases: lw.leases,
+  });
+  try {
+    const open = opened(T - 20_000, 10_000);
+    v.hydrate([open]);
+    w.hydrate([open]);
+    const claimed = v.claimProbe();
+    await lv.answer();
+    assert.equal(await claimed, true, "v holds the lease, ahead of any request");
+    assert.equal(store.get(leaseKey(P, episodeKey(T - 10_000))).until, T + CLAIM_LEASE_MS);
+
+    const req = (n: number) => ({ ...admit(clock.now), requestId: `w-${n}` });
+    assert.deepEqual(types(w.ask(req(1))), ["attempt.skipped"], "v's to probe for now");
+    await lw.answer();
+    assert.deepEqual(types(w.ask(req(2))), ["attempt.skipped"]);
+
+    // v never sends the probe; its lease ends after CLAIM_LEASE_MS, not a whole attempt's length.
+    clock.now = T + CLAIM_LEASE_MS + 1;
+    assert.deepEqual(types(w.ask(req(3))), ["attempt.skipped"], "w asks now");
+    await lw.answer();
+    assert.deepEqual(types(w.ask(req(4))), ["breaker.half_opened", "attempt.started"]);
+    assert.equal(
+      store.get(leaseKey(P, episodeKey(T - 10_000))).until,
+      T + CLAIM_LEASE_MS + 1 + 30_000,
+      "a lease asked for by a request lasts the probe's length",
+    );
+  } finally {
+    v.stop();
+    w.stop();
   }
 });
