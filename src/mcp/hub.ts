@@ -8,7 +8,7 @@ import type { McpEvent } from "../events/catalogue.ts";
 import { mayUse, type McpAccess } from "./access.ts";
 import type { McpConfig } from "./config.ts";
 import type { CallToolResult, Tool } from "./connection.ts";
-import { publicToolName } from "./names.ts";
+import { publicToolNames } from "./names.ts";
 import {
   type McpServerActor,
   type McpServerDeps,
@@ -82,15 +82,17 @@ export function createMcpHub(config: McpConfig, deps: McpHubDeps): McpHub {
   };
 
   const all = (): McpTool[] =>
-    actors.flatMap((a) =>
-      a.tools().map((t) => ({
-        name: publicToolName(a.name, t.name),
+    actors.flatMap((a) => {
+      const tools = a.tools();
+      const names = publicToolNames(a.name, tools.map((t) => t.name));
+      return tools.map((t, i) => ({
+        name: names[i],
         server: a.name,
         tool: t.name,
         description: t.description,
         inputSchema: t.inputSchema,
-      }))
-    );
+      }));
+    });
 
   return {
     servers: () => actors,

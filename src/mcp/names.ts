@@ -1,7 +1,7 @@
 // The name a gateway client sees for an MCP tool: `<server>__<tool>`, within OpenAI's function
 // name pattern ^[a-zA-Z0-9_-]{1,64}$ so it works as a function tool for every provider. Other
 // characters become "_"; a name too long keeps its start and gets a short hash of the whole, so
-// two long names stay apart.
+// two long names stay apart, and so does a rewritten name that meets another tool's (`a.b`, `a_b`).
 
 export const SEPARATOR = "__";
 const MAX = 64;
@@ -16,11 +16,32 @@ function hash(s: string): string {
   return (h >>> 0).toString(16).padStart(8, "0");
 }
 
+const hashed = (full: string, server: string, tool: string) =>
+  `${full.slice(0, MAX - 9)}_${hash(`${server}/${tool}`)}`;
+
 /** The public name of `tool` on `server` (server names are already [a-z0-9_-]). */
 export function publicToolName(server: string, tool: string): string {
   const full = `${server}${SEPARATOR}${tool.replace(/[^a-zA-Z0-9_-]/g, "_")}`;
-  if (full.length <= MAX) return full;
-  return `${full.slice(0, MAX - 9)}_${hash(`${server}/${tool}`)}`;
+  return full.length <= MAX ? full : hashed(full, server, tool);
+}
+
+/**
+ * The public names of one server's tools, one each: a tool whose name had to be rewritten and
+ * then meets another tool's public name gets a hash of its own name too; a name kept as it was
+ * stays as it is.
+ */
+export function publicToolNames(server: string, tools: readonly string[]): string[] {
+  const names = tools.map((t) => publicToolName(server, t));
+  const uses = new Map<string, number>();
+  for (const n of names) uses.set(n, (uses.get(n) ?? 0) + 1);
+  return names.map((n, i) => {
+    const kept = n === `${server}${SEPARATOR}${tools[i]}`;
+    return uses.get(n) === 1 || kept ? n : hashed(
+      `${server}${SEPARATOR}${tools[i].replace(/[^a-zA-Z0-9_-]/g, "_")}`,
+      server,
+      tools[i],
+    );
+  });
 }
 
 /** The server a public name names (its prefix), or undefined. */

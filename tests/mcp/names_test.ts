@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { publicToolName, SEPARATOR, serverOf } from "../../src/mcp/names.ts";
+import { publicToolName, publicToolNames, SEPARATOR, serverOf } from "../../src/mcp/names.ts";
 
 const OPENAI_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -58,4 +58,19 @@ Deno.test("names: serverOf reads the server back from a public name", () => {
   }
   assert.equal(serverOf("no_separator"), undefined);
   assert.equal(serverOf("__tool"), undefined);
+});
+
+Deno.test("names: a rewritten name that meets another tool's gets its own hash; a kept name stays", () => {
+  const names = publicToolNames("srv", ["a_b", "a.b", "a:b", "c.d"]);
+  assert.equal(names[0], "srv__a_b", "the tool really named a_b keeps its name");
+  assert.match(names[1], /^srv__a_b_[0-9a-f]{8}$/);
+  assert.match(names[2], /^srv__a_b_[0-9a-f]{8}$/);
+  assert.equal(new Set(names).size, 4, "one public name per tool");
+  assert.equal(names[3], "srv__c_d", "a rewritten name that meets nothing stays short");
+  for (const n of names) assert.match(n, OPENAI_NAME);
+  assert.deepEqual(
+    publicToolNames("srv", ["a.b", "a_b"]).reverse(),
+    publicToolNames("srv", ["a_b", "a.b"]),
+    "order does not matter",
+  );
 });
