@@ -36,7 +36,7 @@ try {
   throw e;
 }
 
-// Workers on one port when asked for (WORKERS=auto: one per core); by default one process.
+// Workers on one port: WORKERS, else gateway.json, else one per core from 4 cores (src/workers/count.ts).
 let plan;
 try {
   const env = Deno.env.get("WORKERS");
@@ -44,9 +44,7 @@ try {
     env,
     configured: config.workers,
     cores: navigator.hardwareConcurrency,
-    noReusePort: (env === "1" || (!env && (config.workers ?? 1) === 1))
-      ? undefined
-      : reusePortUnavailable(),
+    noReusePort: () => reusePortUnavailable(),
   });
 } catch (e) {
   if (e instanceof WorkersError) {

@@ -42,7 +42,9 @@ export function freePort(): number {
 
 /** Only what the runtimes need from the host: no API keys, GATEWAY_CONFIG or NATS_URL leak in. */
 function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1" };
+  // One gateway process unless a bench asks for workers (ab, profile): servers are pinned to one
+  // CPU, and from 4 cores the gateway would otherwise start one worker per core of the machine.
+  const env: Record<string, string> = { NO_COLOR: "1", WORKERS: "1" };
   for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
     const v = Deno.env.get(name);
     if (v !== undefined) env[name] = v;

@@ -1,11 +1,13 @@
 // How many gateway workers to run, and the reason, for the start-up line: WORKERS (a number, or
-// `auto` for one per core), else gateway.json `workers`, else one process. One process stays the
-// default while workers still weaken failover: breaker state reaches the other workers a moment
-// late (a dead model gets a call per worker before it is skipped), and under CI's load recovery
-// after flapping and events across a NATS restart are not yet as exact as one process's
-// (docs/operations.md#workers).
+// `auto` for one per core), else gateway.json `workers`, else one per core on a machine with
+// MIN_CORES_FOR_WORKERS cores or more and one process below that. Measured on 2 cores shared with
+// the load, a second worker cost ~30 % more CPU per request for ~7 % more throughput and twice
+// the memory (docs/benchmarks.md#workers): workers pay off where there are cores to spare.
 // More than one needs SO_REUSEPORT (Linux, and Deno's `--unstable-net`, which deno.json turns
 // on): without it the gateway runs as one process, as WORKERS=1 always does.
+
+/** From this many cores on, the default is one worker per core. */
+export const MIN_CORES_FOR_WORKERS = 4;
 
 export interface WorkerPlan {
   count: number;
@@ -22,8 +24,8 @@ export interface PlanInput {
   configured: number | undefined;
   /** navigator.hardwareConcurrency. */
   cores: number;
-  /** Why several workers cannot share a port here, or undefined when they can. */
-  noReusePort: string | undefined;
+  /** Why several workers cannot share a port here, or undefined when they can (asked only then). */
+  noReusePort: () => string | undefined;
 }
 
 /** WORKERS is not a whole number ≥ 1. */
@@ -49,13 +51,17 @@ export function planWorkers(i: PlanInput): WorkerPlan {
   } else if (i.configured !== undefined) {
     count = i.configured;
     why = `gateway.json workers: ${count}`;
+  } else if (Math.floor(i.cores) >= MIN_CORES_FOR_WORKERS) {
+    count = Math.floor(i.cores);
+    why = "one per core; WORKERS=1 for one process";
   } else {
+    const cores = Math.max(1, Math.floor(i.cores) || 1);
     count = 1;
-    why = "one process; WORKERS=auto for one per core";
+    why = `one process on ${cores} core${cores === 1 ? "" : "s"} (one per core from ` +
+      `${MIN_CORES_FOR_WORKERS}); WORKERS=auto for one per core`;
   }
-  if (count > 1 && i.noReusePort) {
-    return { count: 1, why: `${count} asked for, but ${i.noReusePort}`, fellBack: true };
-  }
+  const cannot = count > 1 ? i.noReusePort() : undefined;
+  if (cannot) return { count: 1, why: `${count} asked for, but ${cannot}`, fellBack: true };
   return { count, why };
 }
 

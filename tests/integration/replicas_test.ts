@@ -36,6 +36,9 @@ async function startReplica(configPath: string, natsUrl: string, instance: strin
     PORT: String(port),
     GATEWAY_INSTANCE: instance,
     NO_COLOR: "1",
+    // One process per replica, whatever the cores: calls and probes are counted per replica here
+    // (workers of one process are replicas of each other: tests/workers/run_test.ts).
+    WORKERS: "1",
   };
   for (const name of ["PATH", "HOME", "DENO_DIR"]) {
     const v = Deno.env.get(name);
