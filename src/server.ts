@@ -9,6 +9,7 @@ import { createGateway, type Gateway } from "./gateway.ts";
 import { systemClock } from "./lib/clock.ts";
 import { createIdGen } from "./lib/ids.ts";
 import type { Logger } from "./lib/logger.ts";
+import type { GatewayEvent } from "./events/catalogue.ts";
 import type { EventBus, ProcessEventStats, ProviderHttp, Random } from "./ports.ts";
 import { fetchHttp } from "./providers/fetch_http.ts";
 import { keyStoreFor } from "./governance/mod.ts";
@@ -41,6 +42,8 @@ export interface WorkerShare {
   attach?(gateway: Gateway): () => void;
   /** The other workers' event sources: with NATS, not followed there (attach folds them). */
   siblings?: (source: string) => boolean;
+  /** False for a state event already folded (replay and the main thread may both bring it). */
+  once?: (e: GatewayEvent) => boolean;
 }
 
 export interface RunningGateway {
@@ -109,6 +112,7 @@ export function startGateway(
       logger: opts.logger,
       clock: systemClock,
       siblings: opts.worker?.siblings,
+      once: opts.worker?.once,
     })
     : undefined;
   const gateway = createGateway({

@@ -31,6 +31,8 @@ export interface StateSyncOptions {
   retryMs?: number;
   /** Sources not to follow: this process's other workers (src/workers/), folded another way. */
   siblings?: (source: string) => boolean;
+  /** False for an event already folded another way (src/workers/fold_once.ts): not folded again. */
+  once?: (e: GatewayEvent) => boolean;
 }
 
 export interface StateSync {
@@ -98,7 +100,10 @@ export function createStateSync(o: StateSyncOptions): StateSync {
       providers: new Set(actors.ids()),
       siblings: o.siblings,
       from,
-      onEvent: (e: GatewayEvent) => actors.get((e as { provider: string }).provider)?.hydrate([e]),
+      onEvent: (e: GatewayEvent) => {
+        if (o.once?.(e) === false) return;
+        actors.get((e as { provider: string }).provider)?.hydrate([e]);
+      },
       logger,
     });
   };
@@ -163,6 +168,7 @@ export function createStateSync(o: StateSyncOptions): StateSync {
       }
       const byProvider = new Map<string, GatewayEvent[]>();
       for (const e of replayed.events) {
+        if (o.once?.(e) === false) continue;
         const p = (e as { provider: string }).provider;
         const list = byProvider.get(p) ?? [];
         list.push(e);

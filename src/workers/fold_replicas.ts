@@ -5,11 +5,14 @@
 import type { ProviderActor } from "../../actors/provider/mod.ts";
 import type { Registry } from "../../actors/runtime/mod.ts";
 import { stateEventProvider } from "../events/replay.ts";
+import type { GatewayEvent } from "../events/catalogue.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { WorkerLink } from "./link.ts";
 
 export interface FoldOptions {
   link: Pick<WorkerLink, "onState">;
+  /** False for an event already folded (./fold_once.ts); default: fold all. */
+  once?: (event: GatewayEvent) => boolean;
   actors: Registry<ProviderActor>;
   logger: Logger;
 }
@@ -21,7 +24,7 @@ export function foldOtherWorkers(o: FoldOptions): { stop(): void; readonly folde
     const provider = stateEventProvider(event);
     if (provider === undefined) return;
     const actor = o.actors.get(provider);
-    if (!actor) return;
+    if (!actor || o.once?.(event) === false) return;
     folded++;
     try {
       actor.hydrate([event]);

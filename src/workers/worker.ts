@@ -9,6 +9,7 @@ import { sourceOf } from "../events/follow_replicas.ts";
 import type { SharedEventLog } from "../http/events_sse.ts";
 import { createLogger } from "../lib/logger.ts";
 import { createBus, type RunningGateway, startGateway, startupLines } from "../server.ts";
+import { createFoldOnce } from "./fold_once.ts";
 import { foldOtherWorkers } from "./fold_replicas.ts";
 import { createWorkerLink } from "./link.ts";
 import type { ProcessEventStats } from "../ports.ts";
@@ -34,6 +35,7 @@ async function start(init: Extract<ToWorker, { t: "init" }>) {
   const nats = Boolean(config.nats.url);
   const ownSource = sourceOf(config.instance);
   const siblingPrefix = `${sourceOf(init.instance)}-w`;
+  const once = createFoldOnce();
   const bus = createSharedBus({
     inner: nats ? createBus(config, logger) : createMemoryBus({ logger }),
     link,
@@ -51,7 +53,8 @@ async function start(init: Extract<ToWorker, { t: "init" }>) {
       }),
       // The other workers' breaker and limiter changes come through the main thread at once,
       // with NATS too (its stream is slower and may be down); there they are not followed.
-      attach: (gateway) => foldOtherWorkers({ link, actors: gateway.actors, logger }).stop,
+      attach: (gateway) => foldOtherWorkers({ link, actors: gateway.actors, logger, once }).stop,
+      once,
       siblings: (source) =>
         source !== ownSource && source.startsWith(siblingPrefix) &&
         /^\d+$/.test(source.slice(siblingPrefix.length)),
