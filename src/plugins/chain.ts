@@ -10,6 +10,8 @@ import type {
   ChainStop,
 } from "../../actors/supervisor/mod.ts";
 import type { GatewayEvent } from "../events/catalogue.ts";
+import { assembleCompletion } from "../openai/chunks_to_completion.ts";
+import type { ChatChunk, ChatCompletion, Usage } from "../openai/types.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Clock } from "../ports.ts";
 import type {
@@ -100,6 +102,7 @@ export function createPluginChain(plugins: readonly Plugin[], deps: PluginChainD
   const withBegin = plugins.filter((p) => p.begin);
   const withPre = plugins.filter((p) => p.pre);
   const withPost = plugins.filter((p) => p.post).reverse();
+  const withStreamed = plugins.filter((p) => p.streamed);
   const { clock, logger } = deps;
 
   return {
@@ -218,7 +221,9 @@ export function createPluginChain(plugins: readonly Plugin[], deps: PluginChainD
           return { type: "continue" };
         },
         async attempt<T, C>(a: AttemptInput, run: AttemptStep<T, C>, c?: C) {
-          if (withPre.length === 0 && withPost.length === 0) return run(req.request, {}, c as C, a);
+          if (withPre.length === 0 && withPost.length === 0 && withStreamed.length === 0) {
+            return run(req.request, {}, c as C, a);
+          }
           const ctx: AttemptContext = {
             ...shared,
             attempt: a.attempt,
@@ -247,6 +252,25 @@ export function createPluginChain(plugins: readonly Plugin[], deps: PluginChainD
             }
           }
           let result = await run(ctx.request, ctx.upstreamHeaders, c as C, a);
+          if (
+            withStreamed.length && req.stream && result.type === "success" &&
+            ctx.request.kind === "chat"
+          ) {
+            const s = result.value as unknown as ChatStream;
+            if (!s.continuation) {
+              const value = watched(s, (response) => {
+                for (const p of withStreamed) {
+                  Promise.resolve().then(() => p.streamed!({ ...ctx, response })).catch((e) =>
+                    logger.error("plugin streamed hook failed", {
+                      plugin: p.name,
+                      error: String(e),
+                    })
+                  );
+                }
+              });
+              result = { ...result, value: value as unknown as T };
+            }
+          }
           if (withPost.length === 0) return result;
           const post: PostContext = { ...ctx, outcome: outcomeOf(result, req.stream) };
           for (const p of withPost) {
@@ -274,6 +298,32 @@ export function createPluginChain(plugins: readonly Plugin[], deps: PluginChainD
       };
     },
   };
+}
+
+/** What a started chat stream looks like to the chain (src/providers/execute.ts StartedStream). */
+interface ChatStream {
+  first: ChatChunk[];
+  rest: AsyncGenerator<ChatChunk, void, undefined>;
+  usage(): Usage | undefined;
+  continuation?: string;
+}
+
+/**
+ * The same stream, its chunks also put together; `done` gets the whole answer once the upstream
+ * ended it well (never when it failed or the client left). Only when a plugin wants it.
+ */
+function watched(s: ChatStream, done: (answer: ChatCompletion) => void): ChatStream {
+  const answer = assembleCompletion();
+  for (const c of s.first) answer.push(c);
+  async function* rest(): AsyncGenerator<ChatChunk, void, undefined> {
+    for await (const c of s.rest) {
+      answer.push(c);
+      yield c;
+    }
+    const whole = answer.result(s.usage());
+    if (whole) done(whole);
+  }
+  return { ...s, rest: rest() };
 }
 
 function settle(p: Plugin, s: StopSpec, status: number, type: string): Stopped {

@@ -7,6 +7,9 @@
 //               headers, or stop the request with an error the client sees
 //   post(ctx)   after every attempt: sees the response or the failure; may stop the chain so no
 //               further fallback is tried
+//   streamed(ctx) after a chat stream an attempt served has ended well: its whole answer, put
+//               together from the chunks (e.g. to cache it); not for a stream that failed or was
+//               cut, nor for one continuing another attempt's answer
 //
 // Plugins run in configured order for begin and pre, and in reverse order for post (the first
 // plugin wraps all the others). A stop reaches the client as an error body naming the reason and
@@ -100,12 +103,19 @@ export interface PostContext extends AttemptContext {
 
 type Hook<C, R> = (ctx: C) => R | void | Promise<R | void>;
 
+export interface StreamedContext extends AttemptContext {
+  /** The stream's whole answer as a chat.completion (content joined, tool calls merged, usage). */
+  readonly response: ChatCompletion;
+}
+
 export interface Plugin {
   /** Names the plugin in events and errors: [A-Za-z0-9_.-]. */
   readonly name: string;
   begin?: Hook<RequestContext, Stop | Answer>;
   pre?: Hook<AttemptContext, Stop>;
   post?: Hook<PostContext, Stop>;
+  /** Runs after the answer went out; what it returns or throws changes nothing for the client. */
+  streamed?: Hook<StreamedContext, void>;
 }
 
 /** The text of a chat or embeddings request that content rules look at. */

@@ -15,13 +15,14 @@
 //
 // A hit (similarity ≥ threshold) makes no model call: `x-gateway-cache: hit`,
 // `x-gateway-cache-similarity`, a `cache.hit` event carrying `similarity`; a stream request is
-// answered as a stream. A miss says `x-gateway-cache: miss` and stores the final answer of a JSON
-// request when every choice finished with `stop` or `tool_calls` (never errors, never an answer
-// cut by `length` or `content_filter`). `cache-control: no-cache` skips the lookup, `no-store`
+// answered as a stream. A miss says `x-gateway-cache: miss` and stores the final answer — of a
+// JSON request, or of a stream once it ended well (put together from its chunks) — when every
+// choice finished with `stop` or `tool_calls` (never errors, never an answer cut by `length` or
+// `content_filter`, never a stream that broke off). `cache-control: no-cache` skips the lookup, `no-store`
 // skips both. An embeddings or store failure is a miss, never a failed request.
 import type { ChatCompletion, ChatRequest } from "../openai/types.ts";
 import { CACHE_HEADER, cacheKey, DEFAULT_VARY } from "./cache.ts";
-import type { Plugin, RequestContext } from "./plugin.ts";
+import type { AttemptContext, Plugin, RequestContext } from "./plugin.ts";
 import { normalize, SemanticIndex } from "./semantic_index.ts";
 
 /** Embeds one text through the gateway (its providers, fallbacks and keys); the raw vector. */
@@ -135,6 +136,21 @@ export function semanticCachePlugin(opts: SemanticCacheOptions): Plugin {
   const PENDING = Symbol("semantic cache entry");
   const directives = (ctx: RequestContext) =>
     (ctx.headers.get("cache-control") ?? "").toLowerCase().split(",").map((d) => d.trim());
+  /** Stores a miss's complete answer under the embedding its begin made. */
+  const keep = async (ctx: AttemptContext, response: ChatCompletion) => {
+    const p = ctx.scratch.get(PENDING) as Pending | undefined;
+    if (!p || ctx.request.kind !== "chat") return;
+    if (response.object !== "chat.completion" || !storable(response)) return;
+    try {
+      await opts.store.add(p.scope, p.id, p.vector, {
+        response,
+        provider: ctx.candidate.provider,
+        model: ctx.candidate.model,
+      }, ctx.now());
+    } catch {
+      // A failed store only costs a future hit.
+    }
+  };
   return {
     name: opts.name ?? "semantic-cache",
     async begin(ctx) {
@@ -205,21 +221,11 @@ export function semanticCachePlugin(opts: SemanticCacheOptions): Plugin {
       };
     },
     async post(ctx) {
-      const p = ctx.scratch.get(PENDING) as Pending | undefined;
       const out = ctx.outcome;
-      if (!p || out.type !== "success" || !out.response || ctx.request.kind !== "chat") return;
-      const response = out.response as ChatCompletion;
-      if (response.object !== "chat.completion" || !storable(response)) return;
-      try {
-        await opts.store.add(p.scope, p.id, p.vector, {
-          response,
-          provider: ctx.candidate.provider,
-          model: ctx.candidate.model,
-        }, ctx.now());
-      } catch {
-        // A failed store only costs a future hit.
-      }
+      if (out.type !== "success" || !out.response) return;
+      await keep(ctx, out.response as ChatCompletion);
     },
+    streamed: (ctx) => keep(ctx, ctx.response),
   };
 }
 

@@ -2,7 +2,8 @@
 // bag-of-words hashing embedding (so a paraphrase with the same content words is close and an
 // unrelated question far): a paraphrase is answered from the cache with no chat call upstream,
 // an unrelated question goes upstream, two virtual keys never share answers, a stream request is
-// answered as a stream from a hit, and two gateways on one nats-server share entries.
+// answered as a stream from a hit, a streamed answer is stored once it ended well, and two
+// gateways on one nats-server share entries.
 import assert from "node:assert/strict";
 import type { ConfigFile } from "../../src/config.ts";
 import type { GatewayEvent } from "../../src/events/catalogue.ts";
@@ -177,6 +178,36 @@ Deno.test("a stream request is answered as a stream from a hit", async () => {
     const streamed = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
     assert.equal(streamed, content(first.text));
     assert.equal(chunks.at(-1).choices[0].finish_reason, "stop");
+  } finally {
+    await gw.shutdown(1_000);
+    await up.close();
+  }
+});
+
+Deno.test("a streamed answer is stored once the stream ended well; a paraphrase then hits, JSON or stream", async () => {
+  const up = startUpstream();
+  const gw = startTestGateway(config(up));
+  try {
+    const first = await ask(gw, "What is the capital of France?", { stream: true });
+    assert.equal(first.cache, "miss");
+    assert.equal(up.chatCalls(), 1);
+    const streamedText = (text: string) =>
+      text.split("\n").filter((l) => l.startsWith("data: ") && l !== "data: [DONE]")
+        .map((l) => JSON.parse(l.slice(6)).choices[0]?.delta?.content ?? "").join("");
+    const answer = streamedText(first.text);
+    assert.match(answer, /answer #1/);
+    // Stored after the last chunk went out: a paraphrase finds it (bounded wait for the store).
+    let json = await ask(gw, "France: what's its capital?");
+    for (let i = 0; i < 20 && json.cache !== "hit"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      json = await ask(gw, "France: what's its capital?");
+    }
+    assert.equal(json.cache, "hit");
+    assert.equal(content(json.text), answer, "the stream's whole answer, put together");
+    const again = await ask(gw, "capital of France please", { stream: true });
+    assert.equal(again.cache, "hit");
+    assert.equal(streamedText(again.text), answer);
+    assert.equal(up.chatCalls(), 1, "one chat call in all");
   } finally {
     await gw.shutdown(1_000);
     await up.close();

@@ -323,3 +323,84 @@ Deno.test("two plugins with one name are refused; no plugins means no copies and
   assert.equal(same, true);
   assert.deepEqual(published, []);
 });
+
+/** A started stream as the executor hands it over: two chunks, then an end or a failure. */
+function started(opts: { fail?: boolean; continuation?: "continue" } = {}) {
+  const chunk = (content: string, finish: "stop" | null) => ({
+    id: "s1",
+    object: "chat.completion.chunk" as const,
+    created: 1,
+    model: "gpt-4o-mini",
+    choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+  });
+  async function* rest() {
+    yield chunk("lo", null);
+    if (opts.fail) throw new Error("cut");
+    yield chunk(".", "stop");
+  }
+  return {
+    startedAt: 0,
+    first: [chunk("Hel", null)],
+    rest: rest(),
+    usage: () => ({ prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 }),
+    skippedEvents: () => 0,
+    ...(opts.continuation ? { continuation: opts.continuation } : {}),
+  };
+}
+
+async function drain(s: ReturnType<typeof started>) {
+  const out: string[] = s.first.map((c) => c.choices[0].delta.content);
+  for await (const c of s.rest) out.push(c.choices[0].delta.content);
+  return out.join("");
+}
+
+Deno.test("streamed: a chat stream that ended well is handed to the plugin as one answer", async () => {
+  const got: { content: unknown; usage: unknown; provider: string }[] = [];
+  const { req } = setup([{
+    name: "keep",
+    streamed: (ctx) =>
+      void got.push({
+        content: ctx.response.choices[0].message.content,
+        usage: ctx.response.usage,
+        provider: ctx.candidate.provider,
+      }),
+  }], { stream: true });
+  const r = await req.attempt(
+    attempt(1),
+    () =>
+      Promise.resolve({ type: "success" as const, status: 200, latencyMs: 1, value: started() }),
+  );
+  assert.equal(r.type, "success");
+  assert.deepEqual(got, [], "not before the stream is read");
+  assert.equal(await drain(r.type === "success" ? r.value : started()), "Hello.");
+  await new Promise((res) => setTimeout(res, 0));
+  assert.deepEqual(got, [{
+    content: "Hello.",
+    usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 },
+    provider: "openai",
+  }]);
+});
+
+Deno.test("streamed: not for a stream that broke off, nor for one continuing another answer", async () => {
+  let calls = 0;
+  const plugins: Plugin[] = [{ name: "keep", streamed: () => void calls++ }];
+  const { req } = setup(plugins, { stream: true });
+  const cut = await req.attempt(attempt(1), () =>
+    Promise.resolve({
+      type: "success" as const,
+      status: 200,
+      latencyMs: 1,
+      value: started({ fail: true }),
+    }));
+  await assert.rejects(drain(cut.type === "success" ? cut.value : started()), /cut/);
+  const continued = await req.attempt(attempt(2), () =>
+    Promise.resolve({
+      type: "success" as const,
+      status: 200,
+      latencyMs: 1,
+      value: started({ continuation: "continue" }),
+    }));
+  await drain(continued.type === "success" ? continued.value : started());
+  await new Promise((res) => setTimeout(res, 0));
+  assert.equal(calls, 0);
+});

@@ -178,3 +178,21 @@ Deno.test("a failing embedding is a miss, never a failed request; no-store bypas
   assert.equal(bypass.responseHeaders["x-gateway-cache"], "bypass");
   assert.equal(embedded.length, before, "no embedding for a bypassed request");
 });
+
+Deno.test("a stream's whole answer is stored through the streamed hook, as a JSON one is through post", async () => {
+  const { plugin } = setup();
+  const ctx = ask("What is the capital of France?", {}, { stream: true });
+  assert.equal(await plugin.begin!(ctx), undefined);
+  await plugin.streamed!({ ...attemptCtx(ctx), response: completion("Paris, streamed.") });
+  const v = await plugin.begin!(ask("capital france"));
+  assert.ok(v && "answer" in v);
+  assert.equal(
+    (v.answer.response as ChatCompletion).choices[0].message.content,
+    "Paris, streamed.",
+  );
+  // A truncated stream is not stored either.
+  const cut = ask("weather today?", {}, { stream: true });
+  await plugin.begin!(cut);
+  await plugin.streamed!({ ...attemptCtx(cut), response: completion("Sunny and", "length") });
+  assert.equal(await plugin.begin!(ask("weather today?")), undefined);
+});
