@@ -20,7 +20,8 @@ import { mountAliases } from "./http/aliases.ts";
 import { embeddings } from "./http/embeddings.ts";
 import { inProcessEmbedder } from "./http/embed_in_process.ts";
 import { errorResponse } from "./http/errors.ts";
-import { modelDoor } from "./http/front.ts";
+import { modelDoor, toolsDoor } from "./http/front.ts";
+import { openaiError } from "./formats/openai/errors.ts";
 import { healthz, providerState, readyz } from "./http/health.ts";
 import { mountModels } from "./http/models.ts";
 import { mountOperatorGate } from "./http/operator_gate.ts";
@@ -28,7 +29,7 @@ import { dashboard } from "./http/dashboard.ts";
 import { eventsSse } from "./http/events_sse.ts";
 import { mountTelemetry } from "./telemetry/mod.ts";
 import { executeMcpTool, listMcpTools, mcpState } from "./http/mcp_tools.ts";
-import { mountMcpEndpoint } from "./http/mcp_endpoint.ts";
+import { jsonRpcRefusal, mountMcpEndpoint } from "./http/mcp_endpoint.ts";
 
 /** The routes that run a model (their aliases re-enter the app under these paths). */
 const MODEL_ROUTES = [
@@ -64,6 +65,9 @@ export function createApp(gw: Gateway): Hono {
   app.delete("/v1/responses/:id", deleteResponse(gw));
   app.get("/v1/responses/:id/input_items", listInputItems(gw));
   mountModels(app, gw);
+  // Draining and overload, and the in-flight count, for the MCP tool routes too.
+  app.use("/v1/mcp/tool/execute", toolsDoor(gw, openaiError));
+  for (const path of ["/mcp", "/mcp/*"]) app.use(path, toolsDoor(gw, jsonRpcRefusal));
   app.get("/v1/mcp/tools", listMcpTools(gw));
   app.post("/v1/mcp/tool/execute", executeMcpTool(gw));
   mountMcpEndpoint(app, gw); // POST /mcp: the gateway as one stateless MCP server

@@ -32,11 +32,8 @@ function unavailable(start: CallStart, message: string, code: string): CallError
   return { ...invalid(start, 503, message, code), type: "unavailable", retryAfterMs: 1000 };
 }
 
-function decide(
-  gw: Gateway,
-  start: CallStart,
-  req: Request,
-): CallError | undefined | Promise<CallError | undefined> {
+/** Draining or past limits.maxInFlight: the 503 the gateway answers itself; else undefined. */
+function busy(gw: Gateway, start: CallStart): CallError | undefined {
   if (gw.draining) {
     return unavailable(
       start,
@@ -54,10 +51,39 @@ function decide(
       "gateway_overloaded",
     );
   }
+  return undefined;
+}
+
+function decide(
+  gw: Gateway,
+  start: CallStart,
+  req: Request,
+): CallError | undefined | Promise<CallError | undefined> {
+  const refused = busy(gw, start);
+  if (refused) return refused;
   // Virtual keys: 401 before the body is even read. An open gateway answers at once, without
   // a promise: no key to look up.
   if (gw.governor.open()) return undefined;
   return authenticateCall(gw.governor, start, req);
+}
+
+/**
+ * The door in front of the MCP tool routes (POST /mcp, /v1/mcp/tool/execute): draining and
+ * overload answered by `refuse` in the route's own shape, and the call counted in flight so a
+ * drain waits for tool calls too. The routes check the caller's key themselves.
+ */
+export function toolsDoor(gw: Gateway, refuse: (e: CallError) => Response): MiddlewareHandler {
+  return async (c, next) => {
+    const refused = busy(gw, startCall(gw, c.req.header("x-request-id")));
+    if (refused) return refuse(refused);
+    gw.inFlight++;
+    try {
+      await next();
+    } finally {
+      gw.inFlight--;
+    }
+    return undefined;
+  };
 }
 
 /** The middleware: mount it in front of each model route. */

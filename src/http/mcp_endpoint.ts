@@ -18,7 +18,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Gateway } from "../gateway.ts";
 import type { McpAccess, McpTool } from "../mcp/mod.ts";
-import { startCall } from "./call.ts";
+import { type CallError, startCall } from "./call.ts";
 import { errorResponse } from "./errors.ts";
 import { mcpCaller } from "./mcp_tools.ts";
 
@@ -36,6 +36,18 @@ export function mountMcpEndpoint(app: Hono, gw: Gateway): void {
         { status: 405, headers: { allow: "POST", "content-type": "application/json" } },
       ));
   }
+}
+
+/** A refusal the gateway answers itself (draining, overloaded) as a JSON-RPC error, with its status. */
+export function jsonRpcRefusal(e: CallError): Response {
+  const headers = new Headers({ ...e.headers, "content-type": "application/json" });
+  if (e.retryAfterMs !== undefined) {
+    headers.set("retry-after", String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
+  }
+  return new Response(
+    JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message: e.message }, id: null }),
+    { status: e.status, headers },
+  );
 }
 
 function serveMcp(gw: Gateway) {

@@ -77,6 +77,30 @@ Deno.test("draining: 503 draining with Retry-After and the client's request id, 
   });
 });
 
+Deno.test("draining: the MCP tool routes refuse too, each in its own shape", async () => {
+  await withGateway(oneProvider, async ({ gw, post }) => {
+    gw.gateway.draining = true;
+    const rpc = await post(
+      { jsonrpc: "2.0", id: 1, method: "tools/list" },
+      { accept: "application/json, text/event-stream", "x-request-id": "mcp-1" },
+      "/mcp",
+    );
+    assert.equal(rpc.status, 503);
+    assert.equal(rpc.headers.get("retry-after"), "1");
+    assert.equal(rpc.headers.get("x-request-id"), "mcp-1");
+    const body = await rpc.json();
+    assert.equal(body.jsonrpc, "2.0");
+    assert.match(body.error.message, /shutting down/);
+    const one = await post({ jsonrpc: "2.0", id: 1, method: "tools/list" }, {}, "/mcp/docs");
+    assert.equal(one.status, 503);
+    await one.body?.cancel();
+    const exec = await post({ name: "docs__search", arguments: {} }, {}, "/v1/mcp/tool/execute");
+    assert.equal(exec.status, 503);
+    assert.equal((await exec.json()).error.code, "draining");
+    assert.equal(gw.gateway.inFlight, 0);
+  });
+});
+
 Deno.test("past limits.maxInFlight: 503 gateway_overloaded before the body is read; capacity comes back", async () => {
   await withGateway(
     (url) => ({ ...oneProvider(url), limits: { maxInFlight: 2 } }),
