@@ -8,7 +8,9 @@ import type { Context, Hono } from "hono";
 import type { Gateway } from "../gateway.ts";
 import type { KeyTarget } from "../routing/mod.ts";
 import { allows } from "../routing/key_scope.ts";
-import { credentialOf } from "./admission.ts";
+import { openaiError } from "../formats/openai/errors.ts";
+import { authenticateCall } from "./admission.ts";
+import { startCall } from "./call.ts";
 import { errorResponse } from "./errors.ts";
 
 interface ModelEntry {
@@ -56,14 +58,11 @@ const visible = ({ refs: _, ...m }: ModelEntry) => m;
 /** The entries this caller may see, or the refusal (401, or 503 while keys cannot be checked). */
 async function entriesFor(gw: Gateway, c: Context): Promise<ModelEntry[] | Response> {
   const all = catalogue(gw);
-  const auth = await gw.governor.authenticate(credentialOf(c.req.raw), gw.deps.ids.next());
-  if (!auth.ok) {
-    return errorResponse(auth.status, auth.message, auth.type, auth.code, {
-      headers: auth.authenticate ? { "www-authenticate": 'Bearer realm="failover-gateway"' } : {},
-      retryAfterMs: auth.retryAfterMs,
-    });
-  }
-  const key = auth.key;
+  // Refused as the model routes refuse: the same body, WWW-Authenticate and x-request-id.
+  const start = startCall(gw, c.req.header("x-request-id"));
+  const refused = await authenticateCall(gw.governor, start, c.req.raw);
+  if (refused) return openaiError(refused);
+  const key = start.virtualKey;
   if (!key) return all;
   return all.filter((m) => m.refs.some((ref) => allowsRef(key.providers, ref)));
 }

@@ -111,9 +111,12 @@ Deno.test("with virtual keys, /v1/models wants a key and lists only what that ke
       authorization: "Bearer vk-unknown-secret-9999",
     }];
     for (const headers of tries) {
-      const res = await fetch(`${gw.url}/v1/models`, { headers });
+      const res = await fetch(`${gw.url}/v1/models`, {
+        headers: { ...headers, "x-request-id": "models-1" },
+      });
       assert.equal(res.status, 401);
       assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer/);
+      assert.equal(res.headers.get("x-request-id"), "models-1", "as the model routes refuse");
       const body = await res.json();
       assert.match(body.error.code, /^(missing|invalid)_api_key$/);
       assert.equal(typeof body.error.message, "string");
