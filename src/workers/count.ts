@@ -8,6 +8,8 @@
 
 /** From this many cores on, the default is one worker per core. */
 export const MIN_CORES_FOR_WORKERS = 4;
+/** The most workers the default starts (each is an isolate of ~50 MB); WORKERS=auto or N for more. */
+export const MAX_DEFAULT_WORKERS = 8;
 
 export interface WorkerPlan {
   count: number;
@@ -52,8 +54,12 @@ export function planWorkers(i: PlanInput): WorkerPlan {
     count = i.configured;
     why = `gateway.json workers: ${count}`;
   } else if (Math.floor(i.cores) >= MIN_CORES_FOR_WORKERS) {
-    count = Math.floor(i.cores);
-    why = "one per core; WORKERS=1 for one process";
+    count = Math.min(Math.floor(i.cores), MAX_DEFAULT_WORKERS);
+    why = count < Math.floor(i.cores)
+      ? `one per core, at most ${MAX_DEFAULT_WORKERS} by default; WORKERS=auto for all ${
+        Math.floor(i.cores)
+      }, WORKERS=1 for one process`
+      : "one per core; WORKERS=1 for one process";
   } else {
     const cores = Math.max(1, Math.floor(i.cores) || 1);
     count = 1;

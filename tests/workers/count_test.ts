@@ -14,6 +14,11 @@ Deno.test("planWorkers: WORKERS (a number or auto), else gateway.json workers, e
     [{}, "workers: 4 (one per core; WORKERS=1 for one process)"],
     [{ env: "" }, "workers: 4 (one per core; WORKERS=1 for one process)"],
     [
+      { cores: 32 },
+      "workers: 8 (one per core, at most 8 by default; WORKERS=auto for all 32, WORKERS=1 for one process)",
+    ],
+    [{ cores: 32, env: "auto" }, "workers: 32 (WORKERS=auto: one per core)"],
+    [
       { cores: 2 },
       "workers: 1 (one process on 2 cores (one per core from 4); WORKERS=auto for one per core)",
     ],
