@@ -1,12 +1,16 @@
 // Virtual keys declared in gateway.json under "virtualKeys": the admin API's fields plus
 // "key": "env:NAME". Their id is "cfg-<name>", stable across replicas so their usage and spend
-// (in the shared store) add up; their secrets stay in memory and never reach the store.
+// (in the shared store) add up; their secrets stay in memory and never reach the store. A
+// declared key may name a team (by id): teams live in the store, so one not created yet is
+// warned about once the store is read, and applies from the moment it exists.
 import { z } from "zod";
+import type { Logger } from "../lib/logger.ts";
 import { KeyFieldsSchema, type KeyPolicy, unknownProviders } from "./keys.ts";
+import { levelKey, parseLevel } from "./levels.ts";
+import type { KeyStore } from "./store.ts";
 
 export function configKeySchema(envRef: z.ZodString) {
-  // Teams live in the store, so a declared key cannot name one (yet).
-  return KeyFieldsSchema.omit({ team: true }).extend({
+  return KeyFieldsSchema.extend({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, {
       message: "names of keys in gateway.json are 1-64 of [A-Za-z0-9_.-] (the id is cfg-<name>)",
     }),
@@ -55,4 +59,25 @@ export function resolveConfigKeys(
     const { key: _ref, ...fields } = e;
     return { ...fields, id: `cfg-${e.name}`, secret, env: name };
   });
+}
+
+/** Warns once for each declared key whose team is not in the store (a typo, or not created yet). */
+export async function warnUnknownTeams(
+  declared: readonly KeyPolicy[],
+  store: Pick<KeyStore, "get">,
+  logger: Logger,
+): Promise<void> {
+  for (const k of declared) {
+    if (!k.team) continue;
+    try {
+      if (parseLevel((await store.get(levelKey("team", k.team)))?.value, "team")) continue;
+    } catch {
+      return; // The store cannot be read: its own health line says so.
+    }
+    logger.warn(
+      "a virtual key in gateway.json names a team that does not exist (yet); its budget and " +
+        "limits apply once it is created with POST /admin/teams",
+      { key: k.id, team: k.team },
+    );
+  }
 }

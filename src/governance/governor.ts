@@ -13,6 +13,7 @@ import type { Plan, Planned } from "../routing/plan.ts";
 import { createKeyAdmin, type KeyAdmin } from "./admin.ts";
 import { createAdmit } from "./admit.ts";
 import { createAuthenticate } from "./authenticate.ts";
+import { warnUnknownTeams } from "./config_keys.ts";
 import { describeKeys } from "./describe.ts";
 import { createKeyCache } from "./key_cache.ts";
 import type { KeyPolicy } from "./keys.ts";
@@ -83,6 +84,12 @@ export function createGovernor(deps: GovernorDeps): Governor {
     resyncMs: deps.resyncMs,
   });
   const deny = createDeny({ clock, publish: deps.publish });
+  // Declared keys naming a team not in the store: said once the store has been read.
+  if (config.virtualKeys.some((k) => k.team)) {
+    void cache.loaded().then((ok) =>
+      ok ? warnUnknownTeams(config.virtualKeys, store, logger) : undefined
+    );
+  }
   const health = createStoreHealth(logger);
   const spend = createSpend({
     pricing: config.pricing,

@@ -38,7 +38,7 @@ const notFound = (kind: LevelKind, id: string) =>
   refused(404, `${kind}_not_found`, `No ${kind} with id "${id}".`);
 
 export function createLevelAdmin(deps: {
-  cache: Pick<KeyCache, "allStored">;
+  cache: Pick<KeyCache, "allStored" | "declared">;
   store: KeyStore;
   clock: Clock;
   logger: Logger;
@@ -69,8 +69,11 @@ export function createLevelAdmin(deps: {
   /** Who still names this level: live keys for a team, live teams for a customer. */
   async function users(kind: LevelKind, id: string): Promise<string[]> {
     if (kind === "team") {
-      return (await cache.allStored()).filter((k) => k.team === id && k.revokedAt === undefined)
-        .map((k) => `key ${k.id}`);
+      return [
+        ...cache.declared.filter((k) => k.team === id).map((k) => `key ${k.id} (gateway.json)`),
+        ...(await cache.allStored()).filter((k) => k.team === id && k.revokedAt === undefined)
+          .map((k) => `key ${k.id}`),
+      ];
     }
     const teams = [...(await store.list("team.")).values()]
       .map((e) => parseLevel(e.value, "team"))

@@ -17,6 +17,8 @@ export function setup(opts: {
   store?: KeyStore;
   admin?: boolean;
   syncWaitMs?: number;
+  /** The team (id) the declared key names. */
+  declaredTeam?: string;
 } = {}) {
   const clock = {
     t: T0,
@@ -38,6 +40,7 @@ export function setup(opts: {
         secret: CONFIG_SECRET,
         env: "BATCH_KEY",
         providers: [{ provider: "azure", weight: 1 }],
+        ...(opts.declaredTeam ? { team: opts.declaredTeam } : {}),
       }]
       : [],
     adminKey: opts.admin === false ? undefined : "adm",

@@ -1,6 +1,7 @@
 // The customer and team admin operations against the memory store, without HTTP: what is stored,
 // the views, unknown customers (400 naming the field), not-found (404), in use (409), tombstones.
 import assert from "node:assert/strict";
+import type { VirtualKeyConfig } from "../../src/governance/config_keys.ts";
 import type { KeyRecord } from "../../src/governance/keys.ts";
 import { createLevelAdmin } from "../../src/governance/levels_admin.ts";
 import { createMemoryKeyStore } from "../../src/governance/memory_store.ts";
@@ -9,7 +10,11 @@ import { silentLogger } from "../../src/lib/logger.ts";
 
 const T0 = Date.parse("2025-03-05T13:14:15.000Z");
 
-function setup(keys: Partial<KeyRecord>[] = [], store: KeyStore = createMemoryKeyStore()) {
+function setup(
+  keys: Partial<KeyRecord>[] = [],
+  store: KeyStore = createMemoryKeyStore(),
+  declared: Partial<VirtualKeyConfig>[] = [],
+) {
   const clock = {
     t: T0,
     now() {
@@ -17,7 +22,10 @@ function setup(keys: Partial<KeyRecord>[] = [], store: KeyStore = createMemoryKe
     },
   };
   const admin = createLevelAdmin({
-    cache: { allStored: () => Promise.resolve(keys as KeyRecord[]) },
+    cache: {
+      allStored: () => Promise.resolve(keys as KeyRecord[]),
+      declared: declared as VirtualKeyConfig[],
+    },
     store,
     clock,
     logger: silentLogger,
@@ -197,6 +205,12 @@ Deno.test("deleteLevel: a team live keys still name is a 409 naming them; revoke
   assert.match(r.message, /still named by key k1; move or revoke those keys first/);
   assert.doesNotMatch(r.message, /k2|k3/);
   assert.ok(ok(await admin.getLevel("team", team.id)), "still there");
+
+  // A key declared in gateway.json naming the team counts too.
+  const { admin: declared } = setup([], t0.store, [{ id: "cfg-batch", team: team.id }]);
+  const d = await declared.deleteLevel("team", team.id);
+  assert.ok(!d.ok);
+  assert.match(d.message, /key cfg-batch \(gateway\.json\)/);
 
   const { admin: noKeys } = setup([{ id: "k2", team: team.id, revokedAt: T0 }], t0.store);
   ok(await noKeys.deleteLevel("team", team.id));

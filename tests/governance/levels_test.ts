@@ -3,7 +3,8 @@
 // the message and the key.denied event naming the level.
 import assert from "node:assert/strict";
 import { levelsOf, levelUsageKey } from "../../src/governance/levels.ts";
-import { created, ofType, plan, setup, T0 } from "./_governor.ts";
+import { createMemoryKeyStore } from "../../src/governance/memory_store.ts";
+import { CONFIG_SECRET, created, ofType, plan, setup, T0 } from "./_governor.ts";
 
 const served = { provider: "openai", model: "gpt-4o-mini" };
 const model = "openai/gpt-4o-mini";
@@ -138,4 +139,33 @@ Deno.test("a team naming an unknown customer, or a key an unknown team, is a 400
   });
   assert.ok(!key.ok);
   assert.deepEqual([key.status, key.code, key.param], [400, "unknown_team", "team"]);
+});
+
+Deno.test("a key declared in gateway.json may name a team: its budget applies; an unknown team is warned about", async () => {
+  const store = createMemoryKeyStore();
+  const team = await setup({ store }).g.createLevel("team", {
+    name: "batch-team",
+    budget: { usd: 1, period: "1d" },
+  });
+  assert.ok(team.ok);
+  const { g, logs } = setup({ store, declared: true, declaredTeam: team.value.id });
+  assert.equal(await g.loaded(), true);
+  const auth = await g.authenticate(CONFIG_SECRET, "r0");
+  assert.ok(auth.ok && auth.key);
+  assert.ok((await g.admit(auth.key, "r1", "gpt-4o-mini", plan("gpt-4o-mini"))).ok);
+  // 2 prompt tokens at $1 each: over the team's $1.
+  await g.charge(auth.key, "r1", { provider: "openai", model: "gpt-4o-mini" }, {
+    promptTokens: 2,
+    completionTokens: 0,
+  });
+  const over = await g.admit(auth.key, "r2", "gpt-4o-mini", plan("gpt-4o-mini"));
+  assert.ok(!over.ok);
+  assert.equal(over.status, 402);
+  assert.match(over.message, /team "batch-team"/);
+  assert.equal(logs.some((l) => l.includes("does not exist")), false);
+
+  const typo = setup({ store, declared: true, declaredTeam: "no-such-team" });
+  await typo.g.loaded();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(typo.logs.filter((l) => l.includes("names a team that does not exist")).length, 1);
 });
