@@ -19,7 +19,7 @@ import {
 import type { Gateway } from "../gateway.ts";
 import type { McpAccess, McpTool } from "../mcp/mod.ts";
 import { type CallError, startCall } from "./call.ts";
-import { errorResponse } from "./errors.ts";
+import { errorResponse, jsonErrorResponse } from "./errors.ts";
 import { mcpCaller } from "./mcp_tools.ts";
 
 export function mountMcpEndpoint(app: Hono, gw: Gateway): void {
@@ -40,13 +40,11 @@ export function mountMcpEndpoint(app: Hono, gw: Gateway): void {
 
 /** A refusal the gateway answers itself (draining, overloaded) as a JSON-RPC error, with its status. */
 export function jsonRpcRefusal(e: CallError): Response {
-  const headers = new Headers({ ...e.headers, "content-type": "application/json" });
-  if (e.retryAfterMs !== undefined) {
-    headers.set("retry-after", String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
-  }
-  return new Response(
-    JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message: e.message }, id: null }),
-    { status: e.status, headers },
+  return jsonErrorResponse(
+    e.status,
+    { jsonrpc: "2.0", error: { code: -32000, message: e.message }, id: null },
+    new Headers(e.headers),
+    e.retryAfterMs,
   );
 }
 
