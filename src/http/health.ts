@@ -4,12 +4,20 @@ import type { Gateway } from "../gateway.ts";
 
 export const healthz = () => (c: Context) => c.json({ status: "ok" });
 
+/** What `p` resolves to, or undefined when it fails or takes longer than `ms`. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), ms));
+  return Promise.race([p.catch(() => undefined), late]).finally(() => clearTimeout(timer));
+}
+
 /** Ready when not draining and at least one provider is configured. */
 export function readyz(gw: Gateway) {
   return async (c: Context) => {
     const providers = gw.actors.ids();
-    // Under workers the whole process's counts; this worker's own if the others cannot answer.
-    const whole = await gw.deps.processEvents?.().catch(() => undefined);
+    // Under workers the whole process's counts; this worker's own if the others cannot answer
+    // within a second (a probe must not hang on a busy worker).
+    const whole = gw.deps.processEvents ? await within(gw.deps.processEvents(), 1_000) : undefined;
     const bus = whole?.bus ?? gw.deps.bus.stats();
     const replicas = whole ? whole.replicas : gw.deps.replicas?.();
     const ready = !gw.draining && providers.length > 0;

@@ -191,3 +191,26 @@ Deno.test("/v1/gateway/providers shows a key out of quota blocked for every mode
     await mock.close();
   }
 });
+
+Deno.test("/readyz under workers: the whole process's counts, or this worker's own when the others do not answer in time", async () => {
+  const gw = startTestGateway({
+    providers: { openai: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" } },
+  });
+  try {
+    const whole = { published: 42, dropped: 1, buffered: 0, connected: true };
+    gw.gateway.deps.processEvents = () => Promise.resolve({ bus: whole });
+    const summed = await (await fetch(`${gw.url}/readyz`)).json();
+    assert.equal(summed.events.published, 42);
+    assert.equal(summed.events.dropped, 1);
+
+    gw.gateway.deps.processEvents = () => new Promise(() => {}); // a worker that never answers
+    const t0 = performance.now();
+    const res = await fetch(`${gw.url}/readyz`);
+    assert.equal(res.status, 200);
+    const own = await res.json();
+    assert.equal(own.events.published, gw.bus.stats().published, "this worker's own counts");
+    assert.ok(performance.now() - t0 < 5_000, "bounded, not hung");
+  } finally {
+    await gw.shutdown();
+  }
+});
