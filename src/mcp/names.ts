@@ -16,13 +16,18 @@ function hash(s: string): string {
   return (h >>> 0).toString(16).padStart(8, "0");
 }
 
-const hashed = (full: string, server: string, tool: string) =>
-  `${full.slice(0, MAX - 9)}_${hash(`${server}/${tool}`)}`;
+/** `<server>__<tool>` with the characters a function name cannot hold made "_". */
+const rewritten = (server: string, tool: string) =>
+  `${server}${SEPARATOR}${tool.replace(/[^a-zA-Z0-9_-]/g, "_")}`;
+
+/** Its start and a hash of the tool's own name, within the 64 characters. */
+const hashed = (server: string, tool: string) =>
+  `${rewritten(server, tool).slice(0, MAX - 9)}_${hash(`${server}/${tool}`)}`;
 
 /** The public name of `tool` on `server` (server names are already [a-z0-9_-]). */
 export function publicToolName(server: string, tool: string): string {
-  const full = `${server}${SEPARATOR}${tool.replace(/[^a-zA-Z0-9_-]/g, "_")}`;
-  return full.length <= MAX ? full : hashed(full, server, tool);
+  const full = rewritten(server, tool);
+  return full.length <= MAX ? full : hashed(server, tool);
 }
 
 /**
@@ -36,11 +41,7 @@ export function publicToolNames(server: string, tools: readonly string[]): strin
   for (const n of names) uses.set(n, (uses.get(n) ?? 0) + 1);
   return names.map((n, i) => {
     const kept = n === `${server}${SEPARATOR}${tools[i]}`;
-    return uses.get(n) === 1 || kept ? n : hashed(
-      `${server}${SEPARATOR}${tools[i].replace(/[^a-zA-Z0-9_-]/g, "_")}`,
-      server,
-      tools[i],
-    );
+    return uses.get(n) === 1 || kept ? n : hashed(server, tools[i]);
   });
 }
 

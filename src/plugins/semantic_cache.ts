@@ -18,8 +18,8 @@
 // answered as a stream. A miss says `x-gateway-cache: miss` and stores the final answer — of a
 // JSON request, or of a stream once it ended well (put together from its chunks) — when every
 // choice finished with `stop` or `tool_calls` (never errors, never an answer cut by `length` or
-// `content_filter`, never a stream that broke off). `cache-control: no-cache` skips the lookup, `no-store`
-// skips both. An embeddings or store failure is a miss, never a failed request.
+// `content_filter`, never a stream that broke off). `cache-control: no-cache` skips the lookup,
+// `no-store` skips both. An embeddings or store failure is a miss, never a failed request.
 import type { ChatCompletion, ChatRequest } from "../openai/types.ts";
 import { CACHE_HEADER, cacheKey, DEFAULT_VARY } from "./cache.ts";
 import type { AttemptContext, Plugin, RequestContext } from "./plugin.ts";
