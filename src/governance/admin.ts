@@ -19,7 +19,7 @@ import {
   parseRecord,
   unknownProviders,
 } from "./keys.ts";
-import { levelKey, parseLevel } from "./levels.ts";
+import { type LevelKind, readLevel } from "./levels.ts";
 import { casUpdate, type KeyStore } from "./store.ts";
 import { usageKey } from "./usage.ts";
 import { type KeyUsageView, usageView } from "./usage_view.ts";
@@ -47,6 +47,16 @@ export interface KeyAdmin {
   revokeKey(id: string): Promise<AdminResult<KeyView>>;
 }
 
+/** A 400 naming the field (`team`, `customer`) whose id names no such level. */
+export const unknownLevel = (kind: LevelKind, id: string): GatewayError => ({
+  ...refused(
+    400,
+    `unknown_${kind}`,
+    `${kind}: no ${kind} with id "${id}"; create it with POST /admin/${kind}s.`,
+  ),
+  param: kind,
+});
+
 const notFound = (id: string) => refused(404, "key_not_found", `No virtual key with id "${id}".`);
 const fromConfig = (id: string) =>
   refused(
@@ -70,15 +80,8 @@ export function createKeyAdmin(deps: {
 
   /** A 400 naming `team` when the key names a team that does not exist. */
   async function unknownTeam(team: string | null | undefined): Promise<GatewayError | undefined> {
-    if (!team || parseLevel((await store.get(levelKey("team", team)))?.value, "team")) return;
-    return {
-      ...refused(
-        400,
-        "unknown_team",
-        `team: no team with id "${team}"; create it with POST /admin/teams.`,
-      ),
-      param: "team",
-    };
+    if (!team || await readLevel(store, "team", team)) return;
+    return unknownLevel("team", team);
   }
 
   return {

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Logger } from "../lib/logger.ts";
 import { KeyFieldsSchema, type KeyPolicy, unknownProviders } from "./keys.ts";
-import { levelKey, parseLevel } from "./levels.ts";
+import { readLevel } from "./levels.ts";
 import type { KeyStore } from "./store.ts";
 
 export function configKeySchema(envRef: z.ZodString) {
@@ -70,7 +70,7 @@ export async function warnUnknownTeams(
   for (const k of declared) {
     if (!k.team) continue;
     try {
-      if (parseLevel((await store.get(levelKey("team", k.team)))?.value, "team")) continue;
+      if (await readLevel(store, "team", k.team)) continue;
     } catch {
       return; // The store cannot be read: its own health line says so.
     }

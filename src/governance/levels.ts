@@ -76,6 +76,15 @@ export function parseLevel(value: unknown, kind: LevelKind): LevelRecord | undef
   return v;
 }
 
+/** The live record of a customer or team in the store, or undefined (see parseLevel). */
+export async function readLevel(
+  store: Pick<KeyStore, "get">,
+  kind: LevelKind,
+  id: string,
+): Promise<LevelRecord | undefined> {
+  return parseLevel((await store.get(levelKey(kind, id)))?.value, kind);
+}
+
 export function applyLevelPatch(r: LevelRecord, patch: LevelPatch, now: number): LevelRecord {
   const next: LevelRecord = { ...r, updatedAt: now };
   if (patch.name !== undefined) next.name = patch.name;
@@ -126,14 +135,11 @@ export async function levelsOf(store: KeyStore, key: KeyPolicy): Promise<Level[]
     ...(key.budget ? { budget: key.budget } : {}),
   }];
   if (!key.team) return levels;
-  const team = parseLevel((await store.get(levelKey("team", key.team)))?.value, "team");
+  const team = await readLevel(store, "team", key.team);
   if (!team) return levels;
   levels.push(asLevel(team));
   if (!team.customer) return levels;
-  const customer = parseLevel(
-    (await store.get(levelKey("customer", team.customer)))?.value,
-    "customer",
-  );
+  const customer = await readLevel(store, "customer", team.customer);
   if (customer) levels.push(asLevel(customer));
   return levels;
 }

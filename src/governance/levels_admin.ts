@@ -7,7 +7,7 @@ import type { GatewayError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import { randomBytes, toHex } from "../lib/secrets.ts";
 import type { Clock } from "../ports.ts";
-import { type AdminResult, refused } from "./admin.ts";
+import { type AdminResult, refused, unknownLevel } from "./admin.ts";
 import type { KeyCache } from "./key_cache.ts";
 import {
   applyLevelPatch,
@@ -20,6 +20,7 @@ import {
   type LevelView,
   levelView,
   parseLevel,
+  readLevel,
 } from "./levels.ts";
 import { casUpdate, type KeyStore } from "./store.ts";
 import { type KeyUsageView, usageView } from "./usage_view.ts";
@@ -45,20 +46,12 @@ export function createLevelAdmin(deps: {
 }): LevelAdmin {
   const { cache, store, clock, logger } = deps;
 
-  const read = async (kind: LevelKind, id: string) =>
-    parseLevel((await store.get(levelKey(kind, id)))?.value, kind);
+  const read = (kind: LevelKind, id: string) => readLevel(store, kind, id);
 
   /** A 400 naming `customer` when a team names a customer that does not exist. */
   async function unknownCustomer(id: string | null | undefined): Promise<GatewayError | undefined> {
     if (!id || await read("customer", id)) return;
-    return {
-      ...refused(
-        400,
-        "unknown_customer",
-        `customer: no customer with id "${id}"; create it with POST /admin/customers.`,
-      ),
-      param: "customer",
-    };
+    return unknownLevel("customer", id);
   }
 
   const withUsage = async (r: LevelRecord): Promise<LevelWithUsage> => ({
