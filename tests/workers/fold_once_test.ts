@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { GatewayEvent } from "../../src/events/catalogue.ts";
+import { STATE_EVENT_TYPES } from "../../src/events/replay.ts";
 import { createFoldOnce, foldKey } from "../../src/workers/fold_once.ts";
 import { SAMPLES } from "../events/_samples.ts";
 
@@ -36,20 +37,7 @@ Deno.test("foldOnce: bounded, the oldest keys forgotten first", () => {
 });
 
 Deno.test("foldKey names every state event type", () => {
-  for (
-    const type of [
-      "attempt.started",
-      "attempt.succeeded",
-      "attempt.failed",
-      "attempt.aborted",
-      "breaker.opened",
-      "breaker.half_opened",
-      "breaker.closed",
-      "ratelimit.blocked",
-      "ratelimit.refilled",
-      "model.unavailable",
-    ] as const
-  ) {
+  for (const type of STATE_EVENT_TYPES) {
     assert.equal(typeof foldKey(SAMPLES[type]), "string", type);
   }
 });
