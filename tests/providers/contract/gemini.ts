@@ -3,9 +3,22 @@
 import assert from "node:assert/strict";
 import { type ContractCase, contractRequest } from "./harness.ts";
 
-const sse = (data: unknown) => `data: ${JSON.stringify(data)}\r\n\r\n`;
-const googleError = (code: number, status: string, message: string, details?: unknown[]) =>
+export const sse = (data: unknown) => `data: ${JSON.stringify(data)}\r\n\r\n`;
+export const googleError = (code: number, status: string, message: string, details?: unknown[]) =>
   JSON.stringify({ error: { code, message, status, ...(details ? { details } : {}) } });
+
+/** The contract request as a generateContent body (the Gemini API's, and Vertex's for Gemini). */
+export function expectGeminiBody(body: unknown) {
+  const b = body as {
+    contents: { role: string; parts: unknown[] }[];
+    systemInstruction: { parts: { text: string }[] };
+    generationConfig: { maxOutputTokens: number; temperature: number };
+  };
+  assert.deepEqual(b.contents, [{ role: "user", parts: [{ text: "Say hello." }] }]);
+  assert.deepEqual(b.systemInstruction, { parts: [{ text: "Be brief." }] });
+  assert.equal(b.generationConfig.maxOutputTokens, 64);
+  assert.equal(b.generationConfig.temperature, 0.5);
+}
 
 export const contract: ContractCase = {
   family: "gemini",
@@ -18,15 +31,7 @@ export const contract: ContractCase = {
     );
     assert.equal(up.headers["x-goog-api-key"], "sk-contract");
     assert.equal(up.headers.authorization, undefined);
-    const b = body as {
-      contents: { role: string; parts: unknown[] }[];
-      systemInstruction: { parts: { text: string }[] };
-      generationConfig: { maxOutputTokens: number; temperature: number };
-    };
-    assert.deepEqual(b.contents, [{ role: "user", parts: [{ text: "Say hello." }] }]);
-    assert.deepEqual(b.systemInstruction, { parts: [{ text: "Be brief." }] });
-    assert.equal(b.generationConfig.maxOutputTokens, 64);
-    assert.equal(b.generationConfig.temperature, 0.5);
+    expectGeminiBody(body);
   },
   response: {
     candidates: [{

@@ -4,12 +4,10 @@
 // in Google's shape {"error": {"code", "message", "status"}}, and a Claude model's own errors in
 // Anthropic's shape.
 import assert from "node:assert/strict";
+import { expectGeminiBody, googleError, sse } from "./gemini.ts";
 import { type ContractCase, contractRequest } from "./harness.ts";
 
 const BASE = "https://us-central1-aiplatform.googleapis.com/v1/projects/proj/locations/us-central1";
-const sse = (data: unknown) => `data: ${JSON.stringify(data)}\r\n\r\n`;
-const googleError = (code: number, status: string, message: string) =>
-  JSON.stringify({ error: { code, message, status } });
 
 export const contract: ContractCase = {
   family: "vertex",
@@ -23,15 +21,7 @@ export const contract: ContractCase = {
     assert.equal(up.url, `${BASE}/publishers/google/models/gemini-2.5-flash:generateContent`);
     assert.equal(up.headers.authorization, "Bearer ya29.contract");
     assert.equal(up.headers["x-goog-api-key"], undefined, "no API key next to the OAuth token");
-    const b = body as {
-      contents: unknown;
-      systemInstruction: unknown;
-      generationConfig: { maxOutputTokens: number; temperature: number };
-    };
-    assert.deepEqual(b.contents, [{ role: "user", parts: [{ text: "Say hello." }] }]);
-    assert.deepEqual(b.systemInstruction, { parts: [{ text: "Be brief." }] });
-    assert.equal(b.generationConfig.maxOutputTokens, 64);
-    assert.equal(b.generationConfig.temperature, 0.5);
+    expectGeminiBody(body);
   },
   response: {
     candidates: [{
