@@ -3,6 +3,7 @@
 // trip. Keys declared in gateway.json sit beside them. Until the first load, callers may wait for
 // it (bounded).
 import type { Logger } from "../lib/logger.ts";
+import { within } from "../lib/within.ts";
 import type { VirtualKeyConfig } from "./config_keys.ts";
 import { type KeyPolicy, type KeyRecord, parseRecord } from "./keys.ts";
 import type { KeyStore } from "./store.ts";
@@ -117,9 +118,7 @@ export function createKeyCache(deps: KeyCacheDeps): KeyCache {
     apply,
     async loaded() {
       if (synced) return true;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([syncing, new Promise((r) => timer = setTimeout(r, syncWaitMs))]);
-      clearTimeout(timer);
+      await within(syncing, syncWaitMs);
       return synced;
     },
     remember(record) {

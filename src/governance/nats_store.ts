@@ -7,6 +7,7 @@ import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { jetstream, JetStreamApiCodes, JetStreamApiError, StorageType } from "@nats-io/jetstream";
 import { type KV, Kvm, KvWatchInclude } from "@nats-io/kv";
 import type { Logger } from "../lib/logger.ts";
+import { within } from "../lib/within.ts";
 import {
   connectOptions,
   describeServers,
@@ -115,11 +116,7 @@ export function createNatsKeyStore(opts: NatsKeyStoreOptions): KeyStore {
 
   /** The bucket, waiting (bounded) for the first connection; fails fast while disconnected. */
   async function bucketNow(): Promise<KV> {
-    if (!kv) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([ready, new Promise((r) => timer = setTimeout(r, timeoutMs))]);
-      clearTimeout(timer);
-    }
+    if (!kv) await within(ready, timeoutMs);
     if (stopped) throw new StoreUnavailable("the virtual-key store is closed");
     if (!kv || !connected) {
       throw new StoreUnavailable(`NATS at ${url} is unreachable (KV bucket ${bucket})`);

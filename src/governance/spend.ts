@@ -11,6 +11,7 @@ import type { Candidate } from "../../actors/supervisor/mod.ts";
 import type { Config } from "../config.ts";
 import type { GatewayEvent, UsageFacts } from "../events/catalogue.ts";
 import type { Logger } from "../lib/logger.ts";
+import { within } from "../lib/within.ts";
 import type { Clock } from "../ports.ts";
 import type { KeyCache } from "./key_cache.ts";
 import type { KeyPolicy } from "./keys.ts";
@@ -153,12 +154,7 @@ export function createSpend(deps: {
       });
     },
     async drain(ms) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        Promise.all([...charges]),
-        new Promise((r) => timer = setTimeout(r, ms)),
-      ]);
-      clearTimeout(timer);
+      await within(Promise.all([...charges]), ms);
     },
   };
 }

@@ -1,15 +1,9 @@
 // Liveness, readiness and the read-only provider state (breaker and limiter snapshots).
 import type { Context } from "hono";
 import type { Gateway } from "../gateway.ts";
+import { within } from "../lib/within.ts";
 
 export const healthz = () => (c: Context) => c.json({ status: "ok" });
-
-/** What `p` resolves to, or undefined when it fails or takes longer than `ms`. */
-function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), ms));
-  return Promise.race([p.catch(() => undefined), late]).finally(() => clearTimeout(timer));
-}
 
 /** Ready when not draining and at least one provider is configured. */
 export function readyz(gw: Gateway) {
