@@ -72,8 +72,21 @@ function open(start: CallStart, plan: Planner, request: PlanRequest): CallError 
   return { ok: true, plan: planned, settle: (r) => r };
 }
 
-/** Admits a call before its supervisor runs: its chain, or a 400/401/403/429/402 CallError. */
-export async function admitCall(
+/**
+ * Admits a call before its supervisor runs: its chain, or a 400/401/403/429/402 CallError. A call
+ * without a key on an open gateway is planned at once, with no promise (the common case).
+ */
+export function admitCall(
+  governor: Admitter,
+  plan: Planner,
+  start: CallStart,
+  request: PlanRequest,
+): CallError | Admission | Promise<CallError | Admission> {
+  if (!start.virtualKey && !governor.required()) return open(start, plan, request);
+  return admitKeyed(governor, plan, start, request);
+}
+
+async function admitKeyed(
   governor: Admitter,
   plan: Planner,
   start: CallStart,
@@ -81,7 +94,6 @@ export async function admitCall(
 ): Promise<CallError | Admission> {
   const key = start.virtualKey;
   if (!key) {
-    if (!governor.required()) return open(start, plan, request);
     // A route that skipped authentication, or keys appeared since it ran: refuse like one.
     const auth = await governor.authenticate(undefined, start.requestId);
     return auth.ok ? open(start, plan, request) : refusalToCallError(start, auth);

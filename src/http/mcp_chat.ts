@@ -81,14 +81,25 @@ function resultText(r: ExecuteResult): string {
 }
 
 /** runChat, with the MCP tools the body asks for, and the auto loop when it asks for one. */
-export async function runChatWithMcp(
+export function runChatWithMcp(
   gw: Gateway,
   start: CallStart,
   req: ChatRequest,
   signal: AbortSignal,
   bodyLength: number,
 ): Promise<ChatOutcome> {
+  // Not async: a body without "mcp" is runChat's own promise, with no layer around it.
   if (!("mcp" in req)) return runChat(gw, start, req, signal, bodyLength);
+  return runWithMcp(gw, start, req, signal, bodyLength);
+}
+
+async function runWithMcp(
+  gw: Gateway,
+  start: CallStart,
+  req: ChatRequest,
+  signal: AbortSignal,
+  bodyLength: number,
+): Promise<ChatOutcome> {
   const { mcp: raw, ...body } = req;
   const read = readAsk(gw, start, raw);
   if (!read.ok) return read;

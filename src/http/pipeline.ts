@@ -87,11 +87,12 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
   const { clock, config } = gw.deps;
   const { requestId, t0 } = start;
   // The one planner, narrowed by the caller's virtual key: 400/403/429/402 as data.
-  const gate = await admitCall(gw.governor, gw.plan, start, {
+  const admitted = admitCall(gw.governor, gw.plan, start, {
     model: run.model,
     fallbacks: run.fallbacks,
     headers: start.headers,
   });
+  const gate = admitted instanceof Promise ? await admitted : admitted;
   if (!gate.ok) return gate;
   const chain = gate.plan;
   const plugins = gw.plugins.open({
@@ -104,7 +105,8 @@ async function runThrough<T>(gw: Gateway, start: CallStart, run: Run<T>): Promis
     requested: { model: run.model, fallbacks: run.fallbacks ?? [] },
     chain: chain.candidates,
   });
-  const begun = await plugins.begin();
+  const beginning = plugins.begin();
+  const begun = beginning instanceof Promise ? await beginning : beginning;
   if (begun.type === "stop") {
     const s = begun.stopped;
     return {

@@ -71,7 +71,8 @@ export interface RequestPlugins {
   readonly responseHeaders: Readonly<Record<string, string>>;
   /** Set once a plugin has stopped the request. */
   readonly stopped: Stopped | undefined;
-  begin(): Promise<Begun>;
+  /** A value, not a promise, when no plugin has a `begin` (nothing to wait for). */
+  begin(): Begun | Promise<Begun>;
   /**
    * Runs `pre`, the attempt (with this attempt's request and upstream headers), then `post`.
    * `run` also gets `c` and `a`, so a caller composed once passes its per-call data instead of
@@ -162,7 +163,8 @@ export function createPluginChain(plugins: readonly Plugin[], deps: PluginChainD
           return stopped;
         },
         publish,
-        async begin() {
+        // No plugin with a `begin`: nothing to wait for (see RequestPlugins.begin).
+        begin: withBegin.length === 0 ? () => CONTINUE : async () => {
           const ctx: RequestContext = { ...shared, request: req.request };
           for (const p of withBegin) {
             let v;
@@ -362,6 +364,8 @@ function outcomeOf<T>(r: AttemptResult<T>, stream: boolean): AttemptOutcome {
   };
 }
 
+const CONTINUE: Begun = { type: "continue" };
+
 /** No plugins configured: nothing to run, nothing to copy. */
 function bare(publish: (e: GatewayEvent) => void, request: CanonicalRequest): RequestPlugins {
   return {
@@ -369,7 +373,7 @@ function bare(publish: (e: GatewayEvent) => void, request: CanonicalRequest): Re
     responseHeaders: {},
     stopped: undefined,
     publish,
-    begin: () => Promise.resolve({ type: "continue" }),
+    begin: () => CONTINUE,
     attempt<T, C>(a: AttemptInput, run: AttemptStep<T, C>, c?: C) {
       return run(request, {}, c as C, a);
     },

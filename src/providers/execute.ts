@@ -561,7 +561,7 @@ export async function executeStream(
           idle!.touch();
           const chunks = decode(n.value);
           if (finish.done) armGrace();
-          yield* chunks;
+          for (const c of chunks) yield c; // not yield*: no async wrapper per array
           idle!.touch();
         }
       } catch (e) {

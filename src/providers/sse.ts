@@ -18,7 +18,8 @@ export interface SseEvent {
 class SseLineParser {
   #rest = "";
   #skipLF = false; // a chunk ended in "\r": a "\n" opening the next chunk belongs to it
-  #data: string[] = [];
+  // The event's data lines joined with "\n" (undefined: no data line yet); most events have one.
+  #data: string | undefined;
   #event: string | undefined;
   #id: string | undefined;
 
@@ -56,20 +57,20 @@ class SseLineParser {
     const field = colon < 0 ? line : line.slice(0, colon);
     let value = colon < 0 ? "" : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === "data") this.#data.push(value);
+    if (field === "data") this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
     else if (field === "event") this.#event = value;
     else if (field === "id" && !value.includes("\0")) this.#id = value;
     // "retry" and unknown fields are ignored: we never reconnect to an upstream.
   }
 
   #dispatch(out: SseEvent[]): void {
-    if (this.#data.length > 0) {
-      const event: SseEvent = { data: this.#data.join("\n") };
+    if (this.#data !== undefined) {
+      const event: SseEvent = { data: this.#data };
       if (this.#event) event.event = this.#event;
       if (this.#id !== undefined) event.id = this.#id;
       out.push(event);
     }
-    this.#data = [];
+    this.#data = undefined;
     this.#event = undefined;
   }
 }
@@ -100,9 +101,11 @@ export async function* parseSse(
         parser.end(out);
         done = true;
       } else {
-        parser.push(decoder.decode(read.value, { stream: true }), out);
+        parser.push(decoder.decode(read.value, STREAM), out);
       }
-      yield* out;
+      // A plain loop: `yield*` over an array from an async generator wraps it in an async
+      // iterator, a few more promises for every event.
+      for (const e of out) yield e;
     }
   } finally {
     signal?.removeEventListener("abort", onAbort);
@@ -110,6 +113,8 @@ export async function* parseSse(
     reader.releaseLock();
   }
 }
+
+const STREAM: TextDecodeOptions = { stream: true };
 
 const LINE_BREAK = /[\r\n]/;
 

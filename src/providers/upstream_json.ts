@@ -27,17 +27,21 @@ export function parseStreamJson(family: string, text: string): unknown {
 }
 
 // The upstream's own JSON text of a decoded object that the gateway did not change, so an answer
-// in the same format can be sent on as it came instead of serialised again.
-const sources = new WeakMap<object, string>();
+// in the same format can be sent on as it came instead of serialised again. Kept on the object
+// under a symbol, not in a WeakMap: one is recorded per stream chunk, and every WeakMap entry is
+// an ephemeron that each garbage collection must process. Non-enumerable, so a copy (`{...v}`,
+// structuredClone) never carries it and JSON never shows it.
+const SOURCE = Symbol("upstream JSON text");
 
 /** Records `text` as the exact JSON of `value` (which must not be changed afterwards). */
 export function withSource<T extends object>(value: T, text: string): T {
-  sources.set(value, text);
+  Object.defineProperty(value, SOURCE, { value: text });
   return value;
 }
 
 /** The JSON text `value` was decoded from unchanged, if recorded. */
-export const sourceOf = (value: object): string | undefined => sources.get(value);
+export const sourceOf = (value: object): string | undefined =>
+  (value as { [SOURCE]?: string })[SOURCE];
 
 /** One stream event that must be a JSON object, as in every format but OpenAI's. */
 export function parseStreamObject(family: string, text: string): Json {

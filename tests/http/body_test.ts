@@ -85,3 +85,17 @@ Deno.test("invalid UTF-8 is a 400 invalid_encoding, not replacement characters",
     assert.match(res.message, /not valid UTF-8/);
   }
 });
+
+Deno.test("a body after an invalid one decodes whole (the shared decoder keeps no state)", async () => {
+  // A truncated multibyte sequence, then a valid body that begins with a continuation-free byte.
+  const bad = await readBody(
+    new Request("http://gw/", { method: "POST", body: new Uint8Array([0xe4, 0xb8]) }),
+    100,
+  );
+  assert.equal(bad.ok, false);
+  const good = await readBody(
+    new Request("http://gw/", { method: "POST", body: enc.encode('{"a":"世界"}') }),
+    100,
+  );
+  assert.deepEqual(good, { ok: true, text: '{"a":"世界"}' });
+});
