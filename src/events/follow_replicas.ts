@@ -14,6 +14,7 @@ import {
   jetstream,
   JetStreamApiCodes,
   JetStreamApiError,
+  type JsMsg,
 } from "@nats-io/jetstream";
 import type { Logger } from "../lib/logger.ts";
 import { EVENT_TYPES, type GatewayEvent, subjectOf } from "./catalogue.ts";
@@ -118,6 +119,14 @@ export function followReplicas(nc: NatsConnection, o: FollowOptions): Follower {
   let rejected = 0;
   let warnedRejected = false;
   let next = o.from; // where a (re)created consumer starts
+  // The last message taken: its sequence (parsed from its reply subject, so only when needed)
+  // is where a re-created consumer goes on.
+  let last: JsMsg | undefined;
+  const resumeAt = () => {
+    if (last) next = last.seq + 1;
+    last = undefined;
+    return next;
+  };
   let messages: ConsumerMessages | undefined;
   let wake: (() => void) | undefined;
   let warned = false;
@@ -134,11 +143,12 @@ export function followReplicas(nc: NatsConnection, o: FollowOptions): Follower {
   const run = async () => {
     while (!stopped) {
       try {
+        const from = resumeAt();
         const consumer = await js.consumers.get(
           o.stream,
-          next === "new"
+          from === "new"
             ? { filter_subjects: "gateway.>", deliver_policy: DeliverPolicy.New }
-            : { filter_subjects: "gateway.>", opt_start_seq: next },
+            : { filter_subjects: "gateway.>", opt_start_seq: from },
         );
         messages = await consumer.consume();
         if (stopped) messages.stop();
@@ -146,13 +156,13 @@ export function followReplicas(nc: NatsConnection, o: FollowOptions): Follower {
         warned = false;
         const own = sourceOf(o.instance);
         for await (const m of messages) {
-          next = m.seq + 1;
+          last = m;
           // Most messages are passed over unread: other kinds of event, and this replica's own
           // (and its sibling workers'), named by the publisher's header. A forged header can
           // only hide a message from the replica it names; what is folded is read from the body.
           if (!mayHoldState(m.subject, o.providers)) continue;
-          const from = m.headers?.get(SOURCE_HEADER);
-          if (from === own || (from && o.siblings?.(from))) continue;
+          const source = m.headers?.get(SOURCE_HEADER);
+          if (source === own || (source && o.siblings?.(source))) continue;
           let ce: CloudEvent | undefined;
           let problem: string | undefined;
           try {
@@ -190,6 +200,7 @@ export function followReplicas(nc: NatsConnection, o: FollowOptions): Follower {
         if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) {
           // Nothing was ever published: everything the stream will hold is news.
           next = 1;
+          last = undefined;
         } else if (!stopped && !warned) {
           warned = true;
           o.logger.warn("cannot follow other replicas yet; retrying", {
