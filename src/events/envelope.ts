@@ -13,13 +13,16 @@ export interface CloudEvent {
   data: Omit<GatewayEvent, "type" | "at">;
 }
 
+/** The CloudEvents `source` of a gateway instance (a replica, or one worker of it). */
+export const sourceOf = (instance: string) => `/gateway/${instance}`;
+
 /** Wraps `event`; `id` is time-ordered and doubles as the JetStream Nats-Msg-Id. */
 export function toCloudEvent(event: GatewayEvent, id: string, instance: string): CloudEvent {
   const { type, at, ...data } = event;
   return {
     specversion: "1.0",
     id,
-    source: `/gateway/${instance}`,
+    source: sourceOf(instance),
     type: `gateway.${type}`,
     time: new Date(at).toISOString(),
     subject: subjectOf(event),

@@ -14,14 +14,27 @@ import {
   jetstream,
   JetStreamApiCodes,
   JetStreamApiError,
+  type JsMsg,
 } from "@nats-io/jetstream";
 import type { Logger } from "../lib/logger.ts";
 import { EVENT_TYPES, type GatewayEvent, subjectOf } from "./catalogue.ts";
-import { type CloudEvent, fromCloudEvent } from "./envelope.ts";
-import { stateEventProvider } from "./replay.ts";
+import { type CloudEvent, fromCloudEvent, sourceOf } from "./envelope.ts";
+import { SOURCE_HEADER } from "./js_publish.ts";
+import { STATE_EVENT_TYPES, stateEventProvider } from "./replay.ts";
 
-/** The CloudEvents `source` of a replica. */
-export const sourceOf = (instance: string) => `/gateway/${instance}`;
+export { sourceOf };
+
+/**
+ * Whether a message on `subject` (`gateway.<type>.<provider>`) can hold a state event about one
+ * of `providers`: the others (request.*, mcp.*, another provider's) are passed over unread, as
+ * folding would drop them anyway. Exported for tests.
+ */
+export function mayHoldState(subject: string, providers: ReadonlySet<string>): boolean {
+  const last = subject.lastIndexOf(".");
+  if (!subject.startsWith("gateway.") || last <= 8) return false;
+  const type = subject.slice(8, last);
+  return STATE_EVENT_TYPES.has(type as never) && providers.has(subject.slice(last + 1));
+}
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES.map((t) => `gateway.${t}`));
 const PROVIDER_ID = /^[a-z0-9_-]+$/;
@@ -106,6 +119,14 @@ export function followReplicas(nc: NatsConnection, o: FollowOptions): Follower {
   let rejected = 0;
   let warnedRejected = false;
   let next = o.from; // where a (re)created consumer starts
+  // The last message taken: its sequence (parsed from its reply subject, so only when needed)
+  // is where a re-created consumer goes on.
+  let last: JsMsg | undefined;
+  const resumeAt = () => {
+    if (last) next = last.seq + 1;
+    last = undefined;
+    return next;
+  };
   let messages: ConsumerMessages | undefined;
   let wake: (() => void) | undefined;
   let warned = false;
@@ -122,18 +143,26 @@ export function followReplicas(nc: NatsConnection, o: FollowOptions): Follower {
   const run = async () => {
     while (!stopped) {
       try {
+        const from = resumeAt();
         const consumer = await js.consumers.get(
           o.stream,
-          next === "new"
+          from === "new"
             ? { filter_subjects: "gateway.>", deliver_policy: DeliverPolicy.New }
-            : { filter_subjects: "gateway.>", opt_start_seq: next },
+            : { filter_subjects: "gateway.>", opt_start_seq: from },
         );
         messages = await consumer.consume();
         if (stopped) messages.stop();
         if (warned) o.logger.info("following other replicas again", { stream: o.stream });
         warned = false;
+        const own = sourceOf(o.instance);
         for await (const m of messages) {
-          next = m.seq + 1;
+          last = m;
+          // Most messages are passed over unread: other kinds of event, and this replica's own
+          // (and its sibling workers'), named by the publisher's header. A forged header can
+          // only hide a message from the replica it names; what is folded is read from the body.
+          if (!mayHoldState(m.subject, o.providers)) continue;
+          const source = m.headers?.get(SOURCE_HEADER);
+          if (source === own || (source && o.siblings?.(source))) continue;
           let ce: CloudEvent | undefined;
           let problem: string | undefined;
           try {
@@ -171,6 +200,7 @@ export function followReplicas(nc: NatsConnection, o: FollowOptions): Follower {
         if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) {
           // Nothing was ever published: everything the stream will hold is news.
           next = 1;
+          last = undefined;
         } else if (!stopped && !warned) {
           warned = true;
           o.logger.warn("cannot follow other replicas yet; retrying", {

@@ -42,9 +42,17 @@ export function ackError(msg: Pick<Msg, "data" | "headers" | "json">): Error | u
   return typeof ack.stream === "string" ? undefined : new Error("PubAck without a stream");
 }
 
+/**
+ * The header naming the CloudEvents `source` of a gateway's message, so a replica can pass over
+ * its own (and its sibling workers') events without decoding them. Only ever a reason to skip:
+ * what a replica folds is still read and checked from the body.
+ */
+export const SOURCE_HEADER = "Gateway-Source";
+
 export function createJetStreamPublisher(
   nc: NatsConnection,
   timeoutMs: number,
+  source?: string,
 ): JetStreamPublisher {
   const prefix = `${createInbox()}.`;
   const waiting = new Map<string, Waiting>();
@@ -73,6 +81,7 @@ export function createJetStreamPublisher(
         waiting.set(token, { resolve, reject, cancel });
         const h = headers();
         h.set("Nats-Msg-Id", msgId); // JetStream drops a repeat within its duplicate window
+        if (source) h.set(SOURCE_HEADER, source);
         try {
           nc.publish(subject, payload, { reply: prefix + token, headers: h });
         } catch (e) {

@@ -6,7 +6,7 @@ import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from "@nats-io
 import { createJetStreamPublisher, type JetStreamPublisher } from "./js_publish.ts";
 import type { BusStats, EventBus, IdGen } from "../ports.ts";
 import type { Logger } from "../lib/logger.ts";
-import { toCloudEvent } from "./envelope.ts";
+import { sourceOf, toCloudEvent } from "./envelope.ts";
 import { createMemoryBus } from "./memory_bus.ts";
 import {
   connectOptions,
@@ -189,7 +189,7 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
     connected = true;
     log.info("NATS connected", { url, stream });
     watchStatus(nc).catch(() => {}); // ends when the connection closes
-    const js = createJetStreamPublisher(nc, PUBLISH_TIMEOUT_MS);
+    const js = createJetStreamPublisher(nc, PUBLISH_TIMEOUT_MS, sourceOf(opts.instance));
     nc.closed().then(() => js.close());
     while (!stopped && !(closing && queue.length === 0)) {
       if (!connected || queue.length === 0) {

@@ -1,16 +1,18 @@
 // Following other replicas: which events are folded (theirs, about our providers, that change
 // state), in stream order, from where replay stopped, and never our own.
 import assert from "node:assert/strict";
-import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
+import { headers, type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { GatewayEvent } from "../../src/events/catalogue.ts";
 import { toCloudEvent } from "../../src/events/envelope.ts";
 import {
   followReplicas,
   invalidEvent,
+  mayHoldState,
   remoteStateEvent,
   sourceOf,
 } from "../../src/events/follow_replicas.ts";
+import { SOURCE_HEADER } from "../../src/events/js_publish.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { eventually } from "../_support/gateway.ts";
 import { startNatsServer } from "../_support/nats_server.ts";
@@ -189,6 +191,62 @@ Deno.test("followReplicas: malformed and unknown-type messages are dropped and c
     assert.equal(follower.rejected, 4);
     assert.equal(follower.folded, 1);
     assert.deepEqual(got, [opened(7)]);
+  } finally {
+    await follower?.stop();
+    await nc.close();
+    await nats.stop();
+  }
+});
+
+Deno.test("mayHoldState: only state subjects about a provider we serve are read", () => {
+  for (
+    const [subject, want] of [
+      ["gateway.breaker.opened.openai", true],
+      ["gateway.attempt.succeeded.anthropic", true],
+      ["gateway.ratelimit.blocked.openai", true],
+      ["gateway.model.unavailable.openai", true],
+      ["gateway.breaker.opened.groq", false], // a provider this replica does not serve
+      ["gateway.request.completed.openai", false], // never folded
+      ["gateway.mcp.tool_called.docs", false],
+      ["gateway.openai", false],
+      ["other.breaker.opened.openai", false],
+      ["gateway.breaker.opened.", false],
+    ] as const
+  ) assert.equal(mayHoldState(subject, providers), want, subject);
+});
+
+Deno.test("followReplicas: a message its Gateway-Source header marks as this replica's (or a sibling's) is passed over unread", async () => {
+  const nats = await startNatsServer();
+  const nc = await wsconnect({ servers: nats.wsUrl });
+  const got: GatewayEvent[] = [];
+  let follower: ReturnType<typeof followReplicas> | undefined;
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "GATEWAY_EVENTS", subjects: ["gateway.>"] });
+    const js = jetstream(nc);
+    const send = async (payload: string, source?: string) => {
+      const h = headers();
+      if (source) h.set(SOURCE_HEADER, source);
+      await js.publish("gateway.breaker.opened.openai", payload, { headers: h });
+    };
+    // Marked as its own or a sibling worker's: not even read (junk would otherwise be counted).
+    await send("not json {", sourceOf("me"));
+    await send("not json {", sourceOf("me-w2"));
+    // Another replica's, marked or not: read, checked and folded as ever.
+    await send(JSON.stringify(toCloudEvent(opened(1), "a-1", "a")), sourceOf("a"));
+    await send(JSON.stringify(toCloudEvent(opened(2), "b-1", "b")));
+    follower = followReplicas(nc, {
+      stream: "GATEWAY_EVENTS",
+      instance: "me",
+      providers,
+      siblings: (source) => source.startsWith(`${sourceOf("me")}-w`),
+      from: 1,
+      onEvent: (e) => got.push(e),
+      logger: silentLogger,
+    });
+    await eventually(() => got.length === 2, 5_000, "the two other replicas' events");
+    assert.deepEqual(got.map((e) => e.type === "breaker.opened" ? e.until : e.type), [1, 2]);
+    assert.equal(follower.rejected, 0);
   } finally {
     await follower?.stop();
     await nc.close();
