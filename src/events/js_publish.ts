@@ -3,23 +3,40 @@
 // client library's request machinery builds an Error (stack trace included) and a timer for
 // every request even when it succeeds; for a bus that publishes several events per gateway call
 // that was the largest single cost of having NATS on. Here one wildcard inbox subscription
-// receives every ack, matched to its publish by the last token of the reply subject, and
-// deadlines share timers (src/lib/deadlines.ts).
+// receives every ack, matched to its publish by the last token of the reply subject, and the
+// bus's batches (up to 256 events) each wait on one promise and one deadline (src/lib/
+// deadlines.ts), not one of each per event.
 import { createInbox, headers, type Msg, type NatsConnection } from "@nats-io/nats-core";
 import { deadlines } from "../lib/deadlines.ts";
 
+/** One message to store: its subject, its JSON text and its id (the `Nats-Msg-Id`). */
+export interface Outgoing {
+  subject: string;
+  payload: string;
+  id: string;
+}
+
 export interface JetStreamPublisher {
+  /**
+   * Publishes every message at once and settles when each is acknowledged, refused or out of
+   * time: per message, undefined when the stream stored it (or already had its id), else why not.
+   */
+  publishBatch(messages: readonly Outgoing[]): Promise<(Error | undefined)[]>;
   /** Resolves when the stream stored the message (or already had its id), rejects otherwise. */
   publish(subject: string, payload: string, msgId: string): Promise<void>;
   /** Stops listening for acks; publishes still waiting reject. */
   close(): void;
 }
 
-interface Waiting {
-  resolve(): void;
-  reject(err: Error): void;
-  cancel(): void;
+/** A batch in flight: one promise, one deadline and one map entry for all of its messages. */
+interface Batch {
+  results: (Error | undefined | typeof PENDING)[];
+  pending: number;
+  /** Settles the batch: what is still pending gets `why`. */
+  finish(why: () => Error): void;
 }
+
+const PENDING = Symbol("pending");
 
 /** What JetStream answered, as an error, or undefined for a stored (or duplicate) message. */
 export function ackError(msg: Pick<Msg, "data" | "headers" | "json">): Error | undefined {
@@ -55,49 +72,67 @@ export function createJetStreamPublisher(
   source?: string,
 ): JetStreamPublisher {
   const prefix = `${createInbox()}.`;
-  const waiting = new Map<string, Waiting>();
+  const batches = new Map<string, Batch>();
   let seq = 0;
+  // Reply subjects end in "<batch>-<index>": one token, so one wildcard subscription hears all.
   const sub = nc.subscribe(`${prefix}*`, {
     callback: (err, msg) => {
-      if (err) return; // the subscription is closing; close() rejects what still waits
+      if (err) return; // the subscription is closing; close() settles what still waits
       const token = msg.subject.slice(prefix.length);
-      const w = waiting.get(token);
-      if (!w) return; // timed out already
-      waiting.delete(token);
-      w.cancel();
-      const failed = ackError(msg);
-      if (failed) w.reject(failed);
-      else w.resolve();
+      const dash = token.indexOf("-");
+      const b = batches.get(token.slice(0, dash));
+      if (!b) return; // timed out already
+      const i = Number(token.slice(dash + 1));
+      if (b.results[i] !== PENDING) return;
+      b.results[i] = ackError(msg);
+      if (--b.pending === 0) b.finish(noAck);
     },
   });
-  return {
-    publish(subject, payload, msgId) {
-      const token = (++seq).toString(36);
-      return new Promise<void>((resolve, reject) => {
-        const cancel = deadlines.after(timeoutMs, () => {
-          if (!waiting.delete(token)) return;
-          reject(new Error(`no JetStream ack within ${timeoutMs} ms`));
-        });
-        waiting.set(token, { resolve, reject, cancel });
+  const timedOut = () => new Error(`no JetStream ack within ${timeoutMs} ms`);
+  const publishBatch = (messages: readonly Outgoing[]) =>
+    new Promise<(Error | undefined)[]>((resolve) => {
+      const id = (++seq).toString(36);
+      const results: Batch["results"] = new Array(messages.length).fill(PENDING);
+      let cancel = () => {};
+      const batch: Batch = {
+        results,
+        pending: messages.length,
+        finish(why) {
+          if (batches.get(id) !== batch) return;
+          batches.delete(id);
+          cancel();
+          resolve(results.map((r) => r === PENDING ? why() : r));
+        },
+      };
+      batches.set(id, batch);
+      cancel = deadlines.after(timeoutMs, () => batch.finish(timedOut));
+      for (let i = 0; i < messages.length; i++) {
+        const m = messages[i];
         const h = headers();
-        h.set("Nats-Msg-Id", msgId); // JetStream drops a repeat within its duplicate window
+        h.set("Nats-Msg-Id", m.id); // JetStream drops a repeat within its duplicate window
         if (source) h.set(SOURCE_HEADER, source);
         try {
-          nc.publish(subject, payload, { reply: prefix + token, headers: h });
+          nc.publish(m.subject, m.payload, { reply: `${prefix}${id}-${i}`, headers: h });
         } catch (e) {
-          waiting.delete(token);
-          cancel();
-          reject(e instanceof Error ? e : new Error(String(e)));
+          results[i] = e instanceof Error ? e : new Error(String(e));
+          batch.pending--;
         }
-      });
+      }
+      if (batch.pending === 0) batch.finish(noAck);
+    });
+  return {
+    publishBatch,
+    async publish(subject, payload, msgId) {
+      const [err] = await publishBatch([{ subject, payload, id: msgId }]);
+      if (err) throw err;
     },
     close() {
       sub.unsubscribe();
-      for (const w of waiting.values()) {
-        w.cancel();
-        w.reject(new Error("the NATS connection closed before JetStream acknowledged"));
-      }
-      waiting.clear();
+      for (const b of [...batches.values()]) b.finish(closedEarly);
     },
   };
 }
+
+// Never given out: a batch finishes with nothing pending once every message has an answer.
+const noAck = () => new Error("no JetStream ack");
+const closedEarly = () => new Error("the NATS connection closed before JetStream acknowledged");

@@ -3,7 +3,7 @@
 // down costs buffered events (and, past the bound, dropped ones), never latency or errors.
 import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from "@nats-io/jetstream";
-import { createJetStreamPublisher, type JetStreamPublisher } from "./js_publish.ts";
+import { createJetStreamPublisher, type JetStreamPublisher, type Outgoing } from "./js_publish.ts";
 import type { BusStats, EventBus, IdGen } from "../ports.ts";
 import type { Logger } from "../lib/logger.ts";
 import { sourceOf, toCloudEvent } from "./envelope.ts";
@@ -42,11 +42,7 @@ export interface NatsBusOptions {
   closeTimeoutMs?: number;
 }
 
-interface Pending {
-  id: string;
-  subject: string;
-  payload: string;
-}
+type Pending = Outgoing;
 
 const BATCH = 256;
 const why = (err: unknown) => err instanceof Error ? err.message : String(err);
@@ -168,16 +164,18 @@ export function createNatsBus(opts: NatsBusOptions): EventBus {
   /** Publishes the head of the buffer; what fails stays buffered for the next round. */
   async function flushBatch(js: JetStreamPublisher): Promise<boolean> {
     const batch = queue.slice(0, BATCH);
-    const results = await Promise.allSettled(
-      batch.map((p) => js.publish(p.subject, p.payload, p.id)),
-    );
-    const acked = new Set(batch.filter((_, i) => results[i].status === "fulfilled"));
+    const errors = await js.publishBatch(batch);
+    const acked = new Set<Pending>();
+    let failed: Error | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      if (errors[i]) failed ??= errors[i];
+      else acked.add(batch[i]);
+    }
     const before = queue.length;
     queue = queue.filter((p) => !acked.has(p));
     published += before - queue.length; // evicted while in flight: already counted as dropped
-    const failed = results.find((r) => r.status === "rejected");
     if (failed && !failing) {
-      log.warn("JetStream publish failed; retrying", { error: why(failed.reason) });
+      log.warn("JetStream publish failed; retrying", { error: why(failed) });
     } else if (!failed && failing) log.info("JetStream publish recovered", { stream });
     failing = failed !== undefined;
     return !failed;

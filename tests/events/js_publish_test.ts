@@ -57,6 +57,38 @@ Deno.test("publish rejects when no ack comes in time, and close() rejects what s
   }
 });
 
+Deno.test("publishBatch answers each message of a batch on its own: stored, refused or silent", async () => {
+  const nats = await startNatsServer();
+  const nc = await wsconnect({ servers: nats.wsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "T", subjects: ["t.>"], duplicate_window: nanos(60_000) });
+    const silent = nc.subscribe("quiet.>"); // listens, never answers
+    const pub = createJetStreamPublisher(nc, 300, "/gateway/me");
+    const t0 = Date.now();
+    const errors = await pub.publishBatch([
+      { subject: "t.a", payload: '{"n":1}', id: "b-1" },
+      { subject: "nowhere.x", payload: "{}", id: "b-2" },
+      { subject: "quiet.a", payload: "{}", id: "b-3" },
+      { subject: "t.b", payload: '{"n":2}', id: "b-4" },
+    ]);
+    assert.equal(errors[0], undefined);
+    assert.match(String(errors[1]), /no responders/);
+    assert.match(String(errors[2]), /no JetStream ack within 300 ms/);
+    assert.equal(errors[3], undefined);
+    assert.ok(Date.now() - t0 >= 300, "the silent one was waited for");
+    const stored = await jsm.streams.getMessage("T", { seq: 2 });
+    assert.equal(stored?.header.get("Nats-Msg-Id"), "b-4");
+    assert.equal(stored?.header.get("Gateway-Source"), "/gateway/me");
+    assert.deepEqual(await pub.publishBatch([]), []);
+    silent.unsubscribe();
+    pub.close();
+  } finally {
+    await nc.close();
+    await nats.stop();
+  }
+});
+
 Deno.test("ackError reads PubAcks, JetStream errors and status replies", () => {
   const enc = new TextEncoder();
   const msg = (body: string, status?: [number, string]): Pick<Msg, "data" | "headers" | "json"> => {
