@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { RegExpRouter } from "hono/router/reg-exp-router";
 import { createApp } from "../src/app.ts";
 import type { Gateway } from "../src/gateway.ts";
 import { createTestGateway } from "./_support/gateway.ts";
@@ -77,6 +78,43 @@ Deno.test("the routes of the wire contract are served", async () => {
     const chat = await app.request("/v1/chat/completions", { method: "POST", body: "{" });
     assert.equal(chat.status, 400);
     assert.equal((await chat.json()).error.code, "invalid_json");
+  } finally {
+    gw.stop();
+  }
+});
+
+Deno.test("every route and middleware pattern suits Hono's RegExpRouter (else every call pays the TrieRouter)", () => {
+  const gw = gatewayWith();
+  try {
+    const app = createApp(gw);
+    const router = new RegExpRouter<number>();
+    app.routes.forEach((r, i) => router.add(r.method, r.path, i));
+    // RegExpRouter builds its matchers on the first match and throws on a pattern it cannot hold.
+    assert.doesNotThrow(() => router.match("POST", "/v1/chat/completions"));
+  } finally {
+    gw.stop();
+  }
+});
+
+Deno.test("the model door runs once on /v1/responses and on a stored response's routes", async () => {
+  const gw = gatewayWith();
+  try {
+    const app = createApp(gw);
+    gw.draining = true; // the door's refusal names the route: each answers it once
+    for (
+      const [method, path] of [
+        ["POST", "/v1/responses"],
+        ["GET", "/v1/responses/resp_1"],
+        ["DELETE", "/v1/responses/resp_1"],
+        ["GET", "/v1/responses/resp_1/input_items"],
+      ]
+    ) {
+      const before = gw.inFlight;
+      const res = await app.request(path, { method, body: method === "POST" ? "{}" : undefined });
+      assert.equal(res.status, 503, `${method} ${path}`);
+      assert.equal((await res.json()).error.code, "draining");
+      assert.equal(gw.inFlight, before, `${method} ${path}: counted in and out once`);
+    }
   } finally {
     gw.stop();
   }

@@ -16,6 +16,7 @@ import type { GatewayEvent } from "../events/catalogue.ts";
 import { type CloudEvent, toCloudEvent } from "../events/envelope.ts";
 import { concernsProvider, FilterError, typeMatcher } from "../events/filter.ts";
 import type { EventFeed, Gateway } from "../gateway.ts";
+import { Ring } from "../lib/ring.ts";
 import { errorResponse } from "./errors.ts";
 import { callSignal } from "./signal.ts";
 
@@ -73,8 +74,10 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
   // Under workers (src/workers/) the log is the main thread's (a SharedEventLog): every worker's
   // events, each with its id and source already given there, so all workers relay the same ids.
   type Stamp = { id: string; instance: string };
-  const raw: [GatewayEvent, Stamp | undefined][] = [];
-  const ring: CloudEvent[] = [];
+  // The newest events, oldest first: the wrapped ones, then the `pending` newest still raw (an
+  // event, or an event with its stamp when the feed gave one).
+  const ring = new Ring<CloudEvent | GatewayEvent | Stamped>(backlog);
+  let pending = 0;
   const clients = new Set<Client>();
   const wrap = (event: GatewayEvent, stamp: Stamp | undefined) =>
     stamp
@@ -82,23 +85,22 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
       : toCloudEvent(event, ids.next(), config.instance);
   const wrapPending = () => {
     // In arrival order, so ids (time-ordered) stay in event order for Last-Event-ID resumes.
-    for (const [event, stamp] of raw) {
-      ring.push(wrap(event, stamp));
-      if (ring.length > backlog) ring.shift();
+    for (let i = ring.size - pending; i < ring.size; i++) {
+      const entry = ring.at(i) as GatewayEvent | Stamped;
+      ring.set(i, Array.isArray(entry) ? wrap(entry[0], entry[1]) : wrap(entry, undefined));
     }
-    raw.length = 0;
+    pending = 0;
   };
 
   const take = (event: GatewayEvent, stamp?: Stamp) => {
     if (clients.size === 0) {
-      raw.push([event, stamp]);
-      if (raw.length + ring.length > backlog) (ring.length > 0 ? ring : raw).shift();
+      ring.push(stamp ? [event, stamp] : event);
+      pending = Math.min(pending + 1, ring.size);
       return;
     }
     wrapPending();
     const ce = wrap(event, stamp);
     ring.push(ce);
-    if (ring.length > backlog) ring.shift();
     for (const c of clients) c.offer(ce);
   };
   // A shared log is followed only while someone watches, and each event is wrapped once.
@@ -169,7 +171,7 @@ export function createEventsRelay(gw: Gateway, opts: EventsRelayOptions = {}): E
         : replay > 0
         ? all.filter(wanted).slice(-replay)
         : [];
-    const history = shared ? [] : pick(ring);
+    const history = shared ? [] : pick(ring.toArray() as CloudEvent[]);
     // From a shared log the history comes by call, asked for only once this client follows the
     // live events (so nothing can fall between the two): live events wait behind it, and those
     // it already holds (ids up to its newest) are not sent twice.
