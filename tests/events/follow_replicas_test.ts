@@ -161,14 +161,7 @@ Deno.test("invalidEvent: only a well-formed CloudEvent of a catalogued type, sto
 });
 
 Deno.test("followReplicas: malformed and unknown-type messages are dropped and counted, never folded", async () => {
-  const nats = await startNatsServer();
-  const nc = await wsconnect({ servers: nats.wsUrl });
-  const got: GatewayEvent[] = [];
-  let follower: ReturnType<typeof followReplicas> | undefined;
-  try {
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: "GATEWAY_EVENTS", subjects: ["gateway.>"] });
-    const js = jetstream(nc);
+  await withEventsStream(async ({ js, got, follow }) => {
     const real = toCloudEvent(opened(7), "real-1", "other");
     await js.publish("gateway.breaker.opened.openai", "not json {");
     await js.publish("gateway.breaker.opened.openai", JSON.stringify({ hello: "world" }));
@@ -179,23 +172,12 @@ Deno.test("followReplicas: malformed and unknown-type messages are dropped and c
     // A valid event stored on another subject than it names.
     await js.publish("gateway.breaker.closed.openai", JSON.stringify({ ...real, id: "x-3" }));
     await js.publish(real.subject, JSON.stringify(real));
-    follower = followReplicas(nc, {
-      stream: "GATEWAY_EVENTS",
-      instance: "me",
-      providers,
-      from: 1,
-      onEvent: (e) => got.push(e),
-      logger: silentLogger,
-    });
-    await eventually(() => follower!.folded + follower!.rejected === 5, 5_000, "five messages");
+    const follower = follow({});
+    await eventually(() => follower.folded + follower.rejected === 5, 5_000, "five messages");
     assert.equal(follower.rejected, 4);
     assert.equal(follower.folded, 1);
     assert.deepEqual(got, [opened(7)]);
-  } finally {
-    await follower?.stop();
-    await nc.close();
-    await nats.stop();
-  }
+  });
 });
 
 Deno.test("mayHoldState: only state subjects about a provider we serve are read", () => {
@@ -216,14 +198,7 @@ Deno.test("mayHoldState: only state subjects about a provider we serve are read"
 });
 
 Deno.test("followReplicas: a message its Gateway-Source header marks as this replica's (or a sibling's) is passed over unread", async () => {
-  const nats = await startNatsServer();
-  const nc = await wsconnect({ servers: nats.wsUrl });
-  const got: GatewayEvent[] = [];
-  let follower: ReturnType<typeof followReplicas> | undefined;
-  try {
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: "GATEWAY_EVENTS", subjects: ["gateway.>"] });
-    const js = jetstream(nc);
+  await withEventsStream(async ({ js, got, follow }) => {
     const send = async (payload: string, source?: string) => {
       const h = headers();
       if (source) h.set(SOURCE_HEADER, source);
@@ -235,21 +210,48 @@ Deno.test("followReplicas: a message its Gateway-Source header marks as this rep
     // Another replica's, marked or not: read, checked and folded as ever.
     await send(JSON.stringify(toCloudEvent(opened(1), "a-1", "a")), sourceOf("a"));
     await send(JSON.stringify(toCloudEvent(opened(2), "b-1", "b")));
-    follower = followReplicas(nc, {
-      stream: "GATEWAY_EVENTS",
-      instance: "me",
-      providers,
-      siblings: (source) => source.startsWith(`${sourceOf("me")}-w`),
-      from: 1,
-      onEvent: (e) => got.push(e),
-      logger: silentLogger,
-    });
+    const follower = follow({ siblings: (source) => source.startsWith(`${sourceOf("me")}-w`) });
     await eventually(() => got.length === 2, 5_000, "the two other replicas' events");
     assert.deepEqual(got.map((e) => e.type === "breaker.opened" ? e.until : e.type), [1, 2]);
     assert.equal(follower.rejected, 0);
+  });
+});
+
+/**
+ * A nats-server with the events stream: `run` publishes to it and starts a follower through
+ * `follow` (options beyond the stream, "me" and the providers), which is stopped at the end.
+ */
+async function withEventsStream(
+  run: (s: {
+    js: ReturnType<typeof jetstream>;
+    got: GatewayEvent[];
+    follow(o: Partial<Parameters<typeof followReplicas>[1]>): ReturnType<typeof followReplicas>;
+  }) => Promise<void>,
+) {
+  const nats = await startNatsServer();
+  const nc = await wsconnect({ servers: nats.wsUrl });
+  const got: GatewayEvent[] = [];
+  let follower: ReturnType<typeof followReplicas> | undefined;
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "GATEWAY_EVENTS", subjects: ["gateway.>"] });
+    await run({
+      js: jetstream(nc),
+      got,
+      follow: (o) =>
+        follower = followReplicas(nc, {
+          stream: "GATEWAY_EVENTS",
+          instance: "me",
+          providers,
+          from: 1,
+          onEvent: (e) => got.push(e),
+          logger: silentLogger,
+          ...o,
+        }),
+    });
   } finally {
     await follower?.stop();
     await nc.close();
     await nats.stop();
   }
-});
+}
