@@ -81,16 +81,9 @@ function resultText(r: ExecuteResult): string {
 }
 
 /** runChat, with the MCP tools the body asks for, and the auto loop when it asks for one. */
-export function runChatWithMcp(
-  gw: Gateway,
-  start: CallStart,
-  req: ChatRequest,
-  signal: AbortSignal,
-  bodyLength: number,
-): Promise<ChatOutcome> {
+export function runChatWithMcp(...args: Parameters<typeof runChat>): Promise<ChatOutcome> {
   // Not async: a body without "mcp" is runChat's own promise, with no layer around it.
-  if (!("mcp" in req)) return runChat(gw, start, req, signal, bodyLength);
-  return runWithMcp(gw, start, req, signal, bodyLength);
+  return "mcp" in args[2] ? runWithMcp(...args) : runChat(...args);
 }
 
 async function runWithMcp(

@@ -6,6 +6,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { GatewayEvent } from "../../src/events/catalogue.ts";
 import { toCloudEvent } from "../../src/events/envelope.ts";
 import {
+  type FollowOptions,
   followReplicas,
   invalidEvent,
   mayHoldState,
@@ -19,6 +20,16 @@ import { startNatsServer } from "../_support/nats_server.ts";
 import { SAMPLES } from "./_samples.ts";
 
 const providers = new Set(["openai", "anthropic"]);
+
+/** A follower of GATEWAY_EVENTS as replica "me" serving `providers`, from the start. */
+const following = (o: Partial<FollowOptions> & Pick<FollowOptions, "onEvent">): FollowOptions => ({
+  stream: "GATEWAY_EVENTS",
+  instance: "me",
+  providers,
+  from: 1,
+  logger: silentLogger,
+  ...o,
+});
 
 Deno.test("remoteStateEvent: another replica's state events about our providers, nothing else", () => {
   const ce = (e: GatewayEvent, instance = "other") => toCloudEvent(e, "id-1", instance);
@@ -86,15 +97,7 @@ Deno.test("followReplicas: others' events in stream order from the given sequenc
   let follower: ReturnType<typeof followReplicas> | undefined;
   try {
     // Before the stream exists: the follower waits for it, then reads it from the start.
-    follower = followReplicas(nc, {
-      stream: "GATEWAY_EVENTS",
-      instance: "me",
-      providers,
-      from: 1,
-      onEvent: (e) => got.push(e),
-      logger: silentLogger,
-      retryMs: 50,
-    });
+    follower = followReplicas(nc, following({ onEvent: (e) => got.push(e), retryMs: 50 }));
     await new Promise((r) => setTimeout(r, 150));
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: "GATEWAY_EVENTS", subjects: ["gateway.>"] });
@@ -116,14 +119,7 @@ Deno.test("followReplicas: others' events in stream order from the given sequenc
 
     // Resuming after a replay that read up to sequence 4: only what came after.
     const resumed: GatewayEvent[] = [];
-    follower = followReplicas(nc, {
-      stream: "GATEWAY_EVENTS",
-      instance: "me",
-      providers,
-      from: 5,
-      onEvent: (e) => resumed.push(e),
-      logger: silentLogger,
-    });
+    follower = followReplicas(nc, following({ onEvent: (e) => resumed.push(e), from: 5 }));
     await publish(nc, [[opened(6), "b"]]);
     await eventually(() => resumed.length === 2, 5_000, "two events after sequence 4");
     assert.deepEqual(resumed.map((e) => e.type === "breaker.opened" ? e.until : e.type), [
@@ -225,7 +221,7 @@ async function withEventsStream(
   run: (s: {
     js: ReturnType<typeof jetstream>;
     got: GatewayEvent[];
-    follow(o: Partial<Parameters<typeof followReplicas>[1]>): ReturnType<typeof followReplicas>;
+    follow(o: Partial<FollowOptions>): ReturnType<typeof followReplicas>;
   }) => Promise<void>,
 ) {
   const nats = await startNatsServer();
@@ -239,15 +235,7 @@ async function withEventsStream(
       js: jetstream(nc),
       got,
       follow: (o) =>
-        follower = followReplicas(nc, {
-          stream: "GATEWAY_EVENTS",
-          instance: "me",
-          providers,
-          from: 1,
-          onEvent: (e) => got.push(e),
-          logger: silentLogger,
-          ...o,
-        }),
+        follower = followReplicas(nc, following({ onEvent: (e) => got.push(e), ...o })),
     });
   } finally {
     await follower?.stop();
