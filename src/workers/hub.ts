@@ -32,8 +32,6 @@ export interface HubOptions {
   post(index: number, message: ToWorker): void;
   ids: IdGen;
   clock: Clock;
-  /** Hand the other workers the provider state events they fold (default true). */
-  fold?: boolean;
   /** Log entries kept for replay and resumes (default 500, the relay's backlog). */
   backlog?: number;
 }
@@ -80,7 +78,6 @@ export function createHub(o: HubOptions): Hub {
   let events = 0;
   const log = createEventLog(o.backlog ?? 500);
   const followers = new Set<number>();
-  const fold = o.fold ?? true;
 
   const cacheFor = (name: string, maxEntries: number, ttlMs: number) => {
     let c = caches.get(name);
@@ -155,7 +152,7 @@ export function createHub(o: HubOptions): Hub {
             const item = { event, id: o.ids.next(), instance: m.instance };
             batch[k] = item;
             log.append(item);
-            if (fold && stateEventProvider(event) !== undefined) (state ??= []).push(event);
+            if (stateEventProvider(event) !== undefined) (state ??= []).push(event);
           }
           events += n;
           for (const i of followers) o.post(i, { t: "feed", batch });

@@ -21,7 +21,7 @@ export interface Wiring {
 export function wireWorkers(
   count: number,
   clock: Clock = { now: () => Date.now() },
-  extra: Pick<HubOptions, "fold" | "backlog"> = {},
+  extra: Pick<HubOptions, "backlog"> = {},
 ): Wiring {
   let messages = 0;
   const later = (f: () => void) => setTimeout(f, 0);

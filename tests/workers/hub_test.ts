@@ -92,16 +92,6 @@ Deno.test("hub: provider state events go to the other workers only; nothing else
   ]);
 });
 
-Deno.test("hub: with NATS (fold off) no state events are handed over", async () => {
-  const { links } = wireWorkers(2, undefined, { fold: false });
-  const got: unknown[] = [];
-  links[1].onState((e) => got.push(e));
-  links[0].sendEvents("gw-w0", [opened("m0")]);
-  await settle();
-  assert.deepEqual(got, []);
-  assert.equal((await links[1].call("events.recent", 5) as FeedItem[]).length, 1, "still logged");
-});
-
 Deno.test("hub: /metrics on any worker sums every worker's registry; state gauges are not summed", async () => {
   const { links } = wireWorkers(2);
   links.forEach((l, i) => {
