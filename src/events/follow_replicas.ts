@@ -22,8 +22,6 @@ import { type CloudEvent, fromCloudEvent, sourceOf } from "./envelope.ts";
 import { SOURCE_HEADER } from "./js_publish.ts";
 import { STATE_EVENT_TYPES, stateEventProvider } from "./replay.ts";
 
-export { sourceOf };
-
 /**
  * Whether a message on `subject` (`gateway.<type>.<provider>`) can hold a state event about one
  * of `providers`: the others (request.*, mcp.*, another provider's) are passed over unread, as

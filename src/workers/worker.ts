@@ -5,7 +5,7 @@
 /// <reference lib="deno.worker" />
 import { loadConfig } from "../config.ts";
 import { createMemoryBus } from "../events/mod.ts";
-import { sourceOf } from "../events/follow_replicas.ts";
+import { sourceOf } from "../events/envelope.ts";
 import type { SharedEventLog } from "../http/events_sse.ts";
 import { createLogger } from "../lib/logger.ts";
 import { createBus, type RunningGateway, startGateway, startupLines } from "../server.ts";

@@ -4,14 +4,13 @@ import assert from "node:assert/strict";
 import { headers, type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { GatewayEvent } from "../../src/events/catalogue.ts";
-import { toCloudEvent } from "../../src/events/envelope.ts";
+import { sourceOf, toCloudEvent } from "../../src/events/envelope.ts";
 import {
   type FollowOptions,
   followReplicas,
   invalidEvent,
   mayHoldState,
   remoteStateEvent,
-  sourceOf,
 } from "../../src/events/follow_replicas.ts";
 import { SOURCE_HEADER } from "../../src/events/js_publish.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
