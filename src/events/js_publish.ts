@@ -22,8 +22,6 @@ export interface JetStreamPublisher {
    * time: per message, undefined when the stream stored it (or already had its id), else why not.
    */
   publishBatch(messages: readonly Outgoing[]): Promise<(Error | undefined)[]>;
-  /** Resolves when the stream stored the message (or already had its id), rejects otherwise. */
-  publish(subject: string, payload: string, msgId: string): Promise<void>;
   /** Stops listening for acks; publishes still waiting reject. */
   close(): void;
 }
@@ -122,10 +120,6 @@ export function createJetStreamPublisher(
     });
   return {
     publishBatch,
-    async publish(subject, payload, msgId) {
-      const [err] = await publishBatch([{ subject, payload, id: msgId }]);
-      if (err) throw err;
-    },
     close() {
       sub.unsubscribe();
       for (const b of [...batches.values()]) b.finish(closedEarly);

@@ -3,8 +3,18 @@
 import assert from "node:assert/strict";
 import { headers, type Msg, nanos, wsconnect } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { ackError, createJetStreamPublisher } from "../../src/events/js_publish.ts";
+import {
+  ackError,
+  createJetStreamPublisher,
+  type JetStreamPublisher,
+} from "../../src/events/js_publish.ts";
 import { startNatsServer } from "../_support/nats_server.ts";
+
+/** One message as a batch of its own: resolves when stored, rejects with the batch's answer. */
+async function publish(pub: JetStreamPublisher, subject: string, payload: string, id: string) {
+  const [err] = await pub.publishBatch([{ subject, payload, id }]);
+  if (err) throw err;
+}
 
 Deno.test("publish resolves once JetStream stored the message; a repeated id is stored once", async () => {
   const nats = await startNatsServer();
@@ -18,9 +28,9 @@ Deno.test("publish resolves once JetStream stored the message; a repeated id is 
     });
     const pub = createJetStreamPublisher(nc, 2_000);
     await Promise.all([
-      pub.publish("t.a", '{"n":1}', "id-1"),
-      pub.publish("t.b", '{"n":2}', "id-2"),
-      pub.publish("t.a", '{"n":1}', "id-1"), // a retry after a lost ack
+      publish(pub, "t.a", '{"n":1}', "id-1"),
+      publish(pub, "t.b", '{"n":2}', "id-2"),
+      publish(pub, "t.a", '{"n":1}', "id-1"), // a retry after a lost ack
     ]);
     const info = await jsm.streams.info("T");
     assert.equal(info.state.messages, 2);
@@ -29,7 +39,7 @@ Deno.test("publish resolves once JetStream stored the message; a repeated id is 
     assert.deepEqual(first?.json(), { n: 1 });
 
     // No stream on the subject: the server says "no responders" at once.
-    await assert.rejects(pub.publish("nowhere.x", "{}", "id-3"), /no responders/);
+    await assert.rejects(publish(pub, "nowhere.x", "{}", "id-3"), /no responders/);
     pub.close();
   } finally {
     await nc.close();
@@ -45,9 +55,9 @@ Deno.test("publish rejects when no ack comes in time, and close() rejects what s
     const silent = nc.subscribe("quiet.>");
     const pub = createJetStreamPublisher(nc, 100);
     const t0 = Date.now();
-    await assert.rejects(pub.publish("quiet.a", "{}", "q-1"), /no JetStream ack within 100 ms/);
+    await assert.rejects(publish(pub, "quiet.a", "{}", "q-1"), /no JetStream ack within 100 ms/);
     assert.ok(Date.now() - t0 >= 100);
-    const waiting = pub.publish("quiet.b", "{}", "q-2");
+    const waiting = publish(pub, "quiet.b", "{}", "q-2");
     pub.close();
     await assert.rejects(waiting, /closed before JetStream acknowledged/);
     silent.unsubscribe();
