@@ -220,7 +220,7 @@ export function createPluginChain(plugins: readonly Plugin[], deps: PluginChainD
               return { type: "answer", plugin: p.name, answer: v.answer };
             }
           }
-          return { type: "continue" };
+          return CONTINUE;
         },
         async attempt<T, C>(a: AttemptInput, run: AttemptStep<T, C>, c?: C) {
           if (withPre.length === 0 && withPost.length === 0 && withStreamed.length === 0) {
